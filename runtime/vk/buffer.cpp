@@ -3,6 +3,8 @@
 #include "base/error.h"
 #include "base/units.h"
 
+#include <bit>
+#include <optional>
 #include <utility>
 
 namespace ferry::vk {
@@ -11,23 +13,7 @@ Buffer::Buffer(Device& device, std::uint64_t size, MemoryKind kind, std::string_
     : device_(&device), size_(size), kind_(kind), name_(name) {
     if (size == 0) fail("buffer '{}': size 0 (an empty tensor or a context of 0 tokens?)", name);
     const VkDevice dev = device.handle();
-
-    VkBufferCreateInfo info{};
-    info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-    info.size = size;
-    info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                 VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-    // Shared by the compute and transfer families without ownership transfers; for
-    // buffers (no compression) this costs nothing on current drivers.
-    const auto families = device.queue_families();
-    if (families.size() > 1) {
-        info.sharingMode = VK_SHARING_MODE_CONCURRENT;
-        info.queueFamilyIndexCount = static_cast<std::uint32_t>(families.size());
-        info.pQueueFamilyIndices = families.data();
-    } else {
-        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    }
-    check(vkCreateBuffer(dev, &info, nullptr, &buffer_), fmt::format("vkCreateBuffer ({})", name_));
+    create_buffer(nullptr);
 
     VkMemoryRequirements req{};
     vkGetBufferMemoryRequirements(dev, buffer_, &req);
@@ -81,6 +67,85 @@ Buffer::Buffer(Device& device, std::uint64_t size, MemoryKind kind, std::string_
     coherent_ = (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
 }
 
+void Buffer::create_buffer(const void* pnext) {
+    VkBufferCreateInfo info{};
+    info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+    info.pNext = pnext;
+    info.size = size_;
+    info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                 VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    // Shared by the compute and transfer families without ownership transfers; for
+    // buffers (no compression) this costs nothing on current drivers.
+    const auto families = device_->queue_families();
+    if (families.size() > 1) {
+        info.sharingMode = VK_SHARING_MODE_CONCURRENT;
+        info.queueFamilyIndexCount = static_cast<std::uint32_t>(families.size());
+        info.pQueueFamilyIndices = families.data();
+    } else {
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    }
+    check(vkCreateBuffer(device_->handle(), &info, nullptr, &buffer_),
+          fmt::format("vkCreateBuffer ({})", name_));
+}
+
+Buffer Buffer::import_host(Device& device, void* host, std::uint64_t size, std::string_view name) {
+    if (!device.supports_host_import())
+        fail(
+            "buffer '{}': {} cannot import host memory (no VK_EXT_external_memory_host, or "
+            "FERRY_DISABLE=host_memory)",
+            name, device.info().name);
+    const std::uint64_t align = device.host_import_alignment();
+    if (size == 0 || reinterpret_cast<std::uintptr_t>(host) % align || size % align)
+        fail("buffer '{}': host memory at {} of {} bytes is not aligned to the {} bytes {} imports", name,
+             host, size, align, device.info().name);
+    constexpr auto kHandle = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+    const VkDevice dev = device.handle();
+    VkMemoryHostPointerPropertiesEXT host_props{};
+    host_props.sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT;
+    check(vkGetMemoryHostPointerPropertiesEXT(dev, kHandle, host, &host_props),
+          fmt::format("vkGetMemoryHostPointerPropertiesEXT ({})", name));
+
+    Buffer b;
+    b.device_ = &device;
+    b.size_ = size;
+    b.kind_ = MemoryKind::Staging;
+    b.name_ = name;
+    b.imported_ = true;
+    VkExternalMemoryBufferCreateInfo external{};
+    external.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO;
+    external.handleTypes = kHandle;
+    b.create_buffer(&external);
+
+    VkMemoryRequirements req{};
+    vkGetBufferMemoryRequirements(dev, b.buffer_, &req);
+    const std::uint32_t bits = req.memoryTypeBits & host_props.memoryTypeBits;
+    // Host-cached and coherent, as for readback: the CPU reads this memory too. Drivers
+    // need not make imported types host-visible, so any allowed type is the fallback.
+    std::optional<std::uint32_t> type =
+        find_memory_type(device.memory_properties(), bits, MemoryKind::Readback);
+    if (!type && bits) type = static_cast<std::uint32_t>(std::countr_zero(bits));
+    if (!type || req.size > size)
+        fail("buffer '{}': {} offers no memory type to import {} of host memory into", name,
+             device.info().name, format_bytes(size));
+
+    VkImportMemoryHostPointerInfoEXT import{};
+    import.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT;
+    import.handleType = kHandle;
+    import.pHostPointer = host;
+    VkMemoryAllocateInfo alloc{};
+    alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+    alloc.pNext = &import;
+    alloc.allocationSize = size;
+    alloc.memoryTypeIndex = *type;
+    check(vkAllocateMemory(dev, &alloc, nullptr, &b.memory_),
+          fmt::format("vkAllocateMemory importing {} of host memory ({})", format_bytes(size), name));
+    check(vkBindBufferMemory(dev, b.buffer_, b.memory_, 0), "vkBindBufferMemory");
+    b.mapped_ = host;
+    b.memory_flags_ = device.memory_properties().memoryTypes[*type].propertyFlags;
+    b.coherent_ = (b.memory_flags_ & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
+    return b;
+}
+
 Buffer::~Buffer() {
     destroy();
 }
@@ -100,6 +165,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
         counted_ = std::exchange(other.counted_, 0);
         memory_flags_ = other.memory_flags_;
         coherent_ = other.coherent_;
+        imported_ = other.imported_;
         kind_ = other.kind_;
         name_ = std::move(other.name_);
     }

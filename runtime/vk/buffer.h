@@ -22,6 +22,12 @@ public:
     // Throws ferry::Error when the budget refuses it or the driver is out of memory;
     // `name` appears in those messages ("kv cache", "blk.3 expert slots").
     Buffer(Device& device, std::uint64_t size, MemoryKind kind, std::string_view name);
+    // A buffer over `size` bytes of existing host memory at `host` (VK_EXT_external_memory_host),
+    // so copies from it to VRAM need no staging memcpy. `host` and `size` must be multiples
+    // of device.host_import_alignment() and the memory must outlive the buffer. Not counted
+    // against the VRAM budget: it is the caller's RAM. kind() is Staging, bytes() is `host`.
+    // Throws ferry::Error when the device lacks the extension or the driver refuses.
+    static Buffer import_host(Device& device, void* host, std::uint64_t size, std::string_view name);
     ~Buffer();
     Buffer(Buffer&& other) noexcept;
     Buffer& operator=(Buffer&& other) noexcept;
@@ -37,6 +43,8 @@ public:
     explicit operator bool() const { return buffer_ != VK_NULL_HANDLE; }
     // Properties of the memory type it got (DEVICE_LOCAL, HOST_VISIBLE, ...).
     VkMemoryPropertyFlags memory_flags() const { return memory_flags_; }
+    // Made by import_host(): the memory belongs to the caller.
+    bool imported() const { return imported_; }
 
     // Persistently mapped bytes of a Staging or Readback buffer (empty for DeviceLocal
     // unless its memory happens to be host-visible, which callers must not rely on).
@@ -51,6 +59,7 @@ public:
 
 private:
     void destroy() noexcept;
+    void create_buffer(const void* pnext);
 
     Device* device_ = nullptr;
     VkBuffer buffer_ = VK_NULL_HANDLE;
@@ -60,6 +69,7 @@ private:
     std::uint64_t counted_ = 0;
     VkMemoryPropertyFlags memory_flags_ = 0;
     bool coherent_ = true;
+    bool imported_ = false;
     MemoryKind kind_ = MemoryKind::DeviceLocal;
     std::string name_;
 };

@@ -29,7 +29,7 @@ struct DeviceOptions {
     bool disable_storage8 = false;               // "storage8": storageBuffer8BitAccess
     bool disable_integer_dot_product = false;    // "dot"
     bool disable_subgroup_size_control = false;  // "subgroup_size"
-    bool disable_external_memory_host = false;   // "host_memory"
+    bool disable_external_memory_host = false;   // "host_memory": no host-pointer import
     bool disable_buffer_device_address = false;  // "bda"
     bool disable_transfer_queue = false;         // "transfer_queue": copies on the compute queue
 
@@ -57,6 +57,10 @@ public:
     const DeviceFeatures& features() const { return enabled_; }
     const DeviceLimits& limits() const { return info_.limits; }
     const VkPhysicalDeviceMemoryProperties& memory_properties() const { return memory_; }
+    // VK_EXT_external_memory_host is enabled: vk::Buffer::import_host() can wrap host
+    // memory (pointer and size multiples of host_import_alignment()) for copies to VRAM.
+    bool supports_host_import() const { return enabled_.external_memory_host; }
+    std::uint64_t host_import_alignment() const { return info_.limits.min_imported_host_pointer_alignment; }
 
     Queue& compute_queue() { return *compute_; }
     // The copy engine's queue where the device has one, else a second compute-family
