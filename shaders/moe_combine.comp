@@ -3,7 +3,9 @@
 // pass (accumulate = 1, the forward pass's use: x += sum_k w[t,k] * expert_out[t,k]) or
 // written fresh (accumulate = 0). Experts are added in k order, one multiply-add each, as
 // cpu::axpy does in the reference forward pass. A shared expert joins as one more
-// column of expert_out with its own weight. Grid-stride over tokens * n. F32.
+// column of expert_out with its own weight. A zero weight marks a route computed elsewhere
+// (on the CPU, hybrid offload): its expert_out row is not read, so it may hold anything.
+// Grid-stride over tokens * n. F32.
 #extension GL_GOOGLE_include_directive : require
 #include "block_ops.h"
 #include "common_ops.glsl"
@@ -22,8 +24,10 @@ void main() {
     for (uint id = flat_group_id() * WG + gl_LocalInvocationID.x; id < pc.tokens * pc.n; id += stride) {
         const uint t = id / pc.n, i = id % pc.n;
         float acc = pc.accumulate != 0u ? x[id] : 0.0;
-        for (uint k = 0u; k < pc.top_k; ++k)
-            acc += weights[t * pc.top_k + k] * expert_out[(t * pc.top_k + k) * pc.n + i];
+        for (uint k = 0u; k < pc.top_k; ++k) {
+            const float w = weights[t * pc.top_k + k];
+            if (w != 0.0) acc += w * expert_out[(t * pc.top_k + k) * pc.n + i];
+        }
         x[id] = acc;
     }
 }

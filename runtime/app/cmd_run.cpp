@@ -1,6 +1,7 @@
 // ferry run: complete a prompt, streaming only the generated text to stdout.
 #include "app/command_registry.h"
 #include "app/model_session.h"
+#include "app/offload_report.h"
 #include "app/sampler_options.h"
 #include "app/trace_out.h"
 #include "base/error.h"
@@ -89,13 +90,8 @@ void run(RunOptions& o) {
                    format_bytes(session.device().accountant().current()),
                    format_bytes(session.device().accountant().budget()),
                    format_bytes(session.device().accountant().peak()));
-        if (m.offloading()) {
-            const model::OffloadStats& st = m.offload_stats();
-            const std::uint64_t uses = st.hits + st.misses;
-            fmt::print(stderr, "experts: {:.1f}% hits ({} of {}), {} uploaded ({} per token)\n",
-                       uses ? 100.0 * st.hits / uses : 0.0, st.hits, uses, format_bytes(st.bytes_uploaded),
-                       format_bytes(st.bytes_uploaded / std::max<std::size_t>(1, prompt.size() + generated)));
-        }
+        if (m.offloading())
+            fmt::print(stderr, "{}", offload_report(m.offload_stats(), prompt.size() + generated));
         fmt::print(stderr, "seed:    {}\n", o.sampler.seed);
         if (trace) fmt::print(stderr, "trace:   {} routing events in {}\n", trace->events(), o.trace_out);
     }

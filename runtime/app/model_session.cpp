@@ -4,6 +4,7 @@
 #include "base/progress.h"
 #include "base/units.h"
 #include "model/summary.h"
+#include "scheduler/policy.h"
 #include "text/gguf_vocab.h"
 
 #include <fmt/core.h>
@@ -21,6 +22,13 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
         "--vram-budget", o.vram_budget,
         "Most device memory ferry may use, e.g. 6G, 5.5GiB, 800M (default: the device's budget less a "
         "safety margin)");
+    cmd->add_option("--cache-policy", o.cache_policy,
+                    "Which cached expert to evict when the VRAM budget cannot hold every expert")
+        ->check(CLI::IsMember(scheduler::policy_names()))
+        ->capture_default_str();
+    cmd->add_flag("--prefetch,!--no-prefetch", o.prefetch,
+                  "When offloading, predict the next layer's experts with its router and copy them in ahead "
+                  "of use (default on)");
 }
 
 ModelSession::ModelSession(const ModelOptions& o) {
@@ -58,9 +66,13 @@ ModelSession::ModelSession(const ModelOptions& o) {
     const std::uint64_t all_weights = model::weight_bytes(*file_, config);
     const std::uint64_t experts = model::expert_weight_bytes(*file_, config);
     ProgressBar bar("loading", slots ? all_weights - experts : all_weights);
-    model_ = std::make_unique<model::GpuModel>(
-        *device_, *file_, model::GpuModelOptions{.n_ctx = o.ctx, .max_batch = o.batch, .expert_slots = slots},
-        [&](std::uint64_t done, std::uint64_t) { bar.set(done); });
+    model_ = std::make_unique<model::GpuModel>(*device_, *file_,
+                                               model::GpuModelOptions{.n_ctx = o.ctx,
+                                                                      .max_batch = o.batch,
+                                                                      .expert_slots = slots,
+                                                                      .cache_policy = o.cache_policy,
+                                                                      .prefetch = o.prefetch},
+                                               [&](std::uint64_t done, std::uint64_t) { bar.set(done); });
     bar.finish();
     load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -23,9 +23,11 @@ struct ModelOptions {
     std::uint32_t batch = 64;
     std::optional<std::uint32_t> device;
     std::string vram_budget;  // "6G"; empty: the device's budget less a margin
+    std::string cache_policy = "lru";
+    bool prefetch = true;
 };
 
-// -m/--model, -c/--ctx, -b/--batch-size, --device, --vram-budget.
+// -m/--model, -c/--ctx, -b/--batch-size, --device, --vram-budget, and the offload options.
 void add_model_options(CLI::App* cmd, ModelOptions& options);
 
 class ModelSession {

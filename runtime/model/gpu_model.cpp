@@ -57,6 +57,8 @@ struct GpuModel::Work {
     vk::Buffer readback;                             // device -> host: logits, ids
     vk::Buffer route_ids, route_weights;             // [n_layers, B, K]: every layer's choice, for observers
     vk::Buffer route_readback;                       // both of them, host side
+    vk::Buffer pred_h, pred_logits;                  // [E], [X]: lookahead gate (decode, offloading)
+    vk::Buffer pred_ids, pred_weights;               // [K]
     std::uint64_t staging_groups = 0, staging_routes = 0;  // byte offsets in staging
 
     Work(vk::Device& dev, const ModelConfig& c, std::uint32_t B, std::uint64_t attn_scratch_bytes) {
@@ -98,21 +100,12 @@ struct GpuModel::Work {
         route_ids = device_buffer(dev, route_bytes, "routing record (ids)");
         route_weights = device_buffer(dev, route_bytes, "routing record (weights)");
         route_readback = vk::Buffer(dev, 2 * route_bytes, vk::MemoryKind::Readback, "routing readback");
+        pred_h = device_buffer(dev, E * 4, "lookahead hidden");
+        pred_logits = device_buffer(dev, X * 4, "lookahead router logits");
+        pred_ids = device_buffer(dev, K * 4, "lookahead ids");
+        pred_weights = device_buffer(dev, K * 4, "lookahead weights");
     }
 };
-
-// Which expert each VRAM slot of a layer holds (all three pools use the same slot), and
-// the table the GPU reads (expert -> slot; stale for evicted experts, never read for them).
-struct GpuModel::LayerSlots {
-    std::vector<std::int32_t> slot_of;    // [n_experts]: slot, or -1
-    std::vector<std::int32_t> expert_in;  // [slots]: expert, or -1
-    std::vector<std::uint64_t> last_use;  // [slots]: use clock, for LRU
-    vk::Buffer residency;                 // uint32 [n_experts] on the GPU
-};
-
-bool GpuModel::offloading() const {
-    return !layer_slots_.empty();
-}
 
 GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOptions& options,
                    const LoadProgress& progress)
@@ -147,22 +140,13 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
     vk::upload(device, work_->residency, std::span<const std::uint32_t>(identity));
     cmd_ = std::make_unique<vk::CommandBuffer>(device, vk::QueueKind::Compute);
     if (offload) {
-        std::uint64_t expert_total = 0;  // gate + up + down of the largest layer
-        for (const GpuLayerWeights& L : weights_.layers)
-            expert_total = std::max<std::uint64_t>(
-                expert_total, L.gate.expert_bytes + L.up.expert_bytes + L.down.expert_bytes);
-        const std::uint32_t S = options_.expert_slots;
-        // One slot's worth of each of S experts, plus their residency entries.
-        upload_staging_ = std::make_unique<vk::Buffer>(device, S * (expert_total + 4),
-                                                       vk::MemoryKind::Staging, "expert upload staging");
-        for (std::uint32_t l = 0; l < c.n_layers; ++l) {
-            LayerSlots slots;
-            slots.slot_of.assign(c.n_experts, -1);
-            slots.expert_in.assign(S, -1);
-            slots.last_use.assign(S, 0);
-            slots.residency = device_buffer(device, c.n_experts * 4ull, "residency table");
-            layer_slots_.push_back(std::move(slots));
-        }
+        const auto source = [this](std::uint32_t layer, int tensor, std::uint32_t expert) {
+            const GpuLayerWeights& L = weights_.layers[layer];
+            const ExpertPool& pool = tensor == 0 ? L.gate : tensor == 1 ? L.up : L.down;
+            return pool.host.subspan(std::uint64_t(expert) * pool.expert_bytes, pool.expert_bytes);
+        };
+        offload_ = std::make_unique<ExpertOffload>(device, c, weights_.layers, options_.expert_slots,
+                                                   options_.cache_policy, source);
     }
 }
 
@@ -195,8 +179,16 @@ std::vector<float> GpuModel::forward(std::span<const std::int32_t> tokens, bool 
     return logits;
 }
 
+// Submits compute work; when it reads experts whose copies may still run, it waits for
+// them on the GPU, and the host's wait for them is timed as upload stall.
 void GpuModel::submit_and_wait(vk::CommandBuffer& cmd) {
-    cmd.submit();
+    if (pending_ready_ == 0) {
+        cmd.submit();
+    } else {
+        cmd.submit({.waits = {{&offload_->timeline(), pending_ready_}}});
+        offload_->wait_ready(pending_ready_);
+        pending_ready_ = 0;
+    }
     cmd.wait();
 }
 
@@ -206,6 +198,8 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
     Work& w = *work_;
     const std::uint32_t B = std::uint32_t(tokens.size());
     vk::CommandBuffer& cmd = *cmd_;
+    if (offload_) offload_->next_token(B);
+    predicted_.clear();
 
     // Token ids and positions n_past.. into the staging buffer, then to the GPU.
     auto* staged = w.staging.as<std::int32_t>().data();
@@ -231,17 +225,7 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
         record_router(cmd, l, B);
         if (observer_) record_route_copy(cmd, l, B);
         if (B == 1) {
-            if (offloading()) {
-                std::vector<std::int32_t> ids;
-                read_ids(cmd, c.n_experts_used, ids);
-                std::vector<std::uint32_t> experts;
-                for (std::int32_t e : ids)
-                    if (std::find(experts.begin(), experts.end(), std::uint32_t(e)) == experts.end())
-                        experts.push_back(std::uint32_t(e));
-                cmd.begin();
-                make_resident(cmd, l, experts);
-                vk::transfer_to_compute(cmd);
-            }
+            if (offloading()) offload_decode_layer(cmd, l);
             record_experts_decode(cmd, l);
         } else {
             record_experts_prefill(cmd, l, B);
@@ -409,7 +393,7 @@ void GpuModel::record_experts_decode(vk::CommandBuffer& cmd, std::uint32_t layer
     const GpuLayerWeights& L = weights_.layers[layer];
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd;
-    const vk::Buffer& residency = offloading() ? layer_slots_[layer].residency : w.residency;
+    const vk::Buffer& residency = offloading() ? offload_->residency(layer) : w.residency;
     kernels::record_expert_slots(pipelines_, cmd,
                                  {.ids = w.ids,
                                   .residency = residency,
@@ -452,8 +436,7 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd, routes = B * K;
 
-    std::vector<std::int32_t> ids;
-    read_ids(cmd, routes, ids);
+    const std::vector<std::int32_t> ids = read_routes(cmd, routes, false).ids;
     // routes grouped by expert, in route order within a group (deterministic).
     std::vector<std::vector<std::uint32_t>> by_expert(c.n_experts);
     for (std::uint32_t r = 0; r < routes; ++r) {
@@ -483,7 +466,9 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
                 submit_and_wait(cmd);
                 cmd.begin();
             }
-            slots = make_resident(cmd, layer, experts);
+            const ExpertOffload::Placement placement = offload_->require(layer, experts);
+            slots = placement.slots;
+            pending_ready_ = std::max(pending_ready_, placement.ready);
         }
         std::uint32_t n_groups = 0, begin = 0, max_routes = 0;
         for (std::size_t i = 0; i < experts.size(); ++i) {
@@ -522,65 +507,73 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
     vk::compute_to_compute(cmd);
 }
 
-void GpuModel::read_ids(vk::CommandBuffer& cmd, std::uint32_t routes, std::vector<std::int32_t>& ids) {
+GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted) {
     Work& w = *work_;
+    const std::uint64_t bytes = routes * 4ull, K = config_.n_experts_used;
     vk::compute_to_transfer(cmd);
-    cmd.copy(w.ids, w.readback, {0, 0, routes * 4ull});
+    cmd.copy(w.ids, w.readback, {0, 0, bytes});
+    cmd.copy(w.weights, w.readback, {0, bytes, bytes});
+    if (predicted) cmd.copy(w.pred_ids, w.readback, {0, 2 * bytes, K * 4});
     vk::transfer_to_host(cmd);
     submit_and_wait(cmd);
     w.readback.invalidate();
-    const std::int32_t* p = w.readback.as<std::int32_t>().data();
-    ids.assign(p, p + routes);
+    Routes r;
+    const std::int32_t* ids = w.readback.as<std::int32_t>().data();
+    const float* weights = w.readback.as<float>().data() + routes;
+    r.ids.assign(ids, ids + routes);
+    r.weights.assign(weights, weights + routes);
+    if (predicted) {
+        const std::int32_t* p = ids + 2 * routes;
+        for (std::uint64_t k = 0; k < K; ++k)
+            if (p[k] >= 0 && std::uint32_t(p[k]) < config_.n_experts)
+                r.predicted.push_back(std::uint32_t(p[k]));
+    }
+    for (std::int32_t e : r.ids)
+        if (e < 0 || std::uint32_t(e) >= config_.n_experts) fail("router returned expert id {}", e);
+    return r;
 }
 
-std::vector<std::uint32_t> GpuModel::make_resident(vk::CommandBuffer& cmd, std::uint32_t layer,
-                                                   std::span<const std::uint32_t> experts) {
-    LayerSlots& ls = layer_slots_[layer];
-    const GpuLayerWeights& L = weights_.layers[layer];
-    const std::uint32_t S = options_.expert_slots;
-    if (experts.size() > S) throw std::logic_error("make_resident: more experts than slots");
-    std::vector<std::uint32_t> slots(experts.size());
-    std::vector<bool> taken(S, false);  // slots holding an expert of this request
-    for (std::size_t i = 0; i < experts.size(); ++i)
-        if (ls.slot_of[experts[i]] >= 0) taken[ls.slot_of[experts[i]]] = true;
-    std::byte* staging = upload_staging_->bytes().data();
-    std::uint64_t staged = 0;
-    const std::uint64_t table_at = upload_staging_->size() - 4ull * S;  // residency entries at the end
-    bool copied = false;
-    for (std::size_t i = 0; i < experts.size(); ++i) {
-        const std::uint32_t e = experts[i];
-        ++use_clock_;
-        if (ls.slot_of[e] >= 0) {
-            slots[i] = std::uint32_t(ls.slot_of[e]);
-            ls.last_use[slots[i]] = use_clock_;
-            ++offload_stats_.hits;
-            continue;
+// The lookahead gate: layer `next`'s norm and router applied to the residual stream as it
+// is now (after this layer's attention), a guess at the experts `next` will choose.
+void GpuModel::record_gate_prediction(vk::CommandBuffer& cmd, std::uint32_t next) {
+    const ModelConfig& c = config_;
+    const GpuLayerWeights& L = weights_.layers[next];
+    Work& w = *work_;
+    ops_.rms_norm(
+        cmd,
+        {.x = w.x, .weight = L.ffn_norm.buffer, .y = w.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
+    vk::compute_to_compute(cmd);
+    mat_.matvec(cmd, L.router.matrix(), {.buffer = &w.pred_h}, {.buffer = &w.pred_logits});
+    vk::compute_to_compute(cmd);
+    ops_.router(cmd, {.logits = w.pred_logits,
+                      .ids = w.pred_ids,
+                      .weights = w.pred_weights,
+                      .bias = std::nullopt,
+                      .tokens = 1,
+                      .n_experts = c.n_experts,
+                      .top_k = c.n_experts_used,
+                      .function = c.traits.router,
+                      .renormalize = c.traits.router_renormalize});
+    vk::compute_to_compute(cmd);
+}
+
+void GpuModel::offload_decode_layer(vk::CommandBuffer& cmd, std::uint32_t layer) {
+    const bool predict = options_.prefetch && layer + 1 < config_.n_layers;
+    if (predict) record_gate_prediction(cmd, layer + 1);
+    const Routes r = read_routes(cmd, config_.n_experts_used, predict);
+    std::vector<std::uint32_t> experts;
+    std::vector<float> weights;
+    for (std::size_t k = 0; k < r.ids.size(); ++k)
+        if (std::find(experts.begin(), experts.end(), std::uint32_t(r.ids[k])) == experts.end()) {
+            experts.push_back(std::uint32_t(r.ids[k]));
+            weights.push_back(r.weights[k]);
         }
-        // The least recently used slot that this request does not need (free slots first).
-        std::uint32_t victim = S;
-        for (std::uint32_t s = 0; s < S; ++s)
-            if (!taken[s] && (victim == S || ls.last_use[s] < ls.last_use[victim])) victim = s;
-        if (ls.expert_in[victim] >= 0) ls.slot_of[ls.expert_in[victim]] = -1;
-        ls.expert_in[victim] = std::int32_t(e);
-        ls.slot_of[e] = std::int32_t(victim);
-        ls.last_use[victim] = use_clock_;
-        taken[victim] = true;
-        slots[i] = victim;
-        ++offload_stats_.misses;
-        if (!copied) vk::compute_to_transfer(cmd);  // the slot may still be read by earlier work
-        copied = true;
-        for (const ExpertPool* pool : {&L.gate, &L.up, &L.down}) {
-            std::memcpy(staging + staged, pool->host.data() + std::uint64_t(e) * pool->expert_bytes,
-                        pool->expert_bytes);
-            cmd.copy(*upload_staging_, pool->buffer,
-                     {staged, std::uint64_t(victim) * pool->expert_bytes, pool->expert_bytes});
-            staged += pool->expert_bytes;
-            offload_stats_.bytes_uploaded += pool->expert_bytes;
-        }
-        std::memcpy(staging + table_at + 4ull * i, &victim, 4);
-        cmd.copy(*upload_staging_, ls.residency, {table_at + 4ull * i, 4ull * e, 4});
-    }
-    return slots;
+    if (!predicted_.empty()) offload_->score_prediction(predicted_, experts);
+    const ExpertOffload::Placement placement = offload_->require(layer, experts, weights);
+    pending_ready_ = std::max(pending_ready_, placement.ready);
+    predicted_ = r.predicted;
+    if (predict) offload_->prefetch(layer + 1, predicted_);
+    cmd.begin();
 }
 
 // x += delta over n floats (shaders/elementwise.comp, add).

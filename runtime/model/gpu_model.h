@@ -9,6 +9,7 @@
 #include "kernels/block_ops.h"
 #include "kernels/matvec.h"
 #include "model/config.h"
+#include "model/expert_offload.h"
 #include "model/gpu_weights.h"
 #include "model/route_observer.h"
 #include "vk/buffer.h"
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace ferry::model {
@@ -26,15 +28,14 @@ struct GpuModelOptions {
     std::uint32_t n_ctx = 4096;    // KV cache positions
     std::uint32_t max_batch = 64;  // tokens per prefill batch (work buffers scale with it)
     // Routed experts held in VRAM per layer; 0 (or >= the expert count): all of them. Fewer
-    // slots: experts are copied in from the mapped file when the router picks them (LRU
-    // eviction), which changes speed, never results. At least top-k.
+    // slots: experts are copied in from the mapped file when the router picks them,
+    // which changes speed, never results. At least top-k.
     std::uint32_t expert_slots = 0;
-};
-
-struct OffloadStats {
-    std::uint64_t hits = 0;            // chosen experts already in a slot
-    std::uint64_t misses = 0;          // chosen experts copied in
-    std::uint64_t bytes_uploaded = 0;  // expert bytes copied host -> device
+    // Eviction policy of the expert slots (scheduler::policy_names()).
+    std::string cache_policy = "lru";
+    // Decode, when offloading: apply layer l+1's router to layer l's hidden state on the
+    // GPU (one small matvec) and start copying the experts it predicts while layer l runs.
+    bool prefetch = true;
 };
 
 // Device bytes of GpuModel's activation and staging buffers for prefill batches of `batch`
@@ -69,8 +70,9 @@ public:
     // its single submission). Empty: routing is not read back at all.
     void set_route_observer(RouteObserver observer) { observer_ = std::move(observer); }
 
-    bool offloading() const;
-    const OffloadStats& offload_stats() const { return offload_stats_; }
+    bool offloading() const { return offload_ != nullptr; }
+    // Zeroes when not offloading.
+    OffloadStats offload_stats() const { return offload_ ? offload_->stats() : OffloadStats{}; }
 
 private:
     struct Work;  // activation buffers, sized for max_batch tokens
@@ -83,12 +85,18 @@ private:
     void record_experts_decode(vk::CommandBuffer& cmd, std::uint32_t layer);
     void record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
     void record_residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
-    // Offload: reads the layer's router ids back (one submission) into `ids`.
-    void read_ids(vk::CommandBuffer& cmd, std::uint32_t routes, std::vector<std::int32_t>& ids);
-    // Offload: makes `experts` (distinct, at most the slot count) resident in the layer's
-    // pools, recording the copies into `cmd` (recording); returns each one's slot.
-    std::vector<std::uint32_t> make_resident(vk::CommandBuffer& cmd, std::uint32_t layer,
-                                             std::span<const std::uint32_t> experts);
+    // Reads the layer's router ids and weights back (one submission); with `predicted`,
+    // also the lookahead prediction of the next layer (record_gate_prediction).
+    struct Routes {
+        std::vector<std::int32_t> ids;
+        std::vector<float> weights;
+        std::vector<std::uint32_t> predicted;
+    };
+    Routes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted);
+    // Decode, offloading: the next layer's router on this layer's hidden state.
+    void record_gate_prediction(vk::CommandBuffer& cmd, std::uint32_t next_layer);
+    // Decode, offloading: reads this layer's choice, makes it resident, starts prefetches.
+    void offload_decode_layer(vk::CommandBuffer& cmd, std::uint32_t layer);
     void record_route_copy(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
     void report_routes(std::uint32_t tokens);
     void submit_and_wait(vk::CommandBuffer& cmd);
@@ -107,11 +115,9 @@ private:
     std::uint32_t n_past_ = 0;
     RouteObserver observer_;
 
-    struct LayerSlots;                     // offload bookkeeping per layer
-    std::vector<LayerSlots> layer_slots_;  // empty: every expert resident
-    std::unique_ptr<vk::Buffer> upload_staging_;
-    std::uint64_t use_clock_ = 0;
-    OffloadStats offload_stats_;
+    std::unique_ptr<ExpertOffload> offload_;  // null: every expert resident
+    std::uint64_t pending_ready_ = 0;         // offload timeline value the next compute submission waits for
+    std::vector<std::uint32_t> predicted_;    // the lookahead's experts for the layer about to run
 };
 
 }  // namespace ferry::model

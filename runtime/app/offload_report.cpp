@@ -1,0 +1,35 @@
+#include "app/offload_report.h"
+
+#include "base/units.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace ferry::app {
+
+namespace {
+
+double percent(std::uint64_t part, std::uint64_t whole) {
+    return whole ? 100.0 * double(part) / double(whole) : 0.0;
+}
+
+}  // namespace
+
+std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) {
+    const std::uint64_t uses = st.hits + st.misses, per = std::max<std::uint64_t>(1, tokens);
+    std::string out =
+        fmt::format("experts: {:.1f}% hits ({} of {}), {} uploaded ({} per token), stall {:.1f} ms/token\n",
+                    percent(st.hits, uses), st.hits, uses, format_bytes(st.bytes_uploaded),
+                    format_bytes(st.bytes_uploaded / per), 1e3 * st.stall_s / double(per));
+    if (st.predicted > 0 || st.prefetched > 0)
+        out += fmt::format("prefetch: {} experts ahead, {:.1f}% of them used; lookahead recall {:.1f}%\n",
+                           st.prefetched, percent(st.prefetch_used, st.prefetched),
+                           percent(st.predicted_right, st.predicted));
+    if (st.cpu_experts > 0)
+        out += fmt::format("hybrid:  {} misses computed on the CPU ({:.1f}% of misses)\n", st.cpu_experts,
+                           percent(st.cpu_experts, st.misses));
+    return out;
+}
+
+}  // namespace ferry::app

@@ -1,0 +1,14 @@
+#pragma once
+// The expert-cache lines of --stats (run, chat's /stats, bench): hit rate, bytes uploaded
+// per token, time compute waited for uploads, prefetch and prediction accuracy, CPU misses.
+#include "model/expert_offload.h"
+
+#include <cstdint>
+#include <string>
+
+namespace ferry::app {
+
+// Lines (each ending in '\n') describing `stats` for a run of `tokens` tokens.
+std::string offload_report(const model::OffloadStats& stats, std::uint64_t tokens);
+
+}  // namespace ferry::app

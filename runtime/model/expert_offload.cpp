@@ -1,0 +1,236 @@
+#include "model/expert_offload.h"
+
+#include "base/error.h"
+#include "vk/barrier.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <stdexcept>
+
+namespace ferry::model {
+
+namespace {
+
+constexpr std::size_t kTransferBuffers = 4;  // batches in flight before begin() waits
+constexpr std::uint64_t kStageAlign = 16;
+
+std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
+    return (n + a - 1) / a * a;
+}
+
+}  // namespace
+
+// Host-visible staging memory used as a ring: each batch of copies takes the bytes after
+// the previous one and gives them back once its timeline value is reached.
+struct ExpertOffload::Ring {
+    vk::Buffer buffer;
+    std::uint64_t head = 0;   // next free byte
+    std::uint64_t used = 0;   // bytes held by in-flight and recording batches
+    std::uint64_t batch = 0;  // of those, the recording batch's
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> in_flight;  // (bytes, timeline value), oldest first
+};
+
+ExpertOffload::ExpertOffload(vk::Device& device, const ModelConfig& config,
+                             std::span<const GpuLayerWeights> layers, std::uint32_t slots,
+                             std::string_view policy, ExpertBytes source)
+    : device_(device), config_(config), layers_(layers), slots_(slots), source_(std::move(source)) {
+    if (slots_ == 0 || slots_ >= config.n_experts)
+        throw std::logic_error("ExpertOffload needs between 1 and n_experts - 1 slots per layer");
+    geometry_.n_layers = config.n_layers;
+    geometry_.n_experts = config.n_experts;
+    geometry_.top_k = config.n_experts_used;
+    geometry_.cross_layer.assign(config.n_layers, true);
+    policy_ = scheduler::make_policy(policy, geometry_.total_experts());
+    cache_ = std::make_unique<scheduler::ExpertCache>(geometry_, slots_ * config.n_layers, true, *policy_);
+    ready_.assign(geometry_.total_experts(), 0);
+    for (std::uint32_t l = 0; l < config.n_layers; ++l)
+        residency_.emplace_back(device, std::uint64_t(config.n_experts) * 4, vk::MemoryKind::DeviceLocal,
+                                "residency table");
+    timeline_ = std::make_unique<vk::Timeline>(device);
+    std::uint64_t expert_total = 0;  // gate + up + down of the largest layer
+    for (const GpuLayerWeights& L : layers_)
+        expert_total = std::max<std::uint64_t>(
+            expert_total, L.gate.expert_bytes + L.up.expert_bytes + L.down.expert_bytes + 4 * kStageAlign);
+    ring_ = std::make_unique<Ring>();
+    const std::uint64_t ring_bytes = (4ull * config.n_experts_used + 2) * expert_total + 64 * kStageAlign;
+    ring_->buffer = vk::Buffer(device, ring_bytes, vk::MemoryKind::Staging, "expert upload ring");
+    for (std::size_t i = 0; i < kTransferBuffers; ++i)
+        cmds_.push_back(std::make_unique<vk::CommandBuffer>(device, vk::QueueKind::Transfer));
+}
+
+ExpertOffload::~ExpertOffload() {
+    if (batch_) {  // an exception left a batch recording: submit it so its buffer can be reused
+        try {
+            submit_batch();
+        } catch (...) {
+        }
+    }
+}
+
+const vk::Buffer& ExpertOffload::residency(std::uint32_t layer) const {
+    return residency_[layer];
+}
+
+bool ExpertOffload::resident(std::uint32_t layer, std::uint32_t expert) const {
+    return cache_->resident(geometry_.key(layer, expert));
+}
+
+void ExpertOffload::begin_batch() {
+    batch_ = cmds_[next_cmd_].get();
+    next_cmd_ = (next_cmd_ + 1) % cmds_.size();
+    batch_->begin();
+    // Orders this batch's writes after earlier batches' writes to the same slots.
+    vk::transfer_to_transfer(*batch_);
+}
+
+std::uint64_t ExpertOffload::submit_batch() {
+    const std::uint64_t value = timeline_->next();
+    batch_->submit({.signals = {{timeline_.get(), value}}});
+    batch_ = nullptr;
+    ring_->in_flight.emplace_back(ring_->batch, value);
+    ring_->batch = 0;
+    return value;
+}
+
+// Copies `bytes` into the ring and records the copy to dst; when the ring is full, submits
+// the recording batch and waits for the oldest batches (counted as stall: the forward pass
+// is waiting for those very copies).
+void ExpertOffload::stage_copy(std::span<const std::byte> bytes, const vk::Buffer& dst,
+                               std::uint64_t dst_offset) {
+    Ring& r = *ring_;
+    const std::uint64_t size = r.buffer.size();
+    const std::uint64_t n = align_up(bytes.size(), kStageAlign);
+    if (n > size) throw std::logic_error("expert upload ring smaller than one slice");
+    for (;;) {
+        const std::uint64_t waste = r.head + n > size ? size - r.head : 0;  // skipped tail on wrap
+        if (r.used + waste + n <= size) {
+            if (waste) {
+                r.head = 0;
+                r.used += waste;
+                r.batch += waste;
+            }
+            break;
+        }
+        if (batch_ && r.batch > 0 && r.in_flight.empty()) submit_batch();
+        if (r.in_flight.empty()) throw std::logic_error("expert upload ring: nothing to wait for");
+        const auto [freed, value] = r.in_flight.front();
+        if (timeline_->value() < value) {
+            const auto t0 = std::chrono::steady_clock::now();
+            timeline_->wait(value, "expert upload");
+            stats_.stall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+        r.in_flight.pop_front();
+        r.used -= freed;
+    }
+    if (!batch_) begin_batch();
+    std::memcpy(r.buffer.bytes().data() + r.head, bytes.data(), bytes.size());
+    batch_->copy(r.buffer, dst, {r.head, dst_offset, bytes.size()});
+    r.head = (r.head + n) % size;
+    r.used += n;
+    r.batch += n;
+}
+
+std::uint32_t ExpertOffload::place(std::uint32_t layer, std::uint32_t expert, bool prefetched,
+                                   const std::function<bool(scheduler::ExpertKey)>& is_protected) {
+    const scheduler::ExpertKey key = geometry_.key(layer, expert);
+    if (!cache_->has_free_slot(layer)) {
+        const auto victim = cache_->pick_victim(layer, is_protected, clock_);
+        if (!victim) return scheduler::ExpertCache::kNoSlot;
+        cache_->evict(*victim);
+    }
+    const std::uint32_t slot = cache_->insert(key, prefetched, clock_) - layer * slots_;
+    const GpuLayerWeights& L = layers_[layer];
+    const ExpertPool* pools[3] = {&L.gate, &L.up, &L.down};
+    for (int t = 0; t < 3; ++t) {
+        const std::span<const std::byte> bytes = source_(layer, t, expert);
+        stage_copy(bytes, pools[t]->buffer, std::uint64_t(slot) * pools[t]->expert_bytes);
+        stats_.bytes_uploaded += bytes.size();
+    }
+    stage_copy(std::as_bytes(std::span<const std::uint32_t, 1>(&slot, 1)), residency_[layer], 4ull * expert);
+    return slot;
+}
+
+ExpertOffload::Placement ExpertOffload::require(std::uint32_t layer, std::span<const std::uint32_t> experts,
+                                                std::span<const float> weights) {
+    if (experts.size() > slots_) throw std::logic_error("ExpertOffload::require: more experts than slots");
+    clock_.step = geometry_.step(clock_.token, layer);
+    std::vector<scheduler::ExpertKey> keys(experts.size());
+    for (std::size_t i = 0; i < experts.size(); ++i) keys[i] = geometry_.key(layer, experts[i]);
+    const auto in_request = [&](scheduler::ExpertKey k) {
+        return std::find(keys.begin(), keys.end(), k) != keys.end();
+    };
+    Placement placement;
+    placement.slots.resize(experts.size());
+    std::vector<scheduler::ExpertKey> copied;
+    const std::uint64_t reached = timeline_->value();
+    for (std::size_t i = 0; i < experts.size(); ++i) {
+        const scheduler::ExpertKey key = keys[i];
+        policy_->on_use(key, i < weights.size() ? weights[i] : 1.0f, clock_);
+        if (cache_->resident(key)) {
+            ++stats_.hits;
+            if (cache_->unused_prefetch(key)) {
+                ++stats_.prefetch_used;
+                cache_->mark_used(key);
+            }
+            placement.slots[i] = cache_->slot_of(key) - layer * slots_;
+            if (ready_[key] > reached) placement.ready = std::max(placement.ready, ready_[key]);
+            continue;
+        }
+        ++stats_.misses;
+        placement.slots[i] = place(layer, experts[i], false, in_request);
+        if (placement.slots[i] == scheduler::ExpertCache::kNoSlot)
+            throw std::logic_error("ExpertOffload::require: no slot to evict");
+        copied.push_back(key);
+    }
+    if (batch_) {
+        const std::uint64_t value = submit_batch();
+        for (scheduler::ExpertKey k : copied) ready_[k] = value;
+        placement.ready = value;
+    }
+    return placement;
+}
+
+void ExpertOffload::note_cpu_use(std::uint32_t layer, std::span<const std::uint32_t> experts,
+                                 std::span<const float> weights) {
+    clock_.step = geometry_.step(clock_.token, layer);
+    for (std::size_t i = 0; i < experts.size(); ++i)
+        policy_->on_use(geometry_.key(layer, experts[i]), i < weights.size() ? weights[i] : 1.0f, clock_);
+    stats_.misses += experts.size();
+    stats_.cpu_experts += experts.size();
+}
+
+void ExpertOffload::prefetch(std::uint32_t layer, std::span<const std::uint32_t> experts) {
+    std::vector<scheduler::ExpertKey> keys;
+    for (std::uint32_t e : experts) keys.push_back(geometry_.key(layer, e));
+    const auto predicted = [&](scheduler::ExpertKey k) {
+        return std::find(keys.begin(), keys.end(), k) != keys.end();
+    };
+    std::vector<scheduler::ExpertKey> copied;
+    for (std::size_t i = 0; i < experts.size() && copied.size() < slots_; ++i) {
+        if (cache_->resident(keys[i])) continue;
+        if (place(layer, experts[i], true, predicted) == scheduler::ExpertCache::kNoSlot) break;
+        ++stats_.prefetched;
+        copied.push_back(keys[i]);
+    }
+    if (batch_) {
+        const std::uint64_t value = submit_batch();
+        for (scheduler::ExpertKey k : copied) ready_[k] = value;
+    }
+}
+
+void ExpertOffload::score_prediction(std::span<const std::uint32_t> predicted,
+                                     std::span<const std::uint32_t> chosen) {
+    stats_.predicted += predicted.size();
+    for (std::uint32_t e : predicted)
+        if (std::find(chosen.begin(), chosen.end(), e) != chosen.end()) ++stats_.predicted_right;
+}
+
+void ExpertOffload::wait_ready(std::uint64_t ready) {
+    if (ready == 0 || timeline_->value() >= ready) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    timeline_->wait(ready, "expert upload");
+    stats_.stall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace ferry::model

@@ -1,0 +1,124 @@
+#pragma once
+// Offloaded experts in VRAM: which (layer, expert) sits in which slot of the layer's
+// expert pools, and the copies that put it there.
+//
+// Residency and eviction are the scheduler's (scheduler::ExpertCache with one pool per
+// layer, ranked by a scheduler::CachePolicy), so the runtime and `ferry simulate` make the
+// same decisions. Copies run on the transfer queue (the compute queue where the device has
+// no separate one) from a staging ring; each batch of copies signals the offload timeline,
+// and the compute submission that reads an expert waits for that expert's value only.
+// Prefetches of the next layer's predicted experts therefore overlap the current layer.
+//
+// Why no slot is overwritten while the GPU reads it: the forward pass reads a layer's
+// router ids back before asking for that layer's experts, so every earlier read of that
+// layer's pools has finished; prefetches only target other layers, whose pools no queued
+// work reads. Copies into one slot are ordered by a transfer barrier at the start of each
+// batch.
+#include "model/config.h"
+#include "model/gpu_weights.h"
+#include "scheduler/cache.h"
+#include "scheduler/policy.h"
+#include "vk/buffer.h"
+#include "vk/command.h"
+#include "vk/device.h"
+#include "vk/timeline.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace ferry::model {
+
+struct OffloadStats {
+    std::uint64_t hits = 0;             // chosen experts already in a slot (or on their way)
+    std::uint64_t misses = 0;           // chosen experts copied in on demand
+    std::uint64_t bytes_uploaded = 0;   // expert bytes copied host -> device (demand + prefetch)
+    std::uint64_t prefetched = 0;       // experts copied ahead of use
+    std::uint64_t prefetch_used = 0;    // of those, chosen before being evicted
+    std::uint64_t predicted = 0;        // experts predicted for a layer (prediction slots)
+    std::uint64_t predicted_right = 0;  // of those, chosen by that layer's router
+    double stall_s = 0;                 // host-measured time compute waited for uploads
+    std::uint64_t cpu_experts = 0;      // misses computed on the CPU instead (hybrid)
+};
+
+// Copies slices of experts into the layer pools. `source(layer, tensor, expert)` gives the
+// host bytes of one slice (tensor 0 gate, 1 up, 2 down).
+using ExpertBytes =
+    std::function<std::span<const std::byte>(std::uint32_t layer, int tensor, std::uint32_t expert)>;
+
+class ExpertOffload {
+public:
+    // `slots` per layer (>= 1, < n_experts); `policy` one of scheduler::policy_names().
+    ExpertOffload(vk::Device& device, const ModelConfig& config, std::span<const GpuLayerWeights> layers,
+                  std::uint32_t slots, std::string_view policy, ExpertBytes source);
+    ~ExpertOffload();
+    ExpertOffload(const ExpertOffload&) = delete;
+    ExpertOffload& operator=(const ExpertOffload&) = delete;
+
+    std::uint32_t slots() const { return slots_; }
+
+    struct Placement {
+        std::vector<std::uint32_t> slots;  // per requested expert: its slot in the layer's pools
+        std::uint64_t ready = 0;           // offload timeline value to wait for (0: nothing)
+    };
+    // Makes `experts` (distinct, at most slots()) resident in `layer`'s pools; misses are
+    // copied now (one transfer submission). `weights` (same length, may be empty) are the
+    // router's gate weights, which score-based policies learn from.
+    Placement require(std::uint32_t layer, std::span<const std::uint32_t> experts,
+                      std::span<const float> weights = {});
+    // Whether `expert` of `layer` is in a slot (or on its way); a hybrid caller computes the
+    // others elsewhere without calling require() for them.
+    bool resident(std::uint32_t layer, std::uint32_t expert) const;
+    // Records demand uses that require() did not see (experts served by the CPU), so the
+    // policy still learns their popularity, and counts them.
+    void note_cpu_use(std::uint32_t layer, std::span<const std::uint32_t> experts,
+                      std::span<const float> weights);
+    // Starts copies of predicted experts of `layer` ahead of use. Never evicts an expert
+    // chosen or prefetched for the same step; only free slots and the policy's victims.
+    void prefetch(std::uint32_t layer, std::span<const std::uint32_t> experts);
+    // Accuracy bookkeeping for a prediction of `layer` once its router has chosen.
+    void score_prediction(std::span<const std::uint32_t> predicted, std::span<const std::uint32_t> chosen);
+    // New tokens begin (policies age by tokens).
+    void next_token(std::uint64_t tokens = 1) { clock_.token += tokens; }
+
+    // The GPU residency table of `layer`: uint32 [n_experts], expert -> slot.
+    const vk::Buffer& residency(std::uint32_t layer) const;
+    const vk::Timeline& timeline() const { return *timeline_; }
+    // Host wait for `ready` (after the compute work waiting for it was submitted), timed as
+    // stall: compute cannot start before it either.
+    void wait_ready(std::uint64_t ready);
+
+    const OffloadStats& stats() const { return stats_; }
+
+private:
+    struct Ring;
+    std::uint32_t place(std::uint32_t layer, std::uint32_t expert, bool prefetched,
+                        const std::function<bool(scheduler::ExpertKey)>& is_protected);
+    void begin_batch();
+    std::uint64_t submit_batch();
+    void stage_copy(std::span<const std::byte> bytes, const vk::Buffer& dst, std::uint64_t dst_offset);
+
+    vk::Device& device_;
+    const ModelConfig& config_;
+    std::span<const GpuLayerWeights> layers_;
+    std::uint32_t slots_;
+    ExpertBytes source_;
+    scheduler::Geometry geometry_;
+    std::unique_ptr<scheduler::CachePolicy> policy_;
+    std::unique_ptr<scheduler::ExpertCache> cache_;
+    scheduler::Clock clock_;
+    std::vector<std::uint64_t> ready_;  // per key: timeline value of its last copy
+    std::vector<vk::Buffer> residency_;
+    std::unique_ptr<vk::Timeline> timeline_;
+    std::unique_ptr<Ring> ring_;
+    std::vector<std::unique_ptr<vk::CommandBuffer>> cmds_;  // transfer queue, round robin
+    std::size_t next_cmd_ = 0;
+    vk::CommandBuffer* batch_ = nullptr;  // recording, or null
+    OffloadStats stats_;
+};
+
+}  // namespace ferry::model
