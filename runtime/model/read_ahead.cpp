@@ -85,7 +85,8 @@ std::uint64_t ReadAheadPool::read(const Range& r, std::vector<std::byte>& scratc
     if (!mapped_.empty() && r.offset < mapped_.size()) {
         const long page = ::sysconf(_SC_PAGESIZE);
         const std::uint64_t start = r.offset & ~std::uint64_t(page - 1);
-        ::madvise(const_cast<std::byte*>(mapped_.data()) + start, r.offset + r.bytes - start, MADV_WILLNEED);
+        const std::uint64_t end = std::min<std::uint64_t>(r.offset + r.bytes, mapped_.size());
+        ::madvise(const_cast<std::byte*>(mapped_.data()) + start, end - start, MADV_WILLNEED);
     }
     constexpr std::size_t kPiece = 1 << 20;
     scratch.resize(kPiece);
