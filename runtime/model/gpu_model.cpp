@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "kernels/expert_slots.h"
+#include "model/gpu_model_work.h"
 #include "vk/barrier.h"
 #include "vk/transfer.h"
 
@@ -14,10 +15,6 @@
 namespace ferry::model {
 
 namespace {
-
-vk::Buffer device_buffer(vk::Device& d, std::uint64_t bytes, const char* name) {
-    return vk::Buffer(d, std::max<std::uint64_t>(bytes, 16), vk::MemoryKind::DeviceLocal, name);
-}
 
 struct ElementwisePush {
     std::uint32_t n;
@@ -36,77 +33,6 @@ std::uint64_t work_buffer_bytes(const ModelConfig& c, std::uint32_t batch) {
     return (16ull << 20) + 4ull * batch * (c.n_vocab + 8 * E + 3 * K * F + K * E);
 }
 
-// Activation buffers for up to B = max_batch tokens. E = n_embd, K = top-k experts,
-// F = expert ff width, X = experts per layer, V = vocabulary.
-struct GpuModel::Work {
-    vk::Buffer tokens, positions;  // int32 [B]
-    vk::Buffer x, h, o;            // [B, E]: residual stream, normed input, block output
-    vk::Buffer q, attn;            // [B, n_heads * head_dim]
-    vk::Buffer k, v;               // [B, n_kv_heads * head_dim]
-    vk::Buffer attn_scratch;
-    vk::Buffer router_logits;                        // [B, X]
-    vk::Buffer ids, weights;                         // int32 / F32 [B, K]
-    vk::Buffer gate_off, up_off, down_off;           // uint32 [K]: decode expert offsets
-    vk::Buffer residency;                            // uint32 [X]: expert -> slot (identity: all resident)
-    vk::Buffer groups_gate, groups_up, groups_down;  // ExpertGroup [X]: prefill
-    vk::Buffer routes;                               // uint32 [B * K]: prefill routes grouped by expert
-    vk::Buffer g, u, a;                              // [B, K, F]: gate, up, act(gate) * up
-    vk::Buffer d;                                    // [B, K, E]
-    vk::Buffer logits;                               // [B, V]
-    vk::Buffer staging;                              // host -> device: tokens, positions, groups, routes
-    vk::Buffer readback;                             // device -> host: logits, ids
-    vk::Buffer route_ids, route_weights;             // [n_layers, B, K]: every layer's choice, for observers
-    vk::Buffer route_readback;                       // both of them, host side
-    vk::Buffer pred_h, pred_logits;                  // [E], [X]: lookahead gate (decode, offloading)
-    vk::Buffer pred_ids, pred_weights;               // [K]
-    std::uint64_t staging_groups = 0, staging_routes = 0;  // byte offsets in staging
-
-    Work(vk::Device& dev, const ModelConfig& c, std::uint32_t B, std::uint64_t attn_scratch_bytes) {
-        const std::uint64_t E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert, X = c.n_experts,
-                            V = c.n_vocab;
-        const std::uint64_t qd = std::uint64_t(c.n_heads) * c.head_dim,
-                            kvd = std::uint64_t(c.n_kv_heads) * c.head_dim;
-        tokens = device_buffer(dev, B * 4ull, "tokens");
-        positions = device_buffer(dev, B * 4ull, "positions");
-        x = device_buffer(dev, B * E * 4, "residual stream");
-        h = device_buffer(dev, B * E * 4, "normed hidden");
-        o = device_buffer(dev, B * E * 4, "attention output");
-        q = device_buffer(dev, B * qd * 4, "q");
-        attn = device_buffer(dev, B * qd * 4, "attention heads");
-        k = device_buffer(dev, B * kvd * 4, "k");
-        v = device_buffer(dev, B * kvd * 4, "v");
-        attn_scratch = device_buffer(dev, attn_scratch_bytes, "attention scratch");
-        router_logits = device_buffer(dev, B * X * 4, "router logits");
-        ids = device_buffer(dev, B * K * 4, "expert ids");
-        weights = device_buffer(dev, B * K * 4, "expert weights");
-        gate_off = device_buffer(dev, K * 4, "gate offsets");
-        up_off = device_buffer(dev, K * 4, "up offsets");
-        down_off = device_buffer(dev, K * 4, "down offsets");
-        residency = device_buffer(dev, X * 4, "residency table");
-        groups_gate = device_buffer(dev, X * sizeof(kernels::gpu::ExpertGroup), "gate groups");
-        groups_up = device_buffer(dev, X * sizeof(kernels::gpu::ExpertGroup), "up groups");
-        groups_down = device_buffer(dev, X * sizeof(kernels::gpu::ExpertGroup), "down groups");
-        routes = device_buffer(dev, B * K * 4, "routes");
-        g = device_buffer(dev, B * K * F * 4, "expert gate");
-        u = device_buffer(dev, B * K * F * 4, "expert up");
-        a = device_buffer(dev, B * K * F * 4, "expert activation");
-        d = device_buffer(dev, B * K * E * 4, "expert out");
-        logits = device_buffer(dev, B * V * 4, "logits");
-        staging_groups = 8ull * B;
-        staging_routes = staging_groups + 3 * X * sizeof(kernels::gpu::ExpertGroup);
-        staging = vk::Buffer(dev, staging_routes + B * K * 4, vk::MemoryKind::Staging, "staging");
-        readback = vk::Buffer(dev, std::max(B * V * 4, B * K * 4), vk::MemoryKind::Readback, "readback");
-        const std::uint64_t route_bytes = std::uint64_t(c.n_layers) * B * K * 4;
-        route_ids = device_buffer(dev, route_bytes, "routing record (ids)");
-        route_weights = device_buffer(dev, route_bytes, "routing record (weights)");
-        route_readback = vk::Buffer(dev, 2 * route_bytes, vk::MemoryKind::Readback, "routing readback");
-        pred_h = device_buffer(dev, E * 4, "lookahead hidden");
-        pred_logits = device_buffer(dev, X * 4, "lookahead router logits");
-        pred_ids = device_buffer(dev, K * 4, "lookahead ids");
-        pred_weights = device_buffer(dev, K * 4, "lookahead weights");
-    }
-};
-
 GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOptions& options,
                    const LoadProgress& progress)
     : device_(device),
@@ -123,10 +49,8 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
     if (options_.max_batch == 0) fail("the prefill batch must hold at least 1 token");
     if (c.head_dim % 4)
         fail("{}: head size {} is not a multiple of 4, which the GPU kernels need", file.name(), c.head_dim);
+    if (options_.cpu_moe) options_.expert_slots = 1;  // pools stay (tiny) so the kernels bind something
     const bool offload = options_.expert_slots > 0 && options_.expert_slots < c.n_experts;
-    if (offload && options_.expert_slots < c.n_experts_used)
-        fail("{} expert slots per layer cannot hold the {} experts one token uses (top-k); give more VRAM",
-             options_.expert_slots, c.n_experts_used);
     weights_ = upload_weights(device, file, c, offload ? options_.expert_slots : 0, progress);
     for (std::uint32_t l = 0; l < c.n_layers; ++l) {
         const std::uint64_t bytes = kernels::kv_cache_bytes(options_.n_ctx, c.n_kv_heads, c.head_dim);
@@ -147,6 +71,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
         };
         offload_ = std::make_unique<ExpertOffload>(device, c, weights_.layers, options_.expert_slots,
                                                    options_.cache_policy, source);
+        if (options_.cpu_moe || options_.miss_policy != offload::MissPolicy::Copy) start_hybrid(file);
     }
 }
 
@@ -182,13 +107,20 @@ std::vector<float> GpuModel::forward(std::span<const std::int32_t> tokens, bool 
 // Submits compute work; when it reads experts whose copies may still run, it waits for
 // them on the GPU, and the host's wait for them is timed as upload stall.
 void GpuModel::submit_and_wait(vk::CommandBuffer& cmd) {
-    if (pending_ready_ == 0) {
+    submit_compute(cmd);
+    finish_compute(cmd);
+}
+
+void GpuModel::submit_compute(vk::CommandBuffer& cmd) {
+    if (pending_ready_ == 0)
         cmd.submit();
-    } else {
+    else
         cmd.submit({.waits = {{&offload_->timeline(), pending_ready_}}});
-        offload_->wait_ready(pending_ready_);
-        pending_ready_ = 0;
-    }
+}
+
+void GpuModel::finish_compute(vk::CommandBuffer& cmd) {
+    if (pending_ready_ != 0) offload_->wait_ready(pending_ready_);
+    pending_ready_ = 0;
     cmd.wait();
 }
 
@@ -225,8 +157,10 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
         record_router(cmd, l, B);
         if (observer_) record_route_copy(cmd, l, B);
         if (B == 1) {
-            if (offloading()) offload_decode_layer(cmd, l);
-            record_experts_decode(cmd, l);
+            if (offloading())
+                decode_offloaded_layer(cmd, l);
+            else
+                record_experts_decode(cmd, l);
         } else {
             record_experts_prefill(cmd, l, B);
         }
@@ -406,6 +340,19 @@ void GpuModel::record_experts_decode(vk::CommandBuffer& cmd, std::uint32_t layer
                                   .up_bytes = L.up.expert_bytes,
                                   .down_bytes = L.down.expert_bytes});
     vk::compute_to_compute(cmd);
+    record_decode_ffn(cmd, layer);
+    ops_.moe_combine(cmd,
+                     {.x = w.x, .expert_out = w.d, .weights = w.weights, .tokens = 1, .n = E, .top_k = K});
+    vk::compute_to_compute(cmd);
+}
+
+// d[k] = W_down[k] · act(W_gate[k] h, W_up[k] h) for the K routes whose weight offsets are
+// in gate_off / up_off / down_off.
+void GpuModel::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer) {
+    const ModelConfig& c = config_;
+    const GpuLayerWeights& L = weights_.layers[layer];
+    Work& w = *work_;
+    const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd;
     mat_.expert_matvec(cmd, L.gate.matrices(), w.gate_off, K, {.buffer = &w.h},
                        {.buffer = &w.g, .slot_stride = F});
     mat_.expert_matvec(cmd, L.up.matrices(), w.up_off, K, {.buffer = &w.h},
@@ -421,9 +368,6 @@ void GpuModel::record_experts_decode(vk::CommandBuffer& cmd, std::uint32_t layer
     mat_.expert_matvec(cmd, L.down.matrices(), w.down_off, K, {.buffer = &w.a, .slot_stride = F},
                        {.buffer = &w.d, .slot_stride = E});
     vk::compute_to_compute(cmd);
-    ops_.moe_combine(cmd,
-                     {.x = w.x, .expert_out = w.d, .weights = w.weights, .tokens = 1, .n = E, .top_k = K});
-    vk::compute_to_compute(cmd);
 }
 
 // The same for a batch: the router's ids come back to the host, which groups the routes
@@ -436,16 +380,18 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd, routes = B * K;
 
-    const std::vector<std::int32_t> ids = read_routes(cmd, routes, false).ids;
+    const bool cpu_side =
+        cpu_experts_ && (options_.cpu_moe || options_.miss_policy == offload::MissPolicy::Cpu);
+    const Routes r = read_routes(cmd, routes, false, cpu_side ? B : 0);
+    const std::vector<std::int32_t>& ids = r.ids;
     // routes grouped by expert, in route order within a group (deterministic).
     std::vector<std::vector<std::uint32_t>> by_expert(c.n_experts);
-    for (std::uint32_t r = 0; r < routes; ++r) {
-        if (ids[r] < 0 || std::uint32_t(ids[r]) >= c.n_experts) fail("router returned expert id {}", ids[r]);
-        by_expert[ids[r]].push_back(r);
-    }
+    for (std::uint32_t i = 0; i < routes; ++i) by_expert[ids[i]].push_back(i);
     std::vector<std::uint32_t> used;  // experts with routes, ascending
     for (std::uint32_t e = 0; e < c.n_experts; ++e)
         if (!by_expert[e].empty()) used.push_back(e);
+    const std::vector<std::uint32_t> on_cpu =
+        cpu_side ? take_cpu_experts(layer, used) : std::vector<std::uint32_t>{};
     const std::size_t chunk = offloading() ? options_.expert_slots : used.size();
 
     std::byte* staging = w.staging.bytes().data();
@@ -502,78 +448,16 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
                            {.buffer = &w.d, .token_stride = K * E, .slot_stride = E});
         vk::compute_to_compute(cmd);
     }
+    if (!on_cpu.empty()) {
+        std::vector<ExpertRoute> cpu_routes;
+        for (std::uint32_t e : on_cpu)
+            for (std::uint32_t i : by_expert[e]) cpu_routes.push_back({i / K, e, r.weights[i]});
+        run_cpu_routes(cmd, layer, B, w.d, r, cpu_routes);
+        return;
+    }
     ops_.moe_combine(cmd,
                      {.x = w.x, .expert_out = w.d, .weights = w.weights, .tokens = B, .n = E, .top_k = K});
     vk::compute_to_compute(cmd);
-}
-
-GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted) {
-    Work& w = *work_;
-    const std::uint64_t bytes = routes * 4ull, K = config_.n_experts_used;
-    vk::compute_to_transfer(cmd);
-    cmd.copy(w.ids, w.readback, {0, 0, bytes});
-    cmd.copy(w.weights, w.readback, {0, bytes, bytes});
-    if (predicted) cmd.copy(w.pred_ids, w.readback, {0, 2 * bytes, K * 4});
-    vk::transfer_to_host(cmd);
-    submit_and_wait(cmd);
-    w.readback.invalidate();
-    Routes r;
-    const std::int32_t* ids = w.readback.as<std::int32_t>().data();
-    const float* weights = w.readback.as<float>().data() + routes;
-    r.ids.assign(ids, ids + routes);
-    r.weights.assign(weights, weights + routes);
-    if (predicted) {
-        const std::int32_t* p = ids + 2 * routes;
-        for (std::uint64_t k = 0; k < K; ++k)
-            if (p[k] >= 0 && std::uint32_t(p[k]) < config_.n_experts)
-                r.predicted.push_back(std::uint32_t(p[k]));
-    }
-    for (std::int32_t e : r.ids)
-        if (e < 0 || std::uint32_t(e) >= config_.n_experts) fail("router returned expert id {}", e);
-    return r;
-}
-
-// The lookahead gate: layer `next`'s norm and router applied to the residual stream as it
-// is now (after this layer's attention), a guess at the experts `next` will choose.
-void GpuModel::record_gate_prediction(vk::CommandBuffer& cmd, std::uint32_t next) {
-    const ModelConfig& c = config_;
-    const GpuLayerWeights& L = weights_.layers[next];
-    Work& w = *work_;
-    ops_.rms_norm(
-        cmd,
-        {.x = w.x, .weight = L.ffn_norm.buffer, .y = w.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
-    vk::compute_to_compute(cmd);
-    mat_.matvec(cmd, L.router.matrix(), {.buffer = &w.pred_h}, {.buffer = &w.pred_logits});
-    vk::compute_to_compute(cmd);
-    ops_.router(cmd, {.logits = w.pred_logits,
-                      .ids = w.pred_ids,
-                      .weights = w.pred_weights,
-                      .bias = std::nullopt,
-                      .tokens = 1,
-                      .n_experts = c.n_experts,
-                      .top_k = c.n_experts_used,
-                      .function = c.traits.router,
-                      .renormalize = c.traits.router_renormalize});
-    vk::compute_to_compute(cmd);
-}
-
-void GpuModel::offload_decode_layer(vk::CommandBuffer& cmd, std::uint32_t layer) {
-    const bool predict = options_.prefetch && layer + 1 < config_.n_layers;
-    if (predict) record_gate_prediction(cmd, layer + 1);
-    const Routes r = read_routes(cmd, config_.n_experts_used, predict);
-    std::vector<std::uint32_t> experts;
-    std::vector<float> weights;
-    for (std::size_t k = 0; k < r.ids.size(); ++k)
-        if (std::find(experts.begin(), experts.end(), std::uint32_t(r.ids[k])) == experts.end()) {
-            experts.push_back(std::uint32_t(r.ids[k]));
-            weights.push_back(r.weights[k]);
-        }
-    if (!predicted_.empty()) offload_->score_prediction(predicted_, experts);
-    const ExpertOffload::Placement placement = offload_->require(layer, experts, weights);
-    pending_ready_ = std::max(pending_ready_, placement.ready);
-    predicted_ = r.predicted;
-    if (predict) offload_->prefetch(layer + 1, predicted_);
-    cmd.begin();
 }
 
 // x += delta over n floats (shaders/elementwise.comp, add).

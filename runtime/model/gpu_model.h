@@ -5,13 +5,16 @@
 // router's choice becomes expert weight offsets on the GPU (kernels/expert_slots.h).
 // Prefill runs batches of tokens; each layer's expert groups are built on the host from
 // the router's ids (one read-back per layer), then one expert matmul per weight.
+#include "cpu/thread_pool.h"
 #include "gguf/reader.h"
 #include "kernels/block_ops.h"
 #include "kernels/matvec.h"
 #include "model/config.h"
+#include "model/cpu_experts.h"
 #include "model/expert_offload.h"
 #include "model/gpu_weights.h"
 #include "model/route_observer.h"
+#include "offload/miss_cost.h"
 #include "vk/buffer.h"
 #include "vk/command.h"
 #include "vk/device.h"
@@ -29,13 +32,23 @@ struct GpuModelOptions {
     std::uint32_t max_batch = 64;  // tokens per prefill batch (work buffers scale with it)
     // Routed experts held in VRAM per layer; 0 (or >= the expert count): all of them. Fewer
     // slots: experts are copied in from the mapped file when the router picks them,
-    // which changes speed, never results. At least top-k.
+    // which changes speed, never results. At least 1; below top-k a decode step runs the
+    // layer's experts in passes through the slots.
     std::uint32_t expert_slots = 0;
     // Eviction policy of the expert slots (scheduler::policy_names()).
     std::string cache_policy = "lru";
     // Decode, when offloading: apply layer l+1's router to layer l's hidden state on the
     // GPU (one small matvec) and start copying the experts it predicts while layer l runs.
     bool prefetch = true;
+    // Offloading: what happens to an expert that is not in a slot. Copy: copy it in (results
+    // identical to the resident run). Cpu / Auto (the cost model of offload/miss_cost.h
+    // decides per layer): compute some on the CPU from the mapped file while the GPU
+    // computes the rest (equal within the CPU kernels' tolerance, not bit-identical).
+    offload::MissPolicy miss_policy = offload::MissPolicy::Copy;
+    // Every routed expert on the CPU, none in VRAM (expert_slots is ignored): the baseline
+    // of common tools' "--cpu-moe", to compare with.
+    bool cpu_moe = false;
+    int threads = 0;  // CPU threads for experts computed on the CPU (0: every core)
 };
 
 // Device bytes of GpuModel's activation and staging buffers for prefill batches of `batch`
@@ -71,6 +84,8 @@ public:
     void set_route_observer(RouteObserver observer) { observer_ = std::move(observer); }
 
     bool offloading() const { return offload_ != nullptr; }
+    // Hybrid offload's cost model (its measured rates); null otherwise.
+    const offload::MissCostModel* miss_cost() const { return miss_cost_.get(); }
     // Zeroes when not offloading.
     OffloadStats offload_stats() const { return offload_ ? offload_->stats() : OffloadStats{}; }
 
@@ -87,19 +102,35 @@ private:
     void record_residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
     // Reads the layer's router ids and weights back (one submission); with `predicted`,
     // also the lookahead prediction of the next layer (record_gate_prediction).
+    // With h_rows, also that many rows of the normed hidden state (hybrid: CPU experts' input).
     struct Routes {
         std::vector<std::int32_t> ids;
         std::vector<float> weights;
         std::vector<std::uint32_t> predicted;
+        std::vector<float> h;  // [h_rows, n_embd]
     };
-    Routes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted);
+    Routes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
+                       std::uint32_t h_rows = 0);
     // Decode, offloading: the next layer's router on this layer's hidden state.
     void record_gate_prediction(vk::CommandBuffer& cmd, std::uint32_t next_layer);
-    // Decode, offloading: reads this layer's choice, makes it resident, starts prefetches.
-    void offload_decode_layer(vk::CommandBuffer& cmd, std::uint32_t layer);
+    // Decode, offloading: reads this layer's choice, makes it resident (or hands misses to
+    // the CPU), starts prefetches, and records the layer's MoE block.
+    void decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t layer);
+    // The expert FFN of one token over K routes whose offsets are in gate_off/up_off/down_off.
+    void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer);
+    // Prefill, hybrid: which of `used` experts the CPU computes (removed from `used`).
+    std::vector<std::uint32_t> take_cpu_experts(std::uint32_t layer, std::vector<std::uint32_t>& used);
+    // Hybrid: records x += Σ weights · expert_out with the weights of the `cpu` routes zeroed
+    // (moe_combine then skips their rows), submits, computes the `cpu` routes on the CPU from
+    // routes.h while the GPU runs, and records x += their sum. `cmd` is recording before and after.
+    void run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
+                        const vk::Buffer& expert_out, const Routes& routes, std::span<const ExpertRoute> cpu);
+    void start_hybrid(const gguf::File& file);
     void record_route_copy(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
     void report_routes(std::uint32_t tokens);
     void submit_and_wait(vk::CommandBuffer& cmd);
+    void submit_compute(vk::CommandBuffer& cmd);  // submit_and_wait in two halves, so the host
+    void finish_compute(vk::CommandBuffer& cmd);  // can compute CPU experts in between
 
     vk::Device& device_;
     const gguf::File& file_;
@@ -118,6 +149,9 @@ private:
     std::unique_ptr<ExpertOffload> offload_;  // null: every expert resident
     std::uint64_t pending_ready_ = 0;         // offload timeline value the next compute submission waits for
     std::vector<std::uint32_t> predicted_;    // the lookahead's experts for the layer about to run
+    std::unique_ptr<cpu::ThreadPool> threads_;           // hybrid / cpu_moe only
+    std::unique_ptr<CpuExperts> cpu_experts_;            // hybrid / cpu_moe only
+    std::unique_ptr<offload::MissCostModel> miss_cost_;  // hybrid only
 };
 
 }  // namespace ferry::model

@@ -6,13 +6,17 @@
 #include "model/perplexity.h"
 #include "model/reference_forward.h"
 #include "model/synthetic_model.h"
+#include "offload/miss_cost.h"
 #include "sample/sampler.h"
+#include "scheduler/policy.h"
 #include "support/vulkan_test_device.h"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
+#include <string>
 #include <vector>
 
 using namespace ferry;
@@ -167,41 +171,107 @@ TEST_CASE("the GPU routes every token to the same experts as the CPU reference")
     }
 }
 
-TEST_CASE("offloading changes speed, never results: logits are identical at every slot count") {
-    test::GpuTest gpu;
-    if (!gpu) return;
-    model::SyntheticModelSpec spec = model::synthetic_preset("tiny");
-    spec.quant = model::quant_mix_from_name("q4_k_m");
-    spec.n_experts = 16;
-    spec.n_experts_used = 4;
-    spec.seed = 21;
-    const fs::path path = fs::path(FERRY_TEST_TMP_DIR) / "gpu_offload.gguf";
-    model::write_synthetic_model(spec, path);
-    const gguf::File file = gguf::File::open(path);
-    const std::vector<std::int32_t> p = prompt(20);  // prefill batches of 8: 8 + 8 + 4
+// A generated model with 16 experts, top-4, and a 20-token prompt (prefill batches of 8:
+// 8 + 8 + 4) followed by 12 greedy steps; returns every logit row.
+struct OffloadCase {
+    fs::path path;
+    std::unique_ptr<gguf::File> file;
+    std::vector<std::int32_t> tokens = prompt(20);
 
-    auto run = [&](std::uint32_t slots, model::OffloadStats* stats) {
-        model::GpuModel m(gpu.device(), file, {.n_ctx = 48, .max_batch = 8, .expert_slots = slots});
-        std::vector<float> out = m.forward(p, true);
+    OffloadCase() {
+        model::SyntheticModelSpec spec = model::synthetic_preset("tiny");
+        spec.quant = model::quant_mix_from_name("q4_k_m");
+        spec.n_experts = 16;
+        spec.n_experts_used = 4;
+        spec.seed = 21;
+        path = fs::path(FERRY_TEST_TMP_DIR) / "gpu_offload.gguf";
+        model::write_synthetic_model(spec, path);
+        file = std::make_unique<gguf::File>(gguf::File::open(path));
+    }
+
+    std::vector<float> run(vk::Device& device, const model::GpuModelOptions& options,
+                           model::OffloadStats* stats, std::vector<std::int32_t>* greedy = nullptr) const {
+        model::GpuModel m(device, *file, options);
+        std::vector<float> out = m.forward(tokens, true);
         std::vector<float> last(out.end() - m.config().n_vocab, out.end());
-        for (int step = 0; step < 12; ++step) {  // greedy decode
-            last = m.forward(std::vector<std::int32_t>{sample::argmax(last)});
+        for (int step = 0; step < 12; ++step) {
+            const std::int32_t next = sample::argmax(last);
+            if (greedy) greedy->push_back(next);
+            last = m.forward(std::vector<std::int32_t>{next});
             out.insert(out.end(), last.begin(), last.end());
         }
         if (stats) *stats = m.offload_stats();
-        CHECK(m.offloading() == (slots > 0 && slots < 16));
         return out;
-    };
-    const std::vector<float> resident = run(0, nullptr);
-    for (std::uint32_t slots : {4u, 5u, 9u, 15u}) {
-        CAPTURE(slots);
-        model::OffloadStats stats;
-        const std::vector<float> offloaded = run(slots, &stats);
-        CHECK(offloaded == resident);  // bit-identical: same kernels, same order
-        CHECK(stats.misses > 0);
-        CHECK(stats.bytes_uploaded > 0);
-        if (slots >= 9) CHECK(stats.hits > 0);
     }
-    CHECK_THROWS_WITH_AS(model::GpuModel(gpu.device(), file, {.n_ctx = 8, .max_batch = 8, .expert_slots = 3}),
-                         doctest::Contains("top-k"), Error);
+};
+
+TEST_CASE("offloading changes speed, never results: logits are identical at every slot count") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const OffloadCase test_case;
+    const std::vector<float> resident = test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr);
+    // Down to one slot per layer (fewer than top-k: decode runs each layer in passes), with
+    // every cache policy and with the lookahead prefetch on and off.
+    const std::vector<std::string>& policies = scheduler::policy_names();
+    int variant = 0;
+    for (std::uint32_t slots : {1u, 2u, 3u, 4u, 5u, 9u, 15u}) {
+        for (bool prefetch : {true, false}) {
+            const std::string& policy = policies[variant++ % policies.size()];
+            CAPTURE(slots);
+            CAPTURE(prefetch);
+            CAPTURE(policy);
+            model::OffloadStats stats;
+            const std::vector<float> offloaded = test_case.run(gpu.device(),
+                                                               {.n_ctx = 48,
+                                                                .max_batch = 8,
+                                                                .expert_slots = slots,
+                                                                .cache_policy = policy,
+                                                                .prefetch = prefetch},
+                                                               &stats);
+            CHECK(offloaded == resident);  // bit-identical: same kernels, same order
+            CHECK(stats.misses > 0);
+            CHECK(stats.bytes_uploaded > 0);
+            CHECK(stats.cpu_experts == 0);
+            if (slots >= 9) CHECK(stats.hits > 0);
+            if (prefetch && slots >= 4) CHECK(stats.predicted > 0);
+            if (!prefetch) CHECK(stats.prefetched == 0);
+        }
+    }
+}
+
+TEST_CASE("hybrid offload: misses computed on the CPU keep the results within the kernels' tolerance") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const OffloadCase test_case;
+    std::vector<std::int32_t> resident_tokens;
+    const std::vector<float> resident =
+        test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr, &resident_tokens);
+    struct Variant {
+        offload::MissPolicy policy;
+        bool cpu_moe;
+        std::uint32_t slots;
+    };
+    for (const Variant v :
+         {Variant{offload::MissPolicy::Cpu, false, 5}, Variant{offload::MissPolicy::Cpu, false, 2},
+          Variant{offload::MissPolicy::Auto, false, 4}, Variant{offload::MissPolicy::Copy, true, 4}}) {
+        CAPTURE(offload::name(v.policy));
+        CAPTURE(v.cpu_moe);
+        CAPTURE(v.slots);
+        model::OffloadStats stats;
+        std::vector<std::int32_t> tokens;
+        const std::vector<float> hybrid = test_case.run(gpu.device(),
+                                                        {.n_ctx = 48,
+                                                         .max_batch = 8,
+                                                         .expert_slots = v.slots,
+                                                         .miss_policy = v.policy,
+                                                         .cpu_moe = v.cpu_moe,
+                                                         .threads = 2},
+                                                        &stats, &tokens);
+        CHECK(tokens == resident_tokens);
+        // The CPU kernels quantize activations to 8 bits (tests/cpu_fast bounds each product
+        // near 1e-4); over 32 positions and 2 layers the logits stay within 1e-3.
+        CHECK(nmse(hybrid, resident) < 1e-3);
+        if (v.policy == offload::MissPolicy::Cpu || v.cpu_moe) CHECK(stats.cpu_experts > 0);
+        if (v.cpu_moe) CHECK(stats.bytes_uploaded == 0);
+    }
 }

@@ -1,0 +1,280 @@
+// GpuModel's offloaded MoE paths: reading the router's choice back, the lookahead gate,
+// experts run in passes through too few slots, and hybrid execution (misses computed on
+// the CPU while the GPU computes the cached experts). gpu_model.cpp has the resident path.
+#include "base/error.h"
+#include "model/cpu_rate.h"
+#include "model/gpu_model.h"
+#include "model/gpu_model_work.h"
+#include "vk/barrier.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+namespace ferry::model {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
+                                       std::uint32_t h_rows) {
+    Work& w = *work_;
+    const std::uint64_t bytes = routes * 4ull, K = config_.n_experts_used;
+    vk::compute_to_transfer(cmd);
+    cmd.copy(w.ids, w.readback, {0, 0, bytes});
+    cmd.copy(w.weights, w.readback, {0, bytes, bytes});
+    if (predicted) cmd.copy(w.pred_ids, w.readback, {0, 2 * bytes, K * 4});
+    const std::uint64_t h_at = 2 * bytes + K * 4, h_bytes = std::uint64_t(h_rows) * config_.n_embd * 4;
+    if (h_rows) cmd.copy(w.h, w.readback, {0, h_at, h_bytes});
+    vk::transfer_to_host(cmd);
+    submit_and_wait(cmd);
+    w.readback.invalidate();
+    Routes r;
+    const std::int32_t* ids = w.readback.as<std::int32_t>().data();
+    const float* weights = w.readback.as<float>().data() + routes;
+    r.ids.assign(ids, ids + routes);
+    r.weights.assign(weights, weights + routes);
+    if (predicted) {
+        const std::int32_t* p = ids + 2 * routes;
+        for (std::uint64_t k = 0; k < K; ++k)
+            if (p[k] >= 0 && std::uint32_t(p[k]) < config_.n_experts)
+                r.predicted.push_back(std::uint32_t(p[k]));
+    }
+    if (h_rows) {
+        const float* h = reinterpret_cast<const float*>(w.readback.bytes().data() + h_at);
+        r.h.assign(h, h + h_bytes / 4);
+    }
+    for (std::int32_t e : r.ids)
+        if (e < 0 || std::uint32_t(e) >= config_.n_experts) fail("router returned expert id {}", e);
+    return r;
+}
+
+// The lookahead gate: layer `next`'s norm and router applied to the residual stream as it
+// is now (after this layer's attention), a guess at the experts `next` will choose.
+void GpuModel::record_gate_prediction(vk::CommandBuffer& cmd, std::uint32_t next) {
+    const ModelConfig& c = config_;
+    const GpuLayerWeights& L = weights_.layers[next];
+    Work& w = *work_;
+    ops_.rms_norm(
+        cmd,
+        {.x = w.x, .weight = L.ffn_norm.buffer, .y = w.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
+    vk::compute_to_compute(cmd);
+    mat_.matvec(cmd, L.router.matrix(), {.buffer = &w.pred_h}, {.buffer = &w.pred_logits});
+    vk::compute_to_compute(cmd);
+    ops_.router(cmd, {.logits = w.pred_logits,
+                      .ids = w.pred_ids,
+                      .weights = w.pred_weights,
+                      .bias = std::nullopt,
+                      .tokens = 1,
+                      .n_experts = c.n_experts,
+                      .top_k = c.n_experts_used,
+                      .function = c.traits.router,
+                      .renormalize = c.traits.router_renormalize});
+    vk::compute_to_compute(cmd);
+}
+
+void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t layer) {
+    const ModelConfig& c = config_;
+    const GpuLayerWeights& L = weights_.layers[layer];
+    Work& w = *work_;
+    const std::uint32_t K = c.n_experts_used, E = c.n_embd, S = offload_->slots();
+    const bool predict = options_.prefetch && !options_.cpu_moe && layer + 1 < c.n_layers;
+    if (predict) record_gate_prediction(cmd, layer + 1);
+    const Routes r = read_routes(cmd, K, predict, cpu_experts_ ? 1 : 0);
+    std::vector<std::uint32_t> experts(r.ids.begin(), r.ids.end());  // distinct: top-k
+    if (!predicted_.empty()) offload_->score_prediction(predicted_, experts);
+    predicted_ = r.predicted;
+
+    // Which routes the CPU computes: all of them (--cpu-moe), or the misses the cost model
+    // gives it, taking the lowest-weight misses (the router ranks highest first).
+    std::vector<bool> on_cpu(K, options_.cpu_moe);
+    if (cpu_experts_ && !options_.cpu_moe) {
+        std::vector<std::uint32_t> misses;
+        for (std::uint32_t k = 0; k < K; ++k)
+            if (!offload_->resident(layer, experts[k])) misses.push_back(k);
+        const std::uint32_t n =
+            miss_cost_->cpu_share(std::uint32_t(misses.size()), cpu_experts_->expert_bytes(layer),
+                                  K - std::uint32_t(misses.size()));
+        for (std::uint32_t i = 0; i < n; ++i) on_cpu[misses[misses.size() - 1 - i]] = true;
+    }
+    std::vector<std::uint32_t> gpu_routes;
+    std::vector<ExpertRoute> cpu_routes;
+    std::vector<std::uint32_t> cpu_ids;
+    std::vector<float> cpu_weights;
+    for (std::uint32_t k = 0; k < K; ++k) {
+        if (!on_cpu[k]) {
+            gpu_routes.push_back(k);
+            continue;
+        }
+        cpu_routes.push_back({0, experts[k], r.weights[k]});
+        cpu_ids.push_back(experts[k]);
+        cpu_weights.push_back(r.weights[k]);
+    }
+
+    if (cpu_routes.empty() && K <= S) {  // every expert fits: the resident path's kernels, table-driven
+        const ExpertOffload::Placement placement = offload_->require(layer, experts, r.weights);
+        pending_ready_ = std::max(pending_ready_, placement.ready);
+        if (predict) offload_->prefetch(layer + 1, predicted_);
+        cmd.begin();
+        record_experts_decode(cmd, layer);
+        return;
+    }
+    if (!cpu_ids.empty()) offload_->note_cpu_use(layer, cpu_ids, cpu_weights);
+
+    // The GPU's routes in passes of at most S experts. Each pass runs the FFN over all K
+    // routes (offsets written here; routes outside the pass read slot 0 and are discarded)
+    // and keeps its own routes' rows: every row comes from the same kernel as when resident.
+    auto* offsets = reinterpret_cast<std::uint32_t*>(w.staging.bytes().data() + w.staging_offsets);
+    cmd.begin();
+    for (std::size_t first = 0; first < gpu_routes.size(); first += S) {
+        const std::size_t n = std::min<std::size_t>(S, gpu_routes.size() - first);
+        if (first > 0) {  // this pass evicts the last one's experts: let it finish
+            submit_and_wait(cmd);
+            cmd.begin();
+        }
+        std::vector<std::uint32_t> pass(n);
+        std::vector<float> pass_weights(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            pass[i] = experts[gpu_routes[first + i]];
+            pass_weights[i] = r.weights[gpu_routes[first + i]];
+        }
+        const ExpertOffload::Placement placement = offload_->require(layer, pass, pass_weights);
+        pending_ready_ = std::max(pending_ready_, placement.ready);
+        if (first == 0 && predict) offload_->prefetch(layer + 1, predicted_);
+        std::fill(offsets, offsets + 3 * K, 0u);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint32_t k = gpu_routes[first + i], slot = placement.slots[i];
+            offsets[k] = slot * L.gate.expert_bytes;
+            offsets[K + k] = slot * L.up.expert_bytes;
+            offsets[2 * K + k] = slot * L.down.expert_bytes;
+        }
+        vk::compute_to_transfer(cmd);
+        cmd.copy(w.staging, w.gate_off, {w.staging_offsets, 0, K * 4ull});
+        cmd.copy(w.staging, w.up_off, {w.staging_offsets + K * 4ull, 0, K * 4ull});
+        cmd.copy(w.staging, w.down_off, {w.staging_offsets + 2 * K * 4ull, 0, K * 4ull});
+        vk::transfer_to_compute(cmd);
+        record_decode_ffn(cmd, layer);
+        vk::compute_to_transfer(cmd);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t row = std::uint64_t(gpu_routes[first + i]) * E * 4;
+            cmd.copy(w.d, w.d_routes, {row, row, E * 4ull});
+        }
+        vk::transfer_to_compute(cmd);
+    }
+    if (gpu_routes.empty() && predict) offload_->prefetch(layer + 1, predicted_);
+    if (!cpu_routes.empty()) {
+        run_cpu_routes(cmd, layer, 1, w.d_routes, r, cpu_routes);
+        return;
+    }
+    ops_.moe_combine(
+        cmd, {.x = w.x, .expert_out = w.d_routes, .weights = w.weights, .tokens = 1, .n = E, .top_k = K});
+    vk::compute_to_compute(cmd);
+}
+
+std::vector<std::uint32_t> GpuModel::take_cpu_experts(std::uint32_t layer, std::vector<std::uint32_t>& used) {
+    std::vector<std::uint32_t> on_cpu, on_gpu;
+    for (std::uint32_t e : used)
+        (options_.cpu_moe || !offload_->resident(layer, e) ? on_cpu : on_gpu).push_back(e);
+    used = std::move(on_gpu);
+    offload_->note_cpu_use(layer, on_cpu, {});
+    return on_cpu;
+}
+
+void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t B,
+                              const vk::Buffer& expert_out, const Routes& r,
+                              std::span<const ExpertRoute> cpu) {
+    const ModelConfig& c = config_;
+    Work& w = *work_;
+    const std::uint32_t K = c.n_experts_used, E = c.n_embd;
+    // The CPU's routes get weight 0 on the GPU: moe_combine then leaves their rows alone.
+    // (A token's K experts are distinct, so (token, expert) names one route.)
+    std::vector<float> weights = r.weights;
+    for (const ExpertRoute& route : cpu)
+        for (std::uint32_t k = 0; k < K; ++k)
+            if (std::uint32_t(r.ids[route.token * K + k]) == route.expert) weights[route.token * K + k] = 0.f;
+    std::memcpy(w.staging.bytes().data() + w.staging_weights, weights.data(), weights.size() * 4);
+    vk::compute_to_transfer(cmd);
+    cmd.copy(w.staging, w.weights, {w.staging_weights, 0, weights.size() * 4ull});
+    vk::transfer_to_compute(cmd);
+    ops_.moe_combine(
+        cmd, {.x = w.x, .expert_out = expert_out, .weights = w.weights, .tokens = B, .n = E, .top_k = K});
+    vk::compute_to_compute(cmd);
+    submit_compute(cmd);
+
+    // The GPU runs the cached experts meanwhile.
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<float> out(std::size_t(B) * E, 0.f);
+    cpu_experts_->add_experts(layer, r.h, B, cpu, out);
+    if (miss_cost_)
+        miss_cost_->observe_cpu(cpu.size() * cpu_experts_->expert_bytes(layer), seconds_since(t0));
+    finish_compute(cmd);
+
+    std::memcpy(w.staging.bytes().data() + w.staging_cpu_out, out.data(), out.size() * 4);
+    cmd.begin();
+    vk::compute_to_transfer(cmd);
+    cmd.copy(w.staging, w.o, {w.staging_cpu_out, 0, out.size() * 4ull});
+    vk::transfer_to_compute(cmd);
+    record_residual_add(cmd, w.o, B * E);
+}
+
+// Hybrid start-up: the CPU expert kernels and the cost model's first figures, measured
+// here and now: the CPU's expert rate, host -> device copies (into layer 0's gate pool,
+// still empty), the GPU's expert FFN and one empty submission (the CPU path's extra one).
+void GpuModel::start_hybrid(const gguf::File& file) {
+    const ModelConfig& c = config_;
+    Work& w = *work_;
+    threads_ = std::make_unique<cpu::ThreadPool>(options_.threads);
+    cpu_experts_ = std::make_unique<CpuExperts>(file, c, *threads_);
+    if (options_.cpu_moe) return;
+    offload::MissRates rates;
+    rates.cpu_bytes_per_s = measure_cpu_expert_rate(*cpu_experts_, 0, 3);
+
+    const ExpertPool& pool = weights_.layers[0].gate;
+    const std::uint64_t bytes = pool.buffer.size();
+    vk::Buffer staging(device_, bytes, vk::MemoryKind::Staging, "upload probe");
+    vk::CommandBuffer copy(device_, vk::QueueKind::Transfer);
+    double best = 1e30;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        copy.begin();
+        copy.copy(staging, pool.buffer, {0, 0, bytes});
+        copy.submit();
+        copy.wait();
+        best = std::min(best, seconds_since(t0));
+    }
+    rates.upload_bytes_per_s = double(bytes) / best;
+
+    vk::CommandBuffer& cmd = *cmd_;
+    double empty = 1e30;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        cmd.begin();
+        submit_and_wait(cmd);
+        empty = std::min(empty, seconds_since(t0));
+    }
+    rates.cpu_fixed_s = 2 * empty;  // the extra submission, plus reading h and writing the sum
+
+    // Every route at slot 0: what the weights hold does not matter, only how long it takes.
+    cmd.begin();
+    for (const vk::Buffer* b : {&w.gate_off, &w.up_off, &w.down_off}) cmd.fill(*b, 0);
+    vk::transfer_to_compute(cmd);
+    submit_and_wait(cmd);
+    double gpu = 1e30;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        cmd.begin();
+        record_decode_ffn(cmd, 0);
+        submit_and_wait(cmd);
+        gpu = std::min(gpu, seconds_since(t0) - empty);
+    }
+    rates.gpu_bytes_per_s =
+        double(c.n_experts_used) * double(cpu_experts_->expert_bytes(0)) / std::max(gpu, 1e-6);
+    miss_cost_ = std::make_unique<offload::MissCostModel>(rates, options_.miss_policy);
+}
+
+}  // namespace ferry::model

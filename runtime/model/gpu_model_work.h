@@ -1,0 +1,100 @@
+#pragma once
+// GpuModel's activation, staging and readback buffers (gpu_model.cpp and
+// gpu_model_offload.cpp both record into them).
+#include "kernels/matvec.h"
+#include "model/config.h"
+#include "model/gpu_model.h"
+#include "vk/buffer.h"
+#include "vk/device.h"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace ferry::model {
+
+inline vk::Buffer device_buffer(vk::Device& d, std::uint64_t bytes, const char* name) {
+    return vk::Buffer(d, std::max<std::uint64_t>(bytes, 16), vk::MemoryKind::DeviceLocal, name);
+}
+
+// Activation buffers for up to B = max_batch tokens. E = n_embd, K = top-k experts,
+// F = expert ff width, X = experts per layer, V = vocabulary.
+struct GpuModel::Work {
+    vk::Buffer tokens, positions;  // int32 [B]
+    vk::Buffer x, h, o;            // [B, E]: residual stream, normed input, block output
+    vk::Buffer q, attn;            // [B, n_heads * head_dim]
+    vk::Buffer k, v;               // [B, n_kv_heads * head_dim]
+    vk::Buffer attn_scratch;
+    vk::Buffer router_logits;                        // [B, X]
+    vk::Buffer ids, weights;                         // int32 / F32 [B, K]
+    vk::Buffer gate_off, up_off, down_off;           // uint32 [K]: decode expert offsets
+    vk::Buffer residency;                            // uint32 [X]: expert -> slot (identity: all resident)
+    vk::Buffer groups_gate, groups_up, groups_down;  // ExpertGroup [X]: prefill
+    vk::Buffer routes;                               // uint32 [B * K]: prefill routes grouped by expert
+    vk::Buffer g, u, a;                              // [B, K, F]: gate, up, act(gate) * up
+    vk::Buffer d;                                    // [B, K, E]
+    vk::Buffer d_routes;                             // [K, E]: decode, experts computed in passes
+    vk::Buffer logits;                               // [B, V]
+    vk::Buffer staging;                              // host -> device: tokens, positions, groups, routes
+    vk::Buffer readback;                             // device -> host: logits, ids
+    vk::Buffer route_ids, route_weights;             // [n_layers, B, K]: every layer's choice, for observers
+    vk::Buffer route_readback;                       // both of them, host side
+    vk::Buffer pred_h, pred_logits;                  // [E], [X]: lookahead gate (decode, offloading)
+    vk::Buffer pred_ids, pred_weights;               // [K]
+    // Byte offsets in staging: tokens + positions at 0, then prefill expert groups, routes,
+    // and for host-driven offload the expert offsets [3, K], weights [B, K], CPU results [B, E].
+    std::uint64_t staging_groups = 0, staging_routes = 0, staging_offsets = 0, staging_weights = 0,
+                  staging_cpu_out = 0;
+
+    Work(vk::Device& dev, const ModelConfig& c, std::uint32_t B, std::uint64_t attn_scratch_bytes) {
+        const std::uint64_t E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert, X = c.n_experts,
+                            V = c.n_vocab;
+        const std::uint64_t qd = std::uint64_t(c.n_heads) * c.head_dim,
+                            kvd = std::uint64_t(c.n_kv_heads) * c.head_dim;
+        tokens = device_buffer(dev, B * 4ull, "tokens");
+        positions = device_buffer(dev, B * 4ull, "positions");
+        x = device_buffer(dev, B * E * 4, "residual stream");
+        h = device_buffer(dev, B * E * 4, "normed hidden");
+        o = device_buffer(dev, B * E * 4, "attention output");
+        q = device_buffer(dev, B * qd * 4, "q");
+        attn = device_buffer(dev, B * qd * 4, "attention heads");
+        k = device_buffer(dev, B * kvd * 4, "k");
+        v = device_buffer(dev, B * kvd * 4, "v");
+        attn_scratch = device_buffer(dev, attn_scratch_bytes, "attention scratch");
+        router_logits = device_buffer(dev, B * X * 4, "router logits");
+        ids = device_buffer(dev, B * K * 4, "expert ids");
+        weights = device_buffer(dev, B * K * 4, "expert weights");
+        gate_off = device_buffer(dev, K * 4, "gate offsets");
+        up_off = device_buffer(dev, K * 4, "up offsets");
+        down_off = device_buffer(dev, K * 4, "down offsets");
+        residency = device_buffer(dev, X * 4, "residency table");
+        groups_gate = device_buffer(dev, X * sizeof(kernels::gpu::ExpertGroup), "gate groups");
+        groups_up = device_buffer(dev, X * sizeof(kernels::gpu::ExpertGroup), "up groups");
+        groups_down = device_buffer(dev, X * sizeof(kernels::gpu::ExpertGroup), "down groups");
+        routes = device_buffer(dev, B * K * 4, "routes");
+        g = device_buffer(dev, B * K * F * 4, "expert gate");
+        u = device_buffer(dev, B * K * F * 4, "expert up");
+        a = device_buffer(dev, B * K * F * 4, "expert activation");
+        d = device_buffer(dev, B * K * E * 4, "expert out");
+        d_routes = device_buffer(dev, K * E * 4, "expert out (passes)");
+        logits = device_buffer(dev, B * V * 4, "logits");
+        staging_groups = 8ull * B;
+        staging_routes = staging_groups + 3 * X * sizeof(kernels::gpu::ExpertGroup);
+        staging_offsets = staging_routes + B * K * 4;
+        staging_weights = staging_offsets + 3 * K * 4;
+        staging_cpu_out = staging_weights + B * K * 4;
+        staging = vk::Buffer(dev, staging_cpu_out + B * E * 4, vk::MemoryKind::Staging, "staging");
+        // logits; or router ids [B, K], weights [B, K], lookahead ids [K], hidden rows [B, E]
+        readback =
+            vk::Buffer(dev, std::max(B * V, 2 * B * K + K + B * E) * 4, vk::MemoryKind::Readback, "readback");
+        const std::uint64_t route_bytes = std::uint64_t(c.n_layers) * B * K * 4;
+        route_ids = device_buffer(dev, route_bytes, "routing record (ids)");
+        route_weights = device_buffer(dev, route_bytes, "routing record (weights)");
+        route_readback = vk::Buffer(dev, 2 * route_bytes, vk::MemoryKind::Readback, "routing readback");
+        pred_h = device_buffer(dev, E * 4, "lookahead hidden");
+        pred_logits = device_buffer(dev, X * 4, "lookahead router logits");
+        pred_ids = device_buffer(dev, K * 4, "lookahead ids");
+        pred_weights = device_buffer(dev, K * 4, "lookahead weights");
+    }
+};
+
+}  // namespace ferry::model
