@@ -1,0 +1,70 @@
+#pragma once
+// Routed experts computed on the CPU straight from the memory-mapped GGUF: the CPU half of
+// hybrid execution. When copying a missing expert into VRAM costs more than computing it
+// here (offload/miss_cost.h decides), the GPU computes the cached experts while this adds
+// the missing ones' weighted outputs into a host buffer that the GPU then adds to x.
+#include "cpu/fast_matmul.h"
+#include "cpu/thread_pool.h"
+#include "gguf/reader.h"
+#include "model/config.h"
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace ferry::model {
+
+// One (token, expert) pair the router chose, with the expert's weight for that token.
+struct ExpertRoute {
+    std::uint32_t token;
+    std::uint32_t expert;
+    float weight;
+};
+
+// Not safe for concurrent use (it owns one ExpertMatmul and its scratch); it may share the
+// pool with other users, whose runs then take turns.
+class CpuExperts {
+public:
+    // Reads each layer's ffn_{gate,up,down}_exps straight from `file`'s mapping (no copy);
+    // `file` and `pool` must outlive this. Throws ferry::Error for a GeGLU architecture, a
+    // missing tensor, a shape that disagrees with `config` or a type the CPU cannot run.
+    CpuExperts(const gguf::File& file, const ModelConfig& config, cpu::ThreadPool& pool);
+
+    // out[t, :] += Σ_{routes r with r.token == t} r.weight · ffn_{r.expert}(h[t, :])
+    //   h: [n_tokens, n_embd] (the layer's normed hidden state)   out: [n_tokens, n_embd]
+    // Deterministic whatever the pool's size: experts in ascending id, tokens in route order
+    // within an expert, each output row accumulated in that order.
+    void add_experts(std::uint32_t layer, std::span<const float> h, std::uint32_t n_tokens,
+                     std::span<const ExpertRoute> routes, std::span<float> out);
+
+    // Bytes of one expert of `layer` (its gate, up and down slices): what computing it reads.
+    std::uint64_t expert_bytes(std::uint32_t layer) const;
+
+    std::uint32_t n_layers() const { return std::uint32_t(layers_.size()); }
+    std::uint32_t n_embd() const { return n_embd_; }
+    std::uint32_t n_experts() const { return n_experts_; }
+    std::uint32_t n_experts_used() const { return n_experts_used_; }
+
+private:
+    struct Layer {
+        cpu::QuantMatrix gate, up;  // [n_experts * n_ff, n_embd]; expert e is rows e*n_ff..
+        cpu::QuantMatrix down;      // [n_experts * n_embd, n_ff]; expert e is rows e*n_embd..
+    };
+
+    Layer layer_weights(const gguf::File& file, std::uint32_t layer) const;
+    void check_routes(std::uint32_t layer, std::span<const float> h, std::uint32_t n_tokens,
+                      std::span<const ExpertRoute> routes, std::span<float> out) const;
+
+    std::uint32_t n_embd_ = 0;
+    std::uint32_t n_ff_ = 0;
+    std::uint32_t n_experts_ = 0;
+    std::uint32_t n_experts_used_ = 0;
+    std::vector<Layer> layers_;
+    cpu::ExpertMatmul matmul_;
+    // Scratch kept between calls (decode calls this per layer per token).
+    std::vector<std::uint32_t> order_;  // route indices sorted by (expert, route order)
+    std::vector<float> x_;              // [rows, n_embd] one expert's gathered h rows
+    std::vector<float> y_;              // [rows, n_embd] its outputs
+};
+
+}  // namespace ferry::model
