@@ -35,9 +35,11 @@ struct BudgetPlan {
     std::string advice;               // when !fits: one line saying what would help
 };
 
-// Minimum slots per layer for ferry to run: the experts one token uses (top-k), at least one.
-inline std::uint32_t min_slots_per_layer(const PlanInputs& in) {
-    return in.n_experts_used ? in.n_experts_used : 1;
+// Minimum slots per layer for ferry to run: one. With fewer slots than the experts one
+// token uses (top-k), a decode step runs each layer's experts in passes through the slots:
+// slow, but it runs, and the results stay the same.
+inline std::uint32_t min_slots_per_layer(const PlanInputs&) {
+    return 1;
 }
 
 BudgetPlan plan_budget(const PlanInputs& in);

@@ -29,6 +29,21 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
     cmd->add_flag("--prefetch,!--no-prefetch", o.prefetch,
                   "When offloading, predict the next layer's experts with its router and copy them in ahead "
                   "of use (default on)");
+    cmd->add_option("--miss-policy", o.miss_policy,
+                    "An expert that is not in VRAM: copy (copy it in; output identical to a resident run), "
+                    "cpu (compute it on the CPU while the GPU computes the cached ones), auto (measured "
+                    "cost model picks per layer; cpu and auto agree with copy within rounding)")
+        ->check(CLI::IsMember({"copy", "cpu", "auto"}))
+        ->capture_default_str();
+    cmd->add_flag("--cpu-moe", o.cpu_moe,
+                  "Every routed expert on the CPU, none in VRAM (the baseline other tools offer)");
+    cmd->add_option("-t,--threads", o.threads, "CPU threads for experts computed on the CPU (0: every core)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    cmd->add_flag("--mlock", o.mlock, "Lock the experts' pages of the model file in RAM (never paged out)");
+    cmd->add_flag("--no-mmap", o.no_mmap,
+                  "Read the experts into ferry's own memory instead of mapping the file (imported for "
+                  "copy-free uploads where the driver allows)");
 }
 
 ModelSession::ModelSession(const ModelOptions& o) {
@@ -50,35 +65,69 @@ ModelSession::ModelSession(const ModelOptions& o) {
     // The slot arithmetic is the planner's, the same `ferry info --vram-budget` prints.
     const model::ModelSummary summary = model::summarize(*file_);
     const std::uint64_t budget = device_->accountant().budget();
-    const model::BudgetPlan plan = model::plan_budget(
-        summary,
-        {.vram_budget = budget, .ctx = o.ctx, .work_reserve = model::work_buffer_bytes(config, o.batch)});
+    // Host-visible buffers count against the budget where they are device-local (integrated
+    // GPUs, lavapipe): ask the device with a probe allocation.
+    const bool host_counts = vk::Buffer(*device_, 16, vk::MemoryKind::Staging, "probe").counted_bytes() > 0;
+    auto plan_for = [&](std::uint64_t offload_expert_bytes) {
+        return model::plan_budget(summary, {.vram_budget = budget,
+                                            .ctx = o.ctx,
+                                            .work_reserve = model::work_buffer_bytes(
+                                                config, o.batch, host_counts, offload_expert_bytes)});
+    };
+    model::BudgetPlan plan = plan_for(0);
+    if (o.cpu_moe || !plan.fits || plan.slots_total < summary.experts.total_experts)
+        plan = plan_for(summary.experts.expert_bytes_max);  // offloading: its tables and upload ring too
     if (!plan.fits)
         fail("{} needs at least {} of VRAM ({})", o.model_path, format_bytes(budget + plan.missing),
              plan.advice);
-    const bool all_resident = plan.slots_total >= summary.experts.total_experts;
+    if (o.mlock && o.no_mmap)
+        fail("--mlock and --no-mmap exclude each other (--no-mmap keeps experts in RAM)");
+    const bool all_resident = plan.slots_total >= summary.experts.total_experts && !o.cpu_moe;
     const std::uint32_t slots =
         all_resident ? 0 : std::uint32_t(std::min<std::uint64_t>(plan.slots_per_layer, config.n_experts - 1));
-    if (slots)
+    if (o.cpu_moe)
+        fmt::print(stderr, "ferry: every routed expert runs on the CPU (--cpu-moe)\n");
+    else if (slots)
         fmt::print(stderr,
                    "ferry: {} of {} experts per layer in VRAM ({:.0f}%); the rest are copied in on demand\n",
                    slots, config.n_experts, 100.0 * slots / config.n_experts);
     const std::uint64_t all_weights = model::weight_bytes(*file_, config);
     const std::uint64_t experts = model::expert_weight_bytes(*file_, config);
+    if (slots) {
+        model::ExpertSourceOptions source_options;
+        source_options.tier = o.no_mmap ? model::HostTier::NoMmap
+                              : o.mlock ? model::HostTier::Mlock
+                                        : model::HostTier::Mmap;
+        std::unique_ptr<ProgressBar> reading;
+        if (source_options.tier != model::HostTier::Mmap)
+            reading =
+                std::make_unique<ProgressBar>(o.no_mmap ? "reading experts" : "locking experts", experts);
+        experts_ = std::make_unique<model::ExpertSource>(*file_, config, device_.get(), source_options,
+                                                         [&](std::uint64_t done, std::uint64_t) {
+                                                             if (reading) reading->set(done);
+                                                         });
+        if (reading) reading->finish();
+    }
     ProgressBar bar("loading", slots ? all_weights - experts : all_weights);
-    model_ = std::make_unique<model::GpuModel>(*device_, *file_,
-                                               model::GpuModelOptions{.n_ctx = o.ctx,
-                                                                      .max_batch = o.batch,
-                                                                      .expert_slots = slots,
-                                                                      .cache_policy = o.cache_policy,
-                                                                      .prefetch = o.prefetch},
-                                               [&](std::uint64_t done, std::uint64_t) { bar.set(done); });
+    model_ = std::make_unique<model::GpuModel>(
+        *device_, *file_,
+        model::GpuModelOptions{.n_ctx = o.ctx,
+                               .max_batch = o.batch,
+                               .expert_slots = slots,
+                               .cache_policy = o.cache_policy,
+                               .prefetch = o.prefetch,
+                               .miss_policy = offload::parse_miss_policy(o.miss_policy),
+                               .cpu_moe = o.cpu_moe,
+                               .threads = o.threads,
+                               .expert_source = experts_.get()},
+        [&](std::uint64_t done, std::uint64_t) { bar.set(done); });
     bar.finish();
     load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 ModelSession::~ModelSession() {
     model_.reset();  // device objects go before the device
+    experts_.reset();
     device_.reset();
 }
 

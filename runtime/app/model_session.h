@@ -25,6 +25,11 @@ struct ModelOptions {
     std::string vram_budget;  // "6G"; empty: the device's budget less a margin
     std::string cache_policy = "lru";
     bool prefetch = true;
+    std::string miss_policy = "copy";
+    bool cpu_moe = false;
+    int threads = 0;
+    bool mlock = false;
+    bool no_mmap = false;
 };
 
 // -m/--model, -c/--ctx, -b/--batch-size, --device, --vram-budget, and the offload options.
@@ -46,6 +51,7 @@ private:
     std::unique_ptr<vk::Instance> instance_;
     std::unique_ptr<vk::Device> device_;
     std::unique_ptr<text::Tokenizer> tokenizer_;
+    std::unique_ptr<model::ExpertSource> experts_;  // offloading only; outlives model_
     std::unique_ptr<model::GpuModel> model_;
     double load_seconds_ = 0;
 };

@@ -29,6 +29,9 @@ std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) 
     if (st.cpu_experts > 0)
         out += fmt::format("hybrid:  {} misses computed on the CPU ({:.1f}% of misses)\n", st.cpu_experts,
                            percent(st.cpu_experts, st.misses));
+    if (st.page_faults > 0 || st.read_aheads > 0)
+        out += fmt::format("disk:    {} page faults while copying experts ({:.1f} ms), {} slices read ahead\n",
+                           st.page_faults, 1e3 * st.fault_stall_s, st.read_aheads);
     return out;
 }
 

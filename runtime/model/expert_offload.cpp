@@ -19,7 +19,16 @@ std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
     return (n + a - 1) / a * a;
 }
 
+// Room for the demand copies of one token's layer and the prefetches of the next two.
+std::uint64_t ring_bytes_for(const ModelConfig& config, std::uint64_t expert_total) {
+    return (4ull * config.n_experts_used + 2) * expert_total + 64 * kStageAlign;
+}
+
 }  // namespace
+
+std::uint64_t ExpertOffload::ring_bytes_bound(const ModelConfig& config, std::uint64_t expert_bytes) {
+    return ring_bytes_for(config, expert_bytes + 4 * kStageAlign);
+}
 
 // Host-visible staging memory used as a ring: each batch of copies takes the bytes after
 // the previous one and gives them back once its timeline value is reached.
@@ -33,8 +42,8 @@ struct ExpertOffload::Ring {
 
 ExpertOffload::ExpertOffload(vk::Device& device, const ModelConfig& config,
                              std::span<const GpuLayerWeights> layers, std::uint32_t slots,
-                             std::string_view policy, ExpertBytes source)
-    : device_(device), config_(config), layers_(layers), slots_(slots), source_(std::move(source)) {
+                             std::string_view policy, ExpertSource& source)
+    : device_(device), config_(config), layers_(layers), slots_(slots), source_(source) {
     if (slots_ == 0 || slots_ >= config.n_experts)
         throw std::logic_error("ExpertOffload needs between 1 and n_experts - 1 slots per layer");
     geometry_.n_layers = config.n_layers;
@@ -53,7 +62,7 @@ ExpertOffload::ExpertOffload(vk::Device& device, const ModelConfig& config,
         expert_total = std::max<std::uint64_t>(
             expert_total, L.gate.expert_bytes + L.up.expert_bytes + L.down.expert_bytes + 4 * kStageAlign);
     ring_ = std::make_unique<Ring>();
-    const std::uint64_t ring_bytes = (4ull * config.n_experts_used + 2) * expert_total + 64 * kStageAlign;
+    const std::uint64_t ring_bytes = ring_bytes_for(config, expert_total);
     ring_->buffer = vk::Buffer(device, ring_bytes, vk::MemoryKind::Staging, "expert upload ring");
     for (std::size_t i = 0; i < kTransferBuffers; ++i)
         cmds_.push_back(std::make_unique<vk::CommandBuffer>(device, vk::QueueKind::Transfer));
@@ -93,14 +102,13 @@ std::uint64_t ExpertOffload::submit_batch() {
     return value;
 }
 
-// Copies `bytes` into the ring and records the copy to dst; when the ring is full, submits
-// the recording batch and waits for the oldest batches (counted as stall: the forward pass
-// is waiting for those very copies).
-void ExpertOffload::stage_copy(std::span<const std::byte> bytes, const vk::Buffer& dst,
-                               std::uint64_t dst_offset) {
+// Takes `bytes` of the ring for the recording batch; when the ring is full, submits the
+// recording batch and waits for the oldest batches (counted as stall: the forward pass is
+// waiting for those very copies).
+std::uint64_t ExpertOffload::reserve(std::uint64_t bytes) {
     Ring& r = *ring_;
     const std::uint64_t size = r.buffer.size();
-    const std::uint64_t n = align_up(bytes.size(), kStageAlign);
+    const std::uint64_t n = align_up(bytes, kStageAlign);
     if (n > size) throw std::logic_error("expert upload ring smaller than one slice");
     for (;;) {
         const std::uint64_t waste = r.head + n > size ? size - r.head : 0;  // skipped tail on wrap
@@ -124,11 +132,34 @@ void ExpertOffload::stage_copy(std::span<const std::byte> bytes, const vk::Buffe
         r.used -= freed;
     }
     if (!batch_) begin_batch();
-    std::memcpy(r.buffer.bytes().data() + r.head, bytes.data(), bytes.size());
-    batch_->copy(r.buffer, dst, {r.head, dst_offset, bytes.size()});
+    const std::uint64_t at = r.head;
     r.head = (r.head + n) % size;
     r.used += n;
     r.batch += n;
+    return at;
+}
+
+void ExpertOffload::stage_copy(std::span<const std::byte> bytes, const vk::Buffer& dst,
+                               std::uint64_t dst_offset) {
+    const std::uint64_t at = reserve(bytes.size());
+    std::memcpy(ring_->buffer.bytes().data() + at, bytes.data(), bytes.size());
+    batch_->copy(ring_->buffer, dst, {at, dst_offset, bytes.size()});
+}
+
+// One slice: from the source's imported buffer when it has one (no host copy at all), else
+// copied into the ring (copy_to counts the page faults of a mapped file).
+void ExpertOffload::copy_slice(std::uint32_t layer, ExpertTensor t, std::uint32_t expert,
+                               const vk::Buffer& dst, std::uint64_t dst_offset) {
+    const std::uint64_t bytes = source_.expert_bytes(layer, t);
+    if (const auto visible = source_.device_visible(layer, t, expert)) {
+        if (!batch_) begin_batch();
+        batch_->copy(*visible->first, dst, {visible->second, dst_offset, bytes});
+    } else {
+        const std::uint64_t at = reserve(bytes);
+        source_.copy_to(layer, t, expert, ring_->buffer.bytes().subspan(at, bytes));
+        batch_->copy(ring_->buffer, dst, {at, dst_offset, bytes});
+    }
+    stats_.bytes_uploaded += bytes;
 }
 
 std::uint32_t ExpertOffload::place(std::uint32_t layer, std::uint32_t expert, bool prefetched,
@@ -141,12 +172,9 @@ std::uint32_t ExpertOffload::place(std::uint32_t layer, std::uint32_t expert, bo
     }
     const std::uint32_t slot = cache_->insert(key, prefetched, clock_) - layer * slots_;
     const GpuLayerWeights& L = layers_[layer];
-    const ExpertPool* pools[3] = {&L.gate, &L.up, &L.down};
-    for (int t = 0; t < 3; ++t) {
-        const std::span<const std::byte> bytes = source_(layer, t, expert);
-        stage_copy(bytes, pools[t]->buffer, std::uint64_t(slot) * pools[t]->expert_bytes);
-        stats_.bytes_uploaded += bytes.size();
-    }
+    copy_slice(layer, ExpertTensor::Gate, expert, L.gate.buffer, std::uint64_t(slot) * L.gate.expert_bytes);
+    copy_slice(layer, ExpertTensor::Up, expert, L.up.buffer, std::uint64_t(slot) * L.up.expert_bytes);
+    copy_slice(layer, ExpertTensor::Down, expert, L.down.buffer, std::uint64_t(slot) * L.down.expert_bytes);
     stage_copy(std::as_bytes(std::span<const std::uint32_t, 1>(&slot, 1)), residency_[layer], 4ull * expert);
     return slot;
 }
@@ -206,6 +234,8 @@ void ExpertOffload::prefetch(std::uint32_t layer, std::span<const std::uint32_t>
     const auto predicted = [&](scheduler::ExpertKey k) {
         return std::find(keys.begin(), keys.end(), k) != keys.end();
     };
+    for (std::uint32_t e : experts)
+        if (!cache_->resident(geometry_.key(layer, e))) source_.will_need(layer, e);
     std::vector<scheduler::ExpertKey> copied;
     for (std::size_t i = 0; i < experts.size() && copied.size() < slots_; ++i) {
         if (cache_->resident(keys[i])) continue;
@@ -224,6 +254,15 @@ void ExpertOffload::score_prediction(std::span<const std::uint32_t> predicted,
     stats_.predicted += predicted.size();
     for (std::uint32_t e : predicted)
         if (std::find(chosen.begin(), chosen.end(), e) != chosen.end()) ++stats_.predicted_right;
+}
+
+OffloadStats ExpertOffload::stats() const {
+    OffloadStats s = stats_;
+    const ExpertSourceStats host = source_.stats();
+    s.page_faults = host.major_faults;
+    s.fault_stall_s = host.fault_stall_s;
+    s.read_aheads = host.read_aheads;
+    return s;
 }
 
 void ExpertOffload::wait_ready(std::uint64_t ready) {

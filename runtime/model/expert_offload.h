@@ -15,6 +15,7 @@
 // work reads. Copies into one slot are ordered by a transfer barrier at the start of each
 // batch.
 #include "model/config.h"
+#include "model/expert_source.h"
 #include "model/gpu_weights.h"
 #include "scheduler/cache.h"
 #include "scheduler/policy.h"
@@ -43,23 +44,28 @@ struct OffloadStats {
     std::uint64_t predicted_right = 0;  // of those, chosen by that layer's router
     double stall_s = 0;                 // host-measured time compute waited for uploads
     std::uint64_t cpu_experts = 0;      // misses computed on the CPU instead (hybrid)
+    // The host tier (model/expert_source.h): page faults that went to disk while copying
+    // experts out of the mapped file, their time, and slices read ahead of use.
+    std::uint64_t page_faults = 0;
+    double fault_stall_s = 0;
+    std::uint64_t read_aheads = 0;
 };
-
-// Copies slices of experts into the layer pools. `source(layer, tensor, expert)` gives the
-// host bytes of one slice (tensor 0 gate, 1 up, 2 down).
-using ExpertBytes =
-    std::function<std::span<const std::byte>(std::uint32_t layer, int tensor, std::uint32_t expert)>;
 
 class ExpertOffload {
 public:
     // `slots` per layer (>= 1, < n_experts); `policy` one of scheduler::policy_names().
+    // Experts come from `source` (which must outlive this): straight from its imported
+    // buffer where it has one, else through the staging ring.
     ExpertOffload(vk::Device& device, const ModelConfig& config, std::span<const GpuLayerWeights> layers,
-                  std::uint32_t slots, std::string_view policy, ExpertBytes source);
+                  std::uint32_t slots, std::string_view policy, ExpertSource& source);
     ~ExpertOffload();
     ExpertOffload(const ExpertOffload&) = delete;
     ExpertOffload& operator=(const ExpertOffload&) = delete;
 
     std::uint32_t slots() const { return slots_; }
+    // Host-visible bytes of the upload ring when one expert (gate + up + down) is at most
+    // `expert_bytes`.
+    static std::uint64_t ring_bytes_bound(const ModelConfig& config, std::uint64_t expert_bytes);
 
     struct Placement {
         std::vector<std::uint32_t> slots;  // per requested expert: its slot in the layer's pools
@@ -77,8 +83,9 @@ public:
     // policy still learns their popularity, and counts them.
     void note_cpu_use(std::uint32_t layer, std::span<const std::uint32_t> experts,
                       std::span<const float> weights);
-    // Starts copies of predicted experts of `layer` ahead of use. Never evicts an expert
-    // chosen or prefetched for the same step; only free slots and the policy's victims.
+    // Starts copies of predicted experts of `layer` ahead of use (and reads of them from
+    // disk into RAM, for the mmap tier). Never evicts an expert chosen or prefetched for
+    // the same step; only free slots and the policy's victims.
     void prefetch(std::uint32_t layer, std::span<const std::uint32_t> experts);
     // Accuracy bookkeeping for a prediction of `layer` once its router has chosen.
     void score_prediction(std::span<const std::uint32_t> predicted, std::span<const std::uint32_t> chosen);
@@ -92,7 +99,7 @@ public:
     // stall: compute cannot start before it either.
     void wait_ready(std::uint64_t ready);
 
-    const OffloadStats& stats() const { return stats_; }
+    OffloadStats stats() const;
 
 private:
     struct Ring;
@@ -100,13 +107,17 @@ private:
                         const std::function<bool(scheduler::ExpertKey)>& is_protected);
     void begin_batch();
     std::uint64_t submit_batch();
+    // Reserves `bytes` of the ring (waiting for old batches when full) and returns its offset.
+    std::uint64_t reserve(std::uint64_t bytes);
     void stage_copy(std::span<const std::byte> bytes, const vk::Buffer& dst, std::uint64_t dst_offset);
+    void copy_slice(std::uint32_t layer, ExpertTensor t, std::uint32_t expert, const vk::Buffer& dst,
+                    std::uint64_t dst_offset);
 
     vk::Device& device_;
     const ModelConfig& config_;
     std::span<const GpuLayerWeights> layers_;
     std::uint32_t slots_;
-    ExpertBytes source_;
+    ExpertSource& source_;
     scheduler::Geometry geometry_;
     std::unique_ptr<scheduler::CachePolicy> policy_;
     std::unique_ptr<scheduler::ExpertCache> cache_;

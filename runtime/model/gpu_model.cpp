@@ -28,9 +28,16 @@ cpu::AttentionParams attention_params(const ModelConfig& c) {
 
 }  // namespace
 
-std::uint64_t work_buffer_bytes(const ModelConfig& c, std::uint32_t batch) {
-    const std::uint64_t E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert;
-    return (16ull << 20) + 4ull * batch * (c.n_vocab + 8 * E + 3 * K * F + K * E);
+std::uint64_t work_buffer_bytes(const ModelConfig& c, std::uint32_t batch, bool host_memory_counts,
+                                std::uint64_t offload_expert_bytes) {
+    const std::uint64_t scratch = kernels::BlockOps::attention_scratch_bytes(attention_params(c));
+    const GpuModel::WorkBytes w = GpuModel::work_bytes(c, batch, scratch);
+    // Offloading adds a residency table per layer and the upload ring (host memory); the
+    // driver's own small allocations (pipelines, descriptor pools) are not ours to count.
+    if (offload_expert_bytes == 0) return w.device + (host_memory_counts ? w.host : 0);
+    const std::uint64_t tables = std::uint64_t(c.n_layers) * c.n_experts * 4;
+    const std::uint64_t ring = ExpertOffload::ring_bytes_bound(c, offload_expert_bytes);
+    return w.device + tables + (host_memory_counts ? w.host + ring : 0);
 }
 
 GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOptions& options,
@@ -64,13 +71,13 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
     vk::upload(device, work_->residency, std::span<const std::uint32_t>(identity));
     cmd_ = std::make_unique<vk::CommandBuffer>(device, vk::QueueKind::Compute);
     if (offload) {
-        const auto source = [this](std::uint32_t layer, int tensor, std::uint32_t expert) {
-            const GpuLayerWeights& L = weights_.layers[layer];
-            const ExpertPool& pool = tensor == 0 ? L.gate : tensor == 1 ? L.up : L.down;
-            return pool.host.subspan(std::uint64_t(expert) * pool.expert_bytes, pool.expert_bytes);
-        };
+        ExpertSource* source = options_.expert_source;
+        if (!source) {
+            own_source_ = std::make_unique<ExpertSource>(file, c, &device);
+            source = own_source_.get();
+        }
         offload_ = std::make_unique<ExpertOffload>(device, c, weights_.layers, options_.expert_slots,
-                                                   options_.cache_policy, source);
+                                                   options_.cache_policy, *source);
         if (options_.cpu_moe || options_.miss_policy != offload::MissPolicy::Copy) start_hybrid(file);
     }
 }

@@ -49,12 +49,19 @@ struct GpuModelOptions {
     // of common tools' "--cpu-moe", to compare with.
     bool cpu_moe = false;
     int threads = 0;  // CPU threads for experts computed on the CPU (0: every core)
+    // Where offloaded experts come from (the host tier: mmap, mlock, no-mmap); must outlive
+    // the model. Null: the mapped file as is, with read-ahead.
+    ExpertSource* expert_source = nullptr;
 };
 
-// Device bytes of GpuModel's activation and staging buffers for prefill batches of `batch`
-// tokens, plus a reserve for the driver's small allocations: what the budget planner must
-// leave beside weights and KV cache.
-std::uint64_t work_buffer_bytes(const ModelConfig& config, std::uint32_t batch);
+// Bytes GpuModel allocates beside weights and KV cache for prefill batches of `batch`
+// tokens (activations, tables; with host_memory_counts also its staging and readback
+// buffers, for devices whose host-visible memory is device-local and so counts against the
+// budget): what the budget planner must leave. Exact up to allocation alignment.
+// offload_expert_bytes: one routed expert's bytes when offloading (its tables and upload
+// ring), 0 when every expert is resident.
+std::uint64_t work_buffer_bytes(const ModelConfig& config, std::uint32_t batch, bool host_memory_counts,
+                                std::uint64_t offload_expert_bytes);
 
 class GpuModel {
 public:
@@ -88,6 +95,13 @@ public:
     const offload::MissCostModel* miss_cost() const { return miss_cost_.get(); }
     // Zeroes when not offloading.
     OffloadStats offload_stats() const { return offload_ ? offload_->stats() : OffloadStats{}; }
+
+    // Bytes of the Work buffers (gpu_model_work.h): device-local and host-visible ones.
+    struct WorkBytes {
+        std::uint64_t device = 0, host = 0;
+    };
+    static WorkBytes work_bytes(const ModelConfig& config, std::uint32_t batch,
+                                std::uint64_t attn_scratch_bytes);
 
 private:
     struct Work;  // activation buffers, sized for max_batch tokens
@@ -146,9 +160,10 @@ private:
     std::uint32_t n_past_ = 0;
     RouteObserver observer_;
 
-    std::unique_ptr<ExpertOffload> offload_;  // null: every expert resident
-    std::uint64_t pending_ready_ = 0;         // offload timeline value the next compute submission waits for
-    std::vector<std::uint32_t> predicted_;    // the lookahead's experts for the layer about to run
+    std::unique_ptr<ExpertSource> own_source_;  // when options_.expert_source is null
+    std::unique_ptr<ExpertOffload> offload_;    // null: every expert resident
+    std::uint64_t pending_ready_ = 0;       // offload timeline value the next compute submission waits for
+    std::vector<std::uint32_t> predicted_;  // the lookahead's experts for the layer about to run
     std::unique_ptr<cpu::ThreadPool> threads_;           // hybrid / cpu_moe only
     std::unique_ptr<CpuExperts> cpu_experts_;            // hybrid / cpu_moe only
     std::unique_ptr<offload::MissCostModel> miss_cost_;  // hybrid only

@@ -234,15 +234,16 @@ void GpuModel::start_hybrid(const gguf::File& file) {
     offload::MissRates rates;
     rates.cpu_bytes_per_s = measure_cpu_expert_rate(*cpu_experts_, 0, 3);
 
+    // The work staging buffer is the source: a buffer of its own could break a tight budget
+    // on devices whose host-visible memory counts against it.
     const ExpertPool& pool = weights_.layers[0].gate;
-    const std::uint64_t bytes = pool.buffer.size();
-    vk::Buffer staging(device_, bytes, vk::MemoryKind::Staging, "upload probe");
+    const std::uint64_t bytes = std::min(pool.buffer.size(), w.staging.size());
     vk::CommandBuffer copy(device_, vk::QueueKind::Transfer);
     double best = 1e30;
     for (int i = 0; i < 3; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
         copy.begin();
-        copy.copy(staging, pool.buffer, {0, 0, bytes});
+        copy.copy(w.staging, pool.buffer, {0, 0, bytes});
         copy.submit();
         copy.wait();
         best = std::min(best, seconds_since(t0));

@@ -24,7 +24,7 @@ struct TypeBytes {
 
 // Routed experts: slices along dim 2 of the 3-D tensors blk.N.ffn_{gate,up,down}_exps.weight.
 struct ExpertLayout {
-    std::uint32_t moe_layers = 0;     // layers with routed-expert tensors
+    std::uint32_t moe_layers = 0;  // layers with routed-expert tensors
     std::uint64_t experts_per_layer = 0;
     std::uint64_t total_experts = 0;  // moe_layers * experts_per_layer
     // One expert = its gate + up + down slices in one layer. Quant mixes (Q4_K_M) give
@@ -37,8 +37,8 @@ struct ModelSummary {
     std::string file;
     std::uint64_t file_size = 0;
     std::uint32_t version = 0;
-    std::string architecture;  // general.architecture ("" when absent)
-    std::string name;          // general.name
+    std::string architecture;                      // general.architecture ("" when absent)
+    std::string name;                              // general.name
     std::vector<HyperParameter> hyper_parameters;  // the <arch>.* keys ferry reads, when present
     std::string tokenizer_model;                   // tokenizer.ggml.model
     std::string tokenizer_pre;                     // tokenizer.ggml.pre
@@ -77,12 +77,12 @@ struct BudgetPlan {
     std::uint64_t dense_bytes = 0;
     std::uint64_t kv_cache_bytes = 0;  // F16 K and V for ctx tokens
     std::uint64_t work_reserve = 0;
-    bool fits = false;              // dense + KV + work + one expert slot per layer fit
-    std::uint64_t missing = 0;      // bytes short when !fits
-    std::string advice;             // when !fits: what would help, one line
-    std::uint64_t expert_space = 0; // what is left for expert slots when fits
-    std::uint64_t slot_bytes = 0;   // one slot holds the largest expert
-    std::uint64_t slots_total = 0;  // capped at the number of experts
+    bool fits = false;               // dense + KV + work + one expert slot per layer fit
+    std::uint64_t missing = 0;       // bytes short when !fits
+    std::string advice;              // when !fits: what would help, one line
+    std::uint64_t expert_space = 0;  // what is left for expert slots when fits
+    std::uint64_t slot_bytes = 0;    // one slot holds the largest expert
+    std::uint64_t slots_total = 0;   // capped at the number of experts
     std::uint64_t slots_per_layer = 0;
     double percent_of_experts = 0;  // slots_total / total experts * 100
 };

@@ -163,7 +163,8 @@ TEST_CASE("run with a VRAM budget smaller than the model offloads experts and pr
     const Result resident = run_ferry(args);
     REQUIRE(resident.status == 0);
     CHECK(resident.err.find("copied in on demand") == std::string::npos);
-    for (const char* budget : {"18.5M", "19M"}) {
+    // 3.25M holds one expert slot per layer (the minimum), 3.5M two of the 8.
+    for (const char* budget : {"3.25M", "3.5M"}) {
         CAPTURE(budget);
         const Result offloaded = run_ferry(args + " --vram-budget " + budget);
         REQUIRE(offloaded.status == 0);
@@ -171,7 +172,14 @@ TEST_CASE("run with a VRAM budget smaller than the model offloads experts and pr
         CHECK(offloaded.err.find("experts: ") != std::string::npos);
         CHECK(offloaded.out == resident.out);
     }
-    const Result too_small = run_ferry(args + " --vram-budget 17M");
+    for (const char* mode : {"--miss-policy cpu", "--miss-policy auto", "--cpu-moe"}) {
+        CAPTURE(mode);
+        const Result hybrid = run_ferry(args + " --vram-budget 3.5M " + mode);
+        REQUIRE(hybrid.status == 0);
+        CHECK(hybrid.err.find("experts: ") != std::string::npos);
+        if (std::string(mode) != "--miss-policy auto") CHECK(hybrid.err.find("hybrid: ") != std::string::npos);
+    }
+    const Result too_small = run_ferry(args + " --vram-budget 3M");
     CHECK(too_small.status == 1);
     CHECK(one_error_line(too_small));
     CHECK(too_small.err.find("needs at least") != std::string::npos);

@@ -108,7 +108,7 @@ TEST_CASE("VRAM budget: expert slots, full residency, and not fitting") {
     r.vram_budget = base - 1000;
     p = plan_budget(s, r);
     CHECK(!p.fits);
-    CHECK(p.missing == 1000 + 2 * 2 * kOneExpert);  // the minimum also holds top-k (2) slots per layer
+    CHECK(p.missing == 1000 + 2 * kOneExpert);  // the minimum also holds one slot per layer (2 layers)
     CHECK(p.advice.find("--ctx") != std::string::npos);
     CHECK(p.slots_total == 0);
     CHECK(format_summary(s, p).find("does not fit") != std::string::npos);

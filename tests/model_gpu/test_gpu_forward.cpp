@@ -2,7 +2,9 @@
 // The two read the same quantized bytes; they differ by summation order and by the GPU's
 // F16 KV cache, so logits agree to a small normalised error and greedy tokens agree.
 #include "gguf/reader.h"
+#include "kernels/block_ops.h"
 #include "model/gpu_model.h"
+#include "model/gpu_weights.h"
 #include "model/perplexity.h"
 #include "model/reference_forward.h"
 #include "model/synthetic_model.h"
@@ -274,4 +276,30 @@ TEST_CASE("hybrid offload: misses computed on the CPU keep the results within th
         if (v.policy == offload::MissPolicy::Cpu || v.cpu_moe) CHECK(stats.cpu_experts > 0);
         if (v.cpu_moe) CHECK(stats.bytes_uploaded == 0);
     }
+}
+
+TEST_CASE("the VRAM budget is a promise: the smallest plan runs and device-local bytes stay within it") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const OffloadCase test_case;
+    const model::ModelConfig config = model::read_config(*test_case.file);
+    const bool host_counts =
+        vk::Buffer(gpu.device(), 16, vk::MemoryKind::Staging, "probe").counted_bytes() > 0;
+    // Dense weights + KV cache + work buffers + one expert slot per layer, nothing more.
+    const std::uint64_t expert = model::expert_weight_bytes(*test_case.file, config) /
+                                 (std::uint64_t(config.n_layers) * config.n_experts);
+    const std::uint64_t budget =
+        model::weight_bytes(*test_case.file, config) - model::expert_weight_bytes(*test_case.file, config) +
+        std::uint64_t(config.n_layers) * kernels::kv_cache_bytes(48, config.n_kv_heads, config.head_dim) * 2 +
+        model::work_buffer_bytes(config, 8, host_counts, expert) + config.n_layers * expert;
+    vk::DeviceOptions options;
+    options.apply_env();
+    options.vram_budget = budget;
+    vk::Device device(gpu.instance(), options);
+    const std::vector<float> offloaded =
+        test_case.run(device, {.n_ctx = 48, .max_batch = 8, .expert_slots = 1}, nullptr);
+    CHECK(device.accountant().peak() <= budget);
+    CHECK(device.accountant().peak() + (64u << 10) >= budget);  // the plan is tight: within 64 KiB
+    const std::vector<float> resident = test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr);
+    CHECK(offloaded == resident);
 }

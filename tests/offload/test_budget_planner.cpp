@@ -49,14 +49,14 @@ TEST_CASE("a huge budget holds every expert and no more") {
     for (std::uint32_t s : p.slots_per_layer) CHECK(s == 128);
 }
 
-TEST_CASE("the minimum is the fixed part plus top-k slots per layer") {
+TEST_CASE("the minimum is the fixed part plus one slot per layer") {
     PlanInputs in = qwen_like(0);
-    const std::uint64_t minimum = (1648ull << 20) + 48 * 8 * (1728ull << 10);
+    const std::uint64_t minimum = (1648ull << 20) + 48 * (1728ull << 10);
     in.budget_bytes = minimum;
     BudgetPlan p = plan_budget(in);
     REQUIRE(p.fits);
-    CHECK(p.total_slots == 48 * 8);
-    for (std::uint32_t s : p.slots_per_layer) CHECK(s == 8);
+    CHECK(p.total_slots == 48);
+    for (std::uint32_t s : p.slots_per_layer) CHECK(s == 1);
 
     in.budget_bytes = minimum - 1;
     p = plan_budget(in);
@@ -64,5 +64,5 @@ TEST_CASE("the minimum is the fixed part plus top-k slots per layer") {
     CHECK(p.missing_bytes == 1);
     CHECK(p.advice.find("--ctx") != std::string::npos);
     CHECK(p.advice.find("KV cache") != std::string::npos);
-    CHECK(p.advice.find("8 expert slot(s) per layer") != std::string::npos);
+    CHECK(p.advice.find("1 expert slot(s) per layer") != std::string::npos);
 }
