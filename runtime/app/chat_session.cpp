@@ -1,4 +1,5 @@
 #include "app/chat_session.h"
+#include "app/offload_report.h"
 
 #include "app/chat_signal.h"
 #include "base/error.h"
@@ -237,6 +238,10 @@ void ChatSession::print_stats() const {
                         conversation_.messages().size());
     text += fmt::format("VRAM: {} used of the {} budget\n", format_bytes(vram.current()),
                         format_bytes(vram.budget()));
+    if (session_.model().offloading()) {
+        const model::OffloadStats st = session_.model().offload_stats();
+        text += "since start: " + offload_report(st, session_.model().tokens_processed());
+    }
     text += fmt::format("template: {}{}; sampler: temp {} top-k {} top-p {} min-p {} seed {}",
                         text::chat_format_name(conversation_.format()),
                         conversation_.format() == text::ChatFormat::Qwen3

@@ -2,6 +2,7 @@
 // token reads and the fraction of the device's copy bandwidth that makes.
 #include "app/command_registry.h"
 #include "app/model_session.h"
+#include "app/offload_report.h"
 #include "base/error.h"
 #include "base/units.h"
 #include "vk/barrier.h"
@@ -138,6 +139,20 @@ void run(const BenchOptions& o) {
                                    {"mean", f.mean()},
                                    {"sd", f.sd()},
                                    {"weights_gbs", gbs}});
+    }
+    if (m.offloading()) {
+        const model::OffloadStats st = m.offload_stats();
+        fmt::print("\n{}", offload_report(st, m.tokens_processed()));
+        json["offload"] = {{"hits", st.hits},
+                           {"misses", st.misses},
+                           {"bytes_uploaded", st.bytes_uploaded},
+                           {"stall_s", st.stall_s},
+                           {"prefetched", st.prefetched},
+                           {"prefetch_used", st.prefetch_used},
+                           {"predicted", st.predicted},
+                           {"predicted_right", st.predicted_right},
+                           {"cpu_experts", st.cpu_experts},
+                           {"tokens", m.tokens_processed()}};
     }
     fmt::print(
         "\nbound: device copy bandwidth {:.1f} GB/s (read + write, 64 MiB buffers); a decode token reads "

@@ -138,6 +138,7 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
     const std::uint32_t B = std::uint32_t(tokens.size());
     vk::CommandBuffer& cmd = *cmd_;
     if (offload_) offload_->next_token(B);
+    tokens_processed_ += B;
     predicted_.clear();
 
     // Token ids and positions n_past.. into the staging buffer, then to the GPU.

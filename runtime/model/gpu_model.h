@@ -73,6 +73,8 @@ public:
 
     const ModelConfig& config() const { return config_; }
     std::uint32_t n_past() const { return n_past_; }
+    // Tokens run through forward() since construction (resets do not count back).
+    std::uint64_t tokens_processed() const { return tokens_processed_; }
     std::uint32_t n_ctx() const { return options_.n_ctx; }
 
     // Appends tokens at positions n_past().. (in batches of max_batch) and returns logits:
@@ -158,6 +160,7 @@ private:
     kernels::PipelineSet pipelines_;  // elementwise add, expert_slots
     std::unique_ptr<vk::CommandBuffer> cmd_;
     std::uint32_t n_past_ = 0;
+    std::uint64_t tokens_processed_ = 0;
     RouteObserver observer_;
 
     std::unique_ptr<ExpertSource> own_source_;  // when options_.expert_source is null
