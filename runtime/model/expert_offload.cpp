@@ -180,11 +180,14 @@ std::uint32_t ExpertOffload::place(std::uint32_t layer, std::uint32_t expert, bo
 }
 
 ExpertOffload::Placement ExpertOffload::require(std::uint32_t layer, std::span<const std::uint32_t> experts,
-                                                std::span<const float> weights) {
-    if (experts.size() > slots_) throw std::logic_error("ExpertOffload::require: more experts than slots");
+                                                std::span<const float> weights,
+                                                std::span<const std::uint32_t> in_use) {
+    if (experts.size() + in_use.size() > slots_)
+        throw std::logic_error("ExpertOffload::require: more experts than slots");
     clock_.step = geometry_.step(clock_.token, layer);
     std::vector<scheduler::ExpertKey> keys(experts.size());
     for (std::size_t i = 0; i < experts.size(); ++i) keys[i] = geometry_.key(layer, experts[i]);
+    for (std::uint32_t e : in_use) keys.push_back(geometry_.key(layer, e));
     const auto in_request = [&](scheduler::ExpertKey k) {
         return std::find(keys.begin(), keys.end(), k) != keys.end();
     };

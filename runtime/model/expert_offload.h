@@ -73,9 +73,10 @@ public:
     };
     // Makes `experts` (distinct, at most slots()) resident in `layer`'s pools; misses are
     // copied now (one transfer submission). `weights` (same length, may be empty) are the
-    // router's gate weights, which score-based policies learn from.
+    // router's gate weights, which score-based policies learn from. Experts in `in_use`
+    // (still read by submitted work) are not evicted; with them, at most slots() in all.
     Placement require(std::uint32_t layer, std::span<const std::uint32_t> experts,
-                      std::span<const float> weights = {});
+                      std::span<const float> weights = {}, std::span<const std::uint32_t> in_use = {});
     // Whether `expert` of `layer` is in a slot (or on its way); a hybrid caller computes the
     // others elsewhere without calling require() for them.
     bool resident(std::uint32_t layer, std::uint32_t expert) const;

@@ -76,6 +76,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
             own_source_ = std::make_unique<ExpertSource>(file, c, &device);
             source = own_source_.get();
         }
+        prefill_cmd_ = std::make_unique<vk::CommandBuffer>(device, vk::QueueKind::Compute);
         offload_ = std::make_unique<ExpertOffload>(device, c, weights_.layers, options_.expert_slots,
                                                    options_.cache_policy, *source);
         if (options_.cpu_moe || options_.miss_policy != offload::MissPolicy::Copy) start_hybrid(file);
@@ -334,7 +335,7 @@ void GpuModel::record_experts_decode(vk::CommandBuffer& cmd, std::uint32_t layer
     const ModelConfig& c = config_;
     const GpuLayerWeights& L = weights_.layers[layer];
     Work& w = *work_;
-    const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd;
+    const std::uint32_t K = c.n_experts_used, E = c.n_embd;
     const vk::Buffer& residency = offloading() ? offload_->residency(layer) : w.residency;
     kernels::record_expert_slots(pipelines_, cmd,
                                  {.ids = w.ids,
@@ -400,30 +401,47 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
         if (!by_expert[e].empty()) used.push_back(e);
     const std::vector<std::uint32_t> on_cpu =
         cpu_side ? take_cpu_experts(layer, used) : std::vector<std::uint32_t>{};
-    const std::size_t chunk = offloading() ? options_.expert_slots : used.size();
-
-    std::byte* staging = w.staging.bytes().data();
+    // Offloading with more experts than slots: they stream through the slots in chunks.
+    // With two or more slots, chunks of half the slots alternate between two command
+    // buffers and staging areas, so the next chunk's copies (transfer queue) run while this
+    // chunk computes; the compute itself stays in order (a barrier opens each chunk).
+    const std::uint32_t S = offloading() ? options_.expert_slots : 0;
+    const bool streaming = offloading() && used.size() > S;
+    const bool double_buffered = streaming && S >= 2;
+    const std::size_t chunk = !offloading() ? used.size() : double_buffered ? S / 2 : S;
+    vk::CommandBuffer* cmds[2] = {&cmd, double_buffered ? prefill_cmd_.get() : &cmd};
     const std::uint64_t table = std::uint64_t(c.n_experts) * sizeof(kernels::gpu::ExpertGroup);
-    auto* gate_groups = reinterpret_cast<kernels::gpu::ExpertGroup*>(staging + w.staging_groups);
-    auto* up_groups = reinterpret_cast<kernels::gpu::ExpertGroup*>(staging + w.staging_groups + table);
-    auto* down_groups = reinterpret_cast<kernels::gpu::ExpertGroup*>(staging + w.staging_groups + 2 * table);
-    auto* route_list = reinterpret_cast<std::uint32_t*>(staging + w.staging_routes);
     const auto glu = c.traits.activation == Activation::SwiGLU ? kernels::Glu::SwiGLU : kernels::Glu::GeGLU;
 
     cmd.begin();
-    for (std::size_t first = 0; first < used.size(); first += chunk) {
+    std::span<const std::uint32_t> in_flight;  // the previous chunk's experts, while it computes
+    std::size_t index = 0;
+    for (std::size_t first = 0; first < used.size(); first += chunk, ++index) {
         const std::span<const std::uint32_t> experts(used.data() + first,
                                                      std::min(chunk, used.size() - first));
-        std::vector<std::uint32_t> slots(experts.begin(), experts.end());  // resident: slot = expert
-        if (offloading()) {
-            if (first > 0) {  // the staging buffer is reused: wait for the previous chunk
-                submit_and_wait(cmd);
-                cmd.begin();
-            }
-            const ExpertOffload::Placement placement = offload_->require(layer, experts);
-            slots = placement.slots;
-            pending_ready_ = std::max(pending_ready_, placement.ready);
+        const bool last = first + experts.size() >= used.size();
+        vk::CommandBuffer& cb = *cmds[index % 2];
+        if (index > 0) {
+            cb.begin();  // waits for the chunk that last used this buffer (its slots get reused)
+            vk::compute_to_compute(cb);
         }
+        std::vector<std::uint32_t> slots(experts.begin(), experts.end());  // resident: slot = expert
+        std::uint64_t ready = 0;
+        if (offloading()) {
+            const ExpertOffload::Placement placement = offload_->require(
+                layer, experts, {}, double_buffered ? in_flight : std::span<const std::uint32_t>{});
+            slots = placement.slots;
+            ready = placement.ready;
+        }
+        // This chunk's groups and routes go to its own staging area (the other one may still
+        // be copied from).
+        const std::uint64_t area = index % 2 == 0 ? w.staging_groups : w.staging_second_area;
+        std::byte* staging = w.staging.bytes().data() + area;
+        auto* gate_groups = reinterpret_cast<kernels::gpu::ExpertGroup*>(staging);
+        auto* up_groups = reinterpret_cast<kernels::gpu::ExpertGroup*>(staging + table);
+        auto* down_groups = reinterpret_cast<kernels::gpu::ExpertGroup*>(staging + 2 * table);
+        const std::uint64_t routes_at = area + 3 * table;
+        auto* route_list = reinterpret_cast<std::uint32_t*>(w.staging.bytes().data() + routes_at);
         std::uint32_t n_groups = 0, begin = 0, max_routes = 0;
         for (std::size_t i = 0; i < experts.size(); ++i) {
             const std::vector<std::uint32_t>& rs = by_expert[experts[i]];
@@ -437,24 +455,36 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
             ++n_groups;
         }
         const std::uint64_t bytes = std::uint64_t(n_groups) * sizeof(kernels::gpu::ExpertGroup);
-        vk::compute_to_transfer(cmd);
-        cmd.copy(w.staging, w.groups_gate, {w.staging_groups, 0, bytes});
-        cmd.copy(w.staging, w.groups_up, {w.staging_groups + table, 0, bytes});
-        cmd.copy(w.staging, w.groups_down, {w.staging_groups + 2 * table, 0, bytes});
-        cmd.copy(w.staging, w.routes, {w.staging_routes, 0, begin * 4ull});
-        vk::transfer_to_compute(cmd);
+        vk::compute_to_transfer(cb);
+        cb.copy(w.staging, w.groups_gate, {area, 0, bytes});
+        cb.copy(w.staging, w.groups_up, {area + table, 0, bytes});
+        cb.copy(w.staging, w.groups_down, {area + 2 * table, 0, bytes});
+        cb.copy(w.staging, w.routes, {routes_at, 0, begin * 4ull});
+        vk::transfer_to_compute(cb);
         const kernels::Activations h{.buffer = &w.h, .token_stride = E};
-        mat_.expert_matmul(cmd, L.gate.matrices(), w.groups_gate, n_groups, w.routes, max_routes, K, h,
+        mat_.expert_matmul(cb, L.gate.matrices(), w.groups_gate, n_groups, w.routes, max_routes, K, h,
                            {.buffer = &w.g, .token_stride = K * F, .slot_stride = F});
-        mat_.expert_matmul(cmd, L.up.matrices(), w.groups_up, n_groups, w.routes, max_routes, K, h,
+        mat_.expert_matmul(cb, L.up.matrices(), w.groups_up, n_groups, w.routes, max_routes, K, h,
                            {.buffer = &w.u, .token_stride = K * F, .slot_stride = F});
-        vk::compute_to_compute(cmd);
-        ops_.glu(cmd, {.gate = w.g, .up = w.u, .out = w.a, .n = B * K * F, .kind = glu});
-        vk::compute_to_compute(cmd);
-        mat_.expert_matmul(cmd, L.down.matrices(), w.groups_down, n_groups, w.routes, max_routes, K,
+        vk::compute_to_compute(cb);
+        ops_.glu(cb, {.gate = w.g, .up = w.u, .out = w.a, .n = B * K * F, .kind = glu});
+        vk::compute_to_compute(cb);
+        mat_.expert_matmul(cb, L.down.matrices(), w.groups_down, n_groups, w.routes, max_routes, K,
                            {.buffer = &w.a, .token_stride = K * F, .slot_stride = F},
                            {.buffer = &w.d, .token_stride = K * E, .slot_stride = E});
-        vk::compute_to_compute(cmd);
+        vk::compute_to_compute(cb);
+        if (last && &cb == &cmd) {  // the rest of the layer follows in cmd
+            pending_ready_ = std::max(pending_ready_, ready);
+            break;
+        }
+        // Submitted now, waiting on the GPU for its own copies only; the host goes on to
+        // the next chunk's copies at once.
+        cb.submit(ready ? vk::Submit{.waits = {{&offload_->timeline(), ready}}} : vk::Submit{});
+        in_flight = experts;
+        if (last) {
+            cmd.begin();  // waits for the chunk before; the one just submitted runs before what follows
+            vk::compute_to_compute(cmd);
+        }
     }
     if (!on_cpu.empty()) {
         std::vector<ExpertRoute> cpu_routes;

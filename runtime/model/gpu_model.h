@@ -159,6 +159,8 @@ private:
     kernels::MatKernels mat_;
     kernels::PipelineSet pipelines_;  // elementwise add, expert_slots
     std::unique_ptr<vk::CommandBuffer> cmd_;
+    std::unique_ptr<vk::CommandBuffer>
+        prefill_cmd_;  // offloading: the second buffer of streamed prefill chunks
     std::uint32_t n_past_ = 0;
     std::uint64_t tokens_processed_ = 0;
     RouteObserver observer_;

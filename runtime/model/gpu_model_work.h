@@ -44,6 +44,9 @@ struct GpuModel::Work {
     // and for host-driven offload the expert offsets [3, K], weights [B, K], CPU results [B, E].
     std::uint64_t staging_groups = 0, staging_routes = 0, staging_offsets = 0, staging_weights = 0,
                   staging_cpu_out = 0;
+    // Prefill streaming experts through the slots alternates between two (groups, routes)
+    // areas: the second starts at staging_second_area, staging_area_bytes after the first.
+    std::uint64_t staging_second_area = 0, staging_area_bytes = 0;
 
     Work(vk::Device& dev, const ModelConfig& c, std::uint32_t B, std::uint64_t attn_scratch_bytes) {
         const std::uint64_t E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert, X = c.n_experts,
@@ -82,7 +85,10 @@ struct GpuModel::Work {
         staging_offsets = staging_routes + B * K * 4;
         staging_weights = staging_offsets + 3 * K * 4;
         staging_cpu_out = staging_weights + B * K * 4;
-        staging = vk::Buffer(dev, staging_cpu_out + B * E * 4, vk::MemoryKind::Staging, "staging");
+        staging_area_bytes = staging_offsets - staging_groups;
+        staging_second_area = staging_cpu_out + B * E * 4;
+        staging =
+            vk::Buffer(dev, staging_second_area + staging_area_bytes, vk::MemoryKind::Staging, "staging");
         // logits; or router ids [B, K], weights [B, K], lookahead ids [K], hidden rows [B, E]
         readback =
             vk::Buffer(dev, std::max(B * V, 2 * B * K + K + B * E) * 4, vk::MemoryKind::Readback, "readback");
@@ -141,7 +147,7 @@ inline GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint3
                                 K * 4,
                                 K * 4})  // lookahead
         w.device += dev(bytes);
-    const std::uint64_t staging = 8 * B + 3 * X * group + B * K * 4 + 3 * K * 4 + B * K * 4 + B * E * 4;
+    const std::uint64_t staging = 8 * B + 2 * (3 * X * group + B * K * 4) + 3 * K * 4 + B * K * 4 + B * E * 4;
     w.host = staging + std::max(B * V, 2 * B * K + K + B * E) * 4 + 2 * L * B * K * 4;
     return w;
 }
