@@ -79,6 +79,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
         prefill_cmd_ = std::make_unique<vk::CommandBuffer>(device, vk::QueueKind::Compute);
         offload_ = std::make_unique<ExpertOffload>(device, c, weights_.layers, options_.expert_slots,
                                                    options_.cache_policy, *source);
+        measure_upload_rate();
         if (options_.cpu_moe || options_.miss_policy != offload::MissPolicy::Copy) start_hybrid(file);
     }
 }

@@ -19,6 +19,7 @@
 #include "vk/command.h"
 #include "vk/device.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -142,6 +143,8 @@ private:
     void run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
                         const vk::Buffer& expert_out, const Routes& routes, std::span<const ExpertRoute> cpu);
     void start_hybrid(const gguf::File& file);
+    void measure_upload_rate();
+    std::uint32_t prefetch_count(std::uint32_t layer);
     void record_route_copy(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
     void report_routes(std::uint32_t tokens);
     void submit_and_wait(vk::CommandBuffer& cmd);
@@ -169,9 +172,12 @@ private:
     std::unique_ptr<ExpertOffload> offload_;    // null: every expert resident
     std::uint64_t pending_ready_ = 0;       // offload timeline value the next compute submission waits for
     std::vector<std::uint32_t> predicted_;  // the lookahead's experts for the layer about to run
-    std::unique_ptr<cpu::ThreadPool> threads_;           // hybrid / cpu_moe only
-    std::unique_ptr<CpuExperts> cpu_experts_;            // hybrid / cpu_moe only
-    std::unique_ptr<offload::MissCostModel> miss_cost_;  // hybrid only
+    double upload_rate_ = 0;                // host -> device bytes/s, measured at start
+    double layer_seconds_ = 0;              // decode time per layer (moving average)
+    std::chrono::steady_clock::time_point last_layer_time_{};  // the last router read-back
+    std::unique_ptr<cpu::ThreadPool> threads_;                 // hybrid / cpu_moe only
+    std::unique_ptr<CpuExperts> cpu_experts_;                  // hybrid / cpu_moe only
+    std::unique_ptr<offload::MissCostModel> miss_cost_;        // hybrid only
 };
 
 }  // namespace ferry::model

@@ -89,6 +89,7 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     std::vector<std::uint32_t> experts(r.ids.begin(), r.ids.end());  // distinct: top-k
     if (!predicted_.empty()) offload_->score_prediction(predicted_, experts);
     predicted_ = r.predicted;
+    if (predict) predicted_.resize(std::min<std::size_t>(predicted_.size(), prefetch_count(layer)));
 
     // Which routes the CPU computes: all of them (--cpu-moe), or the misses the cost model
     // gives it, taking the lowest-weight misses (the router ranks highest first).
@@ -222,6 +223,43 @@ void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::
     record_residual_add(cmd, w.o, B * E);
 }
 
+// Host -> device bytes per second of expert copies, measured once at start: the work
+// staging buffer copied into layer 0's gate pool (still empty) on the transfer queue. A
+// buffer of its own could break a tight budget where host-visible memory counts against it.
+void GpuModel::measure_upload_rate() {
+    const ExpertPool& pool = weights_.layers[0].gate;
+    const vk::Buffer& staging = work_->staging;
+    const std::uint64_t bytes = std::min(pool.buffer.size(), staging.size());
+    vk::CommandBuffer copy(device_, vk::QueueKind::Transfer);
+    double best = 1e30;
+    for (int i = 0; i < 3; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        copy.begin();
+        copy.copy(staging, pool.buffer, {0, 0, bytes});
+        copy.submit();
+        copy.wait();
+        best = std::min(best, seconds_since(t0));
+    }
+    upload_rate_ = double(bytes) / std::max(best, 1e-9);
+}
+
+// How many predicted experts to copy ahead: as many as the link moves while one layer
+// computes (measured: the host time between two layers' router read-backs, averaged), at
+// least one, at most top-k. More would still be in flight when the next layer needs the
+// slots' link for its demand misses.
+std::uint32_t GpuModel::prefetch_count(std::uint32_t layer) {
+    const auto now = std::chrono::steady_clock::now();
+    if (last_layer_time_.time_since_epoch().count() != 0 && layer > 0) {
+        const double dt = std::chrono::duration<double>(now - last_layer_time_).count();
+        layer_seconds_ = layer_seconds_ == 0 ? dt : 0.8 * layer_seconds_ + 0.2 * dt;
+    }
+    last_layer_time_ = now;
+    const GpuLayerWeights& L = weights_.layers[std::min(layer + 1, config_.n_layers - 1)];
+    const double expert = double(L.gate.expert_bytes) + L.up.expert_bytes + L.down.expert_bytes;
+    const double fits = layer_seconds_ * upload_rate_ / expert;
+    return std::uint32_t(std::clamp(fits, 1.0, double(config_.n_experts_used)));
+}
+
 // Hybrid start-up: the CPU expert kernels and the cost model's first figures, measured
 // here and now: the CPU's expert rate, host -> device copies (into layer 0's gate pool,
 // still empty), the GPU's expert FFN and one empty submission (the CPU path's extra one).
@@ -234,21 +272,7 @@ void GpuModel::start_hybrid(const gguf::File& file) {
     offload::MissRates rates;
     rates.cpu_bytes_per_s = measure_cpu_expert_rate(*cpu_experts_, 0, 3);
 
-    // The work staging buffer is the source: a buffer of its own could break a tight budget
-    // on devices whose host-visible memory counts against it.
-    const ExpertPool& pool = weights_.layers[0].gate;
-    const std::uint64_t bytes = std::min(pool.buffer.size(), w.staging.size());
-    vk::CommandBuffer copy(device_, vk::QueueKind::Transfer);
-    double best = 1e30;
-    for (int i = 0; i < 3; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        copy.begin();
-        copy.copy(w.staging, pool.buffer, {0, 0, bytes});
-        copy.submit();
-        copy.wait();
-        best = std::min(best, seconds_since(t0));
-    }
-    rates.upload_bytes_per_s = double(bytes) / best;
+    rates.upload_bytes_per_s = upload_rate_;
 
     vk::CommandBuffer& cmd = *cmd_;
     double empty = 1e30;
