@@ -26,9 +26,13 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
                     "Which cached expert to evict when the VRAM budget cannot hold every expert")
         ->check(CLI::IsMember(scheduler::policy_names()))
         ->capture_default_str();
-    cmd->add_flag("--prefetch,!--no-prefetch", o.prefetch,
-                  "When offloading, predict the next layer's experts with its router and copy them in ahead "
-                  "of use (default on)");
+    cmd->add_option(
+           "--prefetch", o.prefetch,
+           "When offloading, predict the next layer's experts with its router and copy them in ahead "
+           "of use: on, off, or auto (on where the device has a separate transfer queue, so the "
+           "copies overlap compute; measured slower where they cannot)")
+        ->check(CLI::IsMember({"auto", "on", "off"}))
+        ->capture_default_str();
     cmd->add_option("--miss-policy", o.miss_policy,
                     "An expert that is not in VRAM: copy (copy it in; output identical to a resident run), "
                     "cpu (compute it on the CPU while the GPU computes the cached ones), auto (measured "
@@ -115,7 +119,8 @@ ModelSession::ModelSession(const ModelOptions& o) {
                                .max_batch = o.batch,
                                .expert_slots = slots,
                                .cache_policy = o.cache_policy,
-                               .prefetch = o.prefetch,
+                               .prefetch = o.prefetch == "on" ||
+                                           (o.prefetch == "auto" && device_->has_separate_transfer_queue()),
                                .miss_policy = offload::parse_miss_policy(o.miss_policy),
                                .cpu_moe = o.cpu_moe,
                                .threads = o.threads,

@@ -306,22 +306,26 @@ void GpuModel::record_attention(vk::CommandBuffer& cmd, std::uint32_t layer, std
     record_residual_add(cmd, w.o, B * c.n_embd);
 }
 
-// h = rms_norm(x); ids, weights = route(W_router h)
-void GpuModel::record_router(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t B) {
+// h = rms_norm(x); ids, weights = route(W_router h). The lookahead (decode, offloading)
+// runs a later layer's norm and router on the residual stream as it is now, into buffers
+// of its own: a guess at the experts that layer will choose.
+void GpuModel::record_router(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t B, bool lookahead) {
     const ModelConfig& c = config_;
     const GpuLayerWeights& L = weights_.layers[layer];
     Work& w = *work_;
+    const vk::Buffer& h = lookahead ? w.pred_h : w.h;
+    const vk::Buffer& logits = lookahead ? w.pred_logits : w.router_logits;
     ops_.rms_norm(
-        cmd, {.x = w.x, .weight = L.ffn_norm.buffer, .y = w.h, .n = c.n_embd, .rows = B, .eps = c.rms_eps});
+        cmd, {.x = w.x, .weight = L.ffn_norm.buffer, .y = h, .n = c.n_embd, .rows = B, .eps = c.rms_eps});
     vk::compute_to_compute(cmd);
     if (B == 1)
-        mat_.matvec(cmd, L.router.matrix(), {.buffer = &w.h}, {.buffer = &w.router_logits});
+        mat_.matvec(cmd, L.router.matrix(), {.buffer = &h}, {.buffer = &logits});
     else
-        mat_.matmul(cmd, L.router.matrix(), {.buffer = &w.h}, {.buffer = &w.router_logits}, B);
+        mat_.matmul(cmd, L.router.matrix(), {.buffer = &h}, {.buffer = &logits}, B);
     vk::compute_to_compute(cmd);
-    ops_.router(cmd, {.logits = w.router_logits,
-                      .ids = w.ids,
-                      .weights = w.weights,
+    ops_.router(cmd, {.logits = logits,
+                      .ids = lookahead ? w.pred_ids : w.ids,
+                      .weights = lookahead ? w.pred_weights : w.weights,
                       .bias = std::nullopt,
                       .tokens = B,
                       .n_experts = c.n_experts,

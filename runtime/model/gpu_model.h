@@ -113,12 +113,13 @@ private:
     // tokens (all or last) are appended to `logits`.
     void forward_batch(std::span<const std::int32_t> tokens, bool all_logits, std::vector<float>& logits);
     void record_attention(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
-    void record_router(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
+    void record_router(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
+                       bool lookahead = false);
     void record_experts_decode(vk::CommandBuffer& cmd, std::uint32_t layer);
     void record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
     void record_residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
     // Reads the layer's router ids and weights back (one submission); with `predicted`,
-    // also the lookahead prediction of the next layer (record_gate_prediction).
+    // also the lookahead prediction of the next layer (record_router with lookahead).
     // With h_rows, also that many rows of the normed hidden state (hybrid: CPU experts' input).
     struct Routes {
         std::vector<std::int32_t> ids;
@@ -128,8 +129,6 @@ private:
     };
     Routes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
                        std::uint32_t h_rows = 0);
-    // Decode, offloading: the next layer's router on this layer's hidden state.
-    void record_gate_prediction(vk::CommandBuffer& cmd, std::uint32_t next_layer);
     // Decode, offloading: reads this layer's choice, makes it resident (or hands misses to
     // the CPU), starts prefetches, and records the layer's MoE block.
     void decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t layer);

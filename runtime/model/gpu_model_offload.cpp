@@ -54,37 +54,15 @@ GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t rou
     return r;
 }
 
-// The lookahead gate: layer `next`'s norm and router applied to the residual stream as it
-// is now (after this layer's attention), a guess at the experts `next` will choose.
-void GpuModel::record_gate_prediction(vk::CommandBuffer& cmd, std::uint32_t next) {
-    const ModelConfig& c = config_;
-    const GpuLayerWeights& L = weights_.layers[next];
-    Work& w = *work_;
-    ops_.rms_norm(
-        cmd,
-        {.x = w.x, .weight = L.ffn_norm.buffer, .y = w.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
-    vk::compute_to_compute(cmd);
-    mat_.matvec(cmd, L.router.matrix(), {.buffer = &w.pred_h}, {.buffer = &w.pred_logits});
-    vk::compute_to_compute(cmd);
-    ops_.router(cmd, {.logits = w.pred_logits,
-                      .ids = w.pred_ids,
-                      .weights = w.pred_weights,
-                      .bias = std::nullopt,
-                      .tokens = 1,
-                      .n_experts = c.n_experts,
-                      .top_k = c.n_experts_used,
-                      .function = c.traits.router,
-                      .renormalize = c.traits.router_renormalize});
-    vk::compute_to_compute(cmd);
-}
-
 void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t layer) {
     const ModelConfig& c = config_;
     const GpuLayerWeights& L = weights_.layers[layer];
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, E = c.n_embd, S = offload_->slots();
-    const bool predict = options_.prefetch && !options_.cpu_moe && layer + 1 < c.n_layers;
-    if (predict) record_gate_prediction(cmd, layer + 1);
+    // With fewer slots than top-k the next layer's own passes would evict a prefetched
+    // expert before its turn (measured: two thirds wasted), so no prefetch then.
+    const bool predict = options_.prefetch && !options_.cpu_moe && S >= K && layer + 1 < c.n_layers;
+    if (predict) record_router(cmd, layer + 1, 1, true);  // the lookahead gate
     const Routes r = read_routes(cmd, K, predict, cpu_experts_ ? 1 : 0);
     std::vector<std::uint32_t> experts(r.ids.begin(), r.ids.end());  // distinct: top-k
     if (!predicted_.empty()) offload_->score_prediction(predicted_, experts);
@@ -170,6 +148,9 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     if (gpu_routes.empty() && predict) offload_->prefetch(layer + 1, predicted_);
     if (!cpu_routes.empty()) {
         run_cpu_routes(cmd, layer, 1, w.d_routes, r, cpu_routes);
+        // The CPU served these misses now; copy them in behind, off the critical path, so
+        // the cache still learns what is hot (else only prefetch ever fills a slot).
+        if (!options_.cpu_moe) offload_->prefetch(layer, cpu_ids);
         return;
     }
     ops_.moe_combine(
