@@ -28,6 +28,7 @@
 #include "offload/miss_cost.h"
 #include "sample/sampler.h"
 #include "scheduler/policy.h"
+#include "scheduler/trace.h"
 #include "vk/buffer.h"
 #include "vk/command.h"
 #include "vk/device.h"
@@ -44,6 +45,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -61,6 +63,8 @@ namespace {
 struct Options {
     std::string model_path;  // empty: generate `preset`
     std::string preset = "demo";
+    std::string trace_path;                         // --trace: force decode routing from a real trace
+    std::shared_ptr<const scheduler::Trace> trace;  // loaded from trace_path
     std::vector<std::string> budgets{"all", "40%", "20%", "10%", "1"};
     std::vector<std::string> modes{"copy", "copy-noprefetch", "cpu", "auto", "cpu-moe"};
     std::uint32_t prompt = 16;  // 32 already takes over 5 minutes on a 2-core VM with lavapipe
@@ -269,6 +273,21 @@ model::GpuModelOptions model_options(const Config& c, const Options& o) {
                                            : offload::MissPolicy::Copy;
     g.cpu_moe = c.mode == Mode::CpuMoe;
     g.threads = o.threads;
+    if (o.trace) {
+        // Decode position p replays the trace's token p (wrapping), every layer's choice.
+        g.route_override = [trace = o.trace](std::uint32_t layer, std::uint32_t position,
+                                             std::span<std::int32_t> ids, std::span<float> weights) {
+            const std::uint64_t token = position % trace->n_tokens();
+            if (!trace->has(token, layer)) return false;
+            const std::span<const scheduler::Choice> chosen = trace->at(token, layer);
+            if (chosen.size() != ids.size()) return false;
+            for (std::size_t k = 0; k < chosen.size(); ++k) {
+                ids[k] = std::int32_t(chosen[k].expert);
+                weights[k] = chosen[k].weight;
+            }
+            return true;
+        };
+    }
     return g;
 }
 
@@ -590,7 +609,15 @@ void open_model(const Options& o, ModelFile& mf) {
               fmt::format("ferry-bench-offload-{}-{}.gguf", o.preset, ::getpid());
     fmt::print(stderr, "bench_offload: writing the {} preset to {}\n", o.preset, mf.path.string());
     mf.generated = true;
-    model::write_synthetic_model(model::synthetic_preset(o.preset), mf.path);
+    model::SyntheticModelSpec spec = model::synthetic_preset(o.preset);
+    if (o.trace) {  // the trace's geometry, so its expert ids and layers fit the model
+        spec.n_layers = o.trace->n_layers();
+        spec.n_experts = o.trace->info().n_experts;
+        spec.n_experts_used = o.trace->info().top_k;
+        fmt::print(stderr, "bench_offload: {} layers, {} experts, top-{} from the trace {}\n", spec.n_layers,
+                   spec.n_experts, spec.n_experts_used, o.trace_path);
+    }
+    model::write_synthetic_model(spec, mf.path);
 }
 
 void check(const Options& o) {
@@ -671,10 +698,20 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads, "CPU threads for experts on the CPU (0: every core)")
         ->capture_default_str();
     app.add_option("--cache-policy", o.cache_policy, "expert slot eviction policy")->capture_default_str();
+    app.add_option(
+        "--trace", o.trace_path,
+        "replay a routing trace's decode choices (e.g. ../shared/data/traces/*.jsonl) on a generated "
+        "model of its geometry, so the cache sees a real model's locality (prefill keeps the model's "
+        "own routing)");
     app.add_option("--csv", o.csv_out, "also write one CSV row per configuration to this file");
     app.add_option("--out", o.json_out, "also write the results as JSON to this file");
     CLI11_PARSE(app, argc, argv);
     try {
+        if (!o.trace_path.empty()) {
+            if (!o.model_path.empty()) fail("--trace generates a model of the trace's geometry: drop -m");
+            o.trace = std::make_shared<const scheduler::Trace>(scheduler::read_trace(o.trace_path));
+            if (o.trace->n_tokens() == 0) fail("--trace {}: no tokens", o.trace_path);
+        }
         run(o, command_line(argc, argv));
     } catch (const std::exception& e) {
         fmt::print(stderr, "bench_offload: error: {}\n", e.what());

@@ -124,7 +124,8 @@ ModelSession::ModelSession(const ModelOptions& o) {
                                .miss_policy = offload::parse_miss_policy(o.miss_policy),
                                .cpu_moe = o.cpu_moe,
                                .threads = o.threads,
-                               .expert_source = experts_.get()},
+                               .expert_source = experts_.get(),
+                               .route_override = {}},
         [&](std::uint64_t done, std::uint64_t) { bar.set(done); });
     bar.finish();
     load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -167,10 +167,16 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
         record_router(cmd, l, B);
         if (observer_) record_route_copy(cmd, l, B);
         if (B == 1) {
-            if (offloading())
+            if (offloading()) {
                 decode_offloaded_layer(cmd, l);
-            else
+            } else {
+                if (options_.route_override) {
+                    Routes r = read_routes(cmd, c.n_experts_used, false);
+                    override_routes(cmd, l, r);
+                    cmd.begin();
+                }
                 record_experts_decode(cmd, l);
+            }
         } else {
             record_experts_prefill(cmd, l, B);
         }

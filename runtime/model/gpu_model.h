@@ -21,12 +21,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace ferry::model {
+
+// Replaces a decode step's routing (benchmarks: replay a real model's routing trace on a
+// generated model, so cache behaviour is realistic). Gets the router's choice for `layer` at
+// `position` in ids / weights ([top-k]) and may overwrite both; returns whether it did.
+using RouteOverride = std::function<bool(std::uint32_t layer, std::uint32_t position,
+                                         std::span<std::int32_t> ids, std::span<float> weights)>;
 
 struct GpuModelOptions {
     std::uint32_t n_ctx = 4096;    // KV cache positions
@@ -53,6 +60,9 @@ struct GpuModelOptions {
     // Where offloaded experts come from (the host tier: mmap, mlock, no-mmap); must outlive
     // the model. Null: the mapped file as is, with read-ahead.
     ExpertSource* expert_source = nullptr;
+    // Decode only; prefill keeps the model's own routing. Costs one extra submission per
+    // layer and token.
+    RouteOverride route_override = {};
 };
 
 // Bytes GpuModel allocates beside weights and KV cache for prefill batches of `batch`
@@ -127,6 +137,8 @@ private:
         std::vector<std::uint32_t> predicted;
         std::vector<float> h;  // [h_rows, n_embd]
     };
+    // route_override: lets it rewrite `routes` and uploads the result as the layer's choice.
+    void override_routes(vk::CommandBuffer& cmd, std::uint32_t layer, Routes& routes);
     Routes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
                        std::uint32_t h_rows = 0);
     // Decode, offloading: reads this layer's choice, makes it resident (or hands misses to

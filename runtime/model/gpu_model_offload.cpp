@@ -54,6 +54,29 @@ GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t rou
     return r;
 }
 
+void GpuModel::override_routes(vk::CommandBuffer& cmd, std::uint32_t layer, Routes& r) {
+    const std::uint32_t K = config_.n_experts_used;
+    if (!options_.route_override(layer, n_past_, r.ids, r.weights)) return;
+    for (std::uint32_t k = 0; k < K; ++k) {
+        const std::int32_t e = r.ids[k];
+        if (e < 0 || std::uint32_t(e) >= config_.n_experts || std::count(r.ids.begin(), r.ids.end(), e) != 1)
+            fail(
+                "forced routing for layer {} gives expert id {} (the model has {} experts; ids must be "
+                "distinct)",
+                layer, e, config_.n_experts);
+    }
+    // The second prefill staging area: decode never uses it otherwise.
+    Work& w = *work_;
+    std::byte* at = w.staging.bytes().data() + w.staging_second_area;
+    std::memcpy(at, r.ids.data(), K * 4);
+    std::memcpy(at + K * 4, r.weights.data(), K * 4);
+    cmd.begin();
+    cmd.copy(w.staging, w.ids, {w.staging_second_area, 0, K * 4ull});
+    cmd.copy(w.staging, w.weights, {w.staging_second_area + K * 4ull, 0, K * 4ull});
+    vk::transfer_to_compute(cmd);
+    submit_and_wait(cmd);
+}
+
 void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t layer) {
     const ModelConfig& c = config_;
     const GpuLayerWeights& L = weights_.layers[layer];
@@ -63,7 +86,8 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     // expert before its turn (measured: two thirds wasted), so no prefetch then.
     const bool predict = options_.prefetch && !options_.cpu_moe && S >= K && layer + 1 < c.n_layers;
     if (predict) record_router(cmd, layer + 1, 1, true);  // the lookahead gate
-    const Routes r = read_routes(cmd, K, predict, cpu_experts_ ? 1 : 0);
+    Routes r = read_routes(cmd, K, predict, cpu_experts_ ? 1 : 0);
+    if (options_.route_override) override_routes(cmd, layer, r);
     std::vector<std::uint32_t> experts(r.ids.begin(), r.ids.end());  // distinct: top-k
     if (!predicted_.empty()) offload_->score_prediction(predicted_, experts);
     predicted_ = r.predicted;

@@ -303,3 +303,30 @@ TEST_CASE("the VRAM budget is a promise: the smallest plan runs and device-local
     const std::vector<float> resident = test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr);
     CHECK(offloaded == resident);
 }
+
+TEST_CASE("forced routing (trace replay) drives decode the same way resident and offloaded") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const OffloadCase test_case;
+    // Layer l at position p uses experts (p + l + k) mod 16 with falling weights.
+    const model::RouteOverride force = [](std::uint32_t layer, std::uint32_t position,
+                                          std::span<std::int32_t> ids, std::span<float> weights) {
+        for (std::size_t k = 0; k < ids.size(); ++k) {
+            ids[k] = std::int32_t((position + layer + k) % 16);
+            weights[k] = 1.f / float(k + 2);
+        }
+        return true;
+    };
+    const std::vector<float> own = test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr);
+    const std::vector<float> resident =
+        test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8, .route_override = force}, nullptr);
+    model::OffloadStats stats;
+    const std::vector<float> offloaded = test_case.run(
+        gpu.device(), {.n_ctx = 48, .max_batch = 8, .expert_slots = 5, .route_override = force}, &stats);
+    CHECK(offloaded == resident);
+    CHECK(resident != own);
+    // Prefill keeps the model's own routing: the prompt's logits (20 rows) are unchanged.
+    const std::size_t prompt_floats = resident.size() / 32 * 20;  // 20 prompt rows + 12 decode rows
+    CHECK(std::equal(own.begin(), own.begin() + prompt_floats, resident.begin()));
+    CHECK(stats.misses > 0);
+}
