@@ -22,6 +22,12 @@ std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) 
         fmt::format("experts: {:.1f}% hits ({} of {}), {} uploaded ({} per token), stall {:.1f} ms/token\n",
                     percent(st.hits, uses), st.hits, uses, format_bytes(st.bytes_uploaded),
                     format_bytes(st.bytes_uploaded / per), 1e3 * st.stall_s / double(per));
+    if (!st.layer_hits.empty()) {
+        out += "hits by layer:";
+        for (std::size_t l = 0; l < st.layer_hits.size(); ++l)
+            out += fmt::format(" {:.0f}%", percent(st.layer_hits[l], st.layer_hits[l] + st.layer_misses[l]));
+        out += "\n";
+    }
     if (st.predicted > 0 || st.prefetched > 0)
         out += fmt::format("prefetch: {} experts ahead, {:.1f}% of them used; lookahead recall {:.1f}%\n",
                            st.prefetched, percent(st.prefetch_used, st.prefetched),
@@ -30,8 +36,9 @@ std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) 
         out += fmt::format("hybrid:  {} misses computed on the CPU ({:.1f}% of misses)\n", st.cpu_experts,
                            percent(st.cpu_experts, st.misses));
     if (st.page_faults > 0 || st.read_aheads > 0)
-        out += fmt::format("disk:    {} page faults while copying experts ({:.1f} ms), {} slices read ahead\n",
-                           st.page_faults, 1e3 * st.fault_stall_s, st.read_aheads);
+        out +=
+            fmt::format("disk:    {} page faults while copying experts ({:.1f} ms), {} slices read ahead\n",
+                        st.page_faults, 1e3 * st.fault_stall_s, st.read_aheads);
     return out;
 }
 

@@ -53,6 +53,8 @@ ExpertOffload::ExpertOffload(vk::Device& device, const ModelConfig& config,
     policy_ = scheduler::make_policy(policy, geometry_.total_experts());
     cache_ = std::make_unique<scheduler::ExpertCache>(geometry_, slots_ * config.n_layers, true, *policy_);
     ready_.assign(geometry_.total_experts(), 0);
+    stats_.layer_hits.assign(config.n_layers, 0);
+    stats_.layer_misses.assign(config.n_layers, 0);
     for (std::uint32_t l = 0; l < config.n_layers; ++l)
         residency_.emplace_back(device, std::uint64_t(config.n_experts) * 4, vk::MemoryKind::DeviceLocal,
                                 "residency table");
@@ -200,6 +202,7 @@ ExpertOffload::Placement ExpertOffload::require(std::uint32_t layer, std::span<c
         policy_->on_use(key, i < weights.size() ? weights[i] : 1.0f, clock_);
         if (cache_->resident(key)) {
             ++stats_.hits;
+            ++stats_.layer_hits[layer];
             if (cache_->unused_prefetch(key)) {
                 ++stats_.prefetch_used;
                 cache_->mark_used(key);
@@ -209,6 +212,7 @@ ExpertOffload::Placement ExpertOffload::require(std::uint32_t layer, std::span<c
             continue;
         }
         ++stats_.misses;
+        ++stats_.layer_misses[layer];
         placement.slots[i] = place(layer, experts[i], false, in_request);
         if (placement.slots[i] == scheduler::ExpertCache::kNoSlot)
             throw std::logic_error("ExpertOffload::require: no slot to evict");
@@ -228,6 +232,7 @@ void ExpertOffload::note_cpu_use(std::uint32_t layer, std::span<const std::uint3
     for (std::size_t i = 0; i < experts.size(); ++i)
         policy_->on_use(geometry_.key(layer, experts[i]), i < weights.size() ? weights[i] : 1.0f, clock_);
     stats_.misses += experts.size();
+    stats_.layer_misses[layer] += experts.size();
     stats_.cpu_experts += experts.size();
 }
 

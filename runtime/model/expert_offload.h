@@ -49,6 +49,7 @@ struct OffloadStats {
     std::uint64_t page_faults = 0;
     double fault_stall_s = 0;
     std::uint64_t read_aheads = 0;
+    std::vector<std::uint64_t> layer_hits, layer_misses;  // [n_layers]: the same counts per layer
 };
 
 class ExpertOffload {

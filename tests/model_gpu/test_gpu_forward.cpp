@@ -18,6 +18,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -234,6 +235,10 @@ TEST_CASE("offloading changes speed, never results: logits are identical at ever
             CHECK(stats.misses > 0);
             CHECK(stats.bytes_uploaded > 0);
             CHECK(stats.cpu_experts == 0);
+            CHECK(std::accumulate(stats.layer_hits.begin(), stats.layer_hits.end(), std::uint64_t(0)) ==
+                  stats.hits);
+            CHECK(std::accumulate(stats.layer_misses.begin(), stats.layer_misses.end(), std::uint64_t(0)) ==
+                  stats.misses);
             if (slots >= 9) CHECK(stats.hits > 0);
             if (prefetch && slots >= 4) CHECK(stats.predicted > 0);
             if (!prefetch) CHECK(stats.prefetched == 0);
