@@ -63,6 +63,7 @@ namespace {
 struct Options {
     std::string model_path;  // empty: generate `preset`
     std::string preset = "demo";
+    std::string predictor = "gate";                 // prefetch predictor spec (scheduler/predictor.h)
     std::string trace_path;                         // --trace: force decode routing from a real trace
     std::shared_ptr<const scheduler::Trace> trace;  // loaded from trace_path
     std::vector<std::string> budgets{"all", "40%", "20%", "10%", "1"};
@@ -268,6 +269,7 @@ model::GpuModelOptions model_options(const Config& c, const Options& o) {
     g.expert_slots = c.slots;
     g.cache_policy = o.cache_policy;
     g.prefetch = c.mode != Mode::CopyNoPrefetch;
+    g.predictor = o.predictor;
     g.miss_policy = c.mode == Mode::Cpu    ? offload::MissPolicy::Cpu
                     : c.mode == Mode::Auto ? offload::MissPolicy::Auto
                                            : offload::MissPolicy::Copy;
@@ -698,6 +700,9 @@ int main(int argc, char** argv) {
     app.add_option("--threads", o.threads, "CPU threads for experts on the CPU (0: every core)")
         ->capture_default_str();
     app.add_option("--cache-policy", o.cache_policy, "expert slot eviction policy")->capture_default_str();
+    app.add_option("--predictor", o.predictor,
+                   "prefetch predictor: gate, repeat, transition, popularity or a mix (gate+repeat*0.5)")
+        ->capture_default_str();
     app.add_option(
         "--trace", o.trace_path,
         "replay a routing trace's decode choices (e.g. ../shared/data/traces/*.jsonl) on a generated "

@@ -33,6 +33,12 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
            "copies overlap compute; measured slower where they cannot)")
         ->check(CLI::IsMember({"auto", "on", "off"}))
         ->capture_default_str();
+    cmd->add_option(
+           "--predictor", o.predictor,
+           "What predicts the experts to prefetch: gate (the next layer's router on this layer's "
+           "hidden state, on the GPU), repeat, transition, popularity, or a mix like gate+repeat*0.5 "
+           "(the specs of `ferry simulate`)")
+        ->capture_default_str();
     cmd->add_option("--miss-policy", o.miss_policy,
                     "An expert that is not in VRAM: copy (copy it in; output identical to a resident run), "
                     "cpu (compute it on the CPU while the GPU computes the cached ones), auto (measured "
@@ -121,6 +127,7 @@ ModelSession::ModelSession(const ModelOptions& o) {
                                .cache_policy = o.cache_policy,
                                .prefetch = o.prefetch == "on" ||
                                            (o.prefetch == "auto" && device_->has_separate_transfer_queue()),
+                               .predictor = o.predictor,
                                .miss_policy = offload::parse_miss_policy(o.miss_policy),
                                .cpu_moe = o.cpu_moe,
                                .threads = o.threads,

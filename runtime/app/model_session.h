@@ -24,6 +24,7 @@ struct ModelOptions {
     std::optional<std::uint32_t> device;
     std::string vram_budget;  // "6G"; empty: the device's budget less a margin
     std::string cache_policy = "lru";
+    std::string predictor = "gate";
     std::string prefetch = "auto";  // auto: on where copies can overlap compute (a separate transfer queue)
     std::string miss_policy = "copy";
     bool cpu_moe = false;

@@ -29,7 +29,7 @@ std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) 
         out += "\n";
     }
     if (st.predicted > 0 || st.prefetched > 0)
-        out += fmt::format("prefetch: {} experts ahead, {:.1f}% of them used; lookahead recall {:.1f}%\n",
+        out += fmt::format("prefetch: {} experts ahead, {:.1f}% of them used; prediction recall {:.1f}%\n",
                            st.prefetched, percent(st.prefetch_used, st.prefetched),
                            percent(st.predicted_right, st.predicted));
     if (st.cpu_experts > 0)

@@ -257,6 +257,43 @@ void ExpertOffload::prefetch(std::uint32_t layer, std::span<const std::uint32_t>
     }
 }
 
+void ExpertOffload::set_predictor(std::string_view spec) {
+    predictor_ = scheduler::make_predictor(spec, geometry_);
+    gate_ = scheduler::find_external(predictor_.get());
+}
+
+// Decode steps: token = the offload clock's current token (next_token() ran for it).
+void ExpertOffload::observe(std::uint32_t layer, std::span<const std::uint32_t> experts,
+                            std::span<const float> weights) {
+    if (!predictor_) return;
+    std::vector<scheduler::Choice> chosen(experts.size());
+    for (std::size_t i = 0; i < experts.size(); ++i)
+        chosen[i] = {experts[i], i < weights.size() ? weights[i] : 1.f};
+    predictor_->observe({.token = clock_.token, .layer = layer, .chosen = chosen});
+}
+
+void ExpertOffload::feed_gate(std::uint32_t layer, std::span<const std::uint32_t> experts,
+                              std::span<const float> weights) {
+    if (!gate_) return;
+    std::vector<scheduler::Choice> guess(experts.size());
+    for (std::size_t i = 0; i < experts.size(); ++i)
+        guess[i] = {experts[i], i < weights.size() ? weights[i] : 1.f};
+    gate_->feed(geometry_.step(clock_.token, layer), guess);
+}
+
+std::vector<std::uint32_t> ExpertOffload::predict(std::uint32_t layer, std::uint32_t count,
+                                                  std::uint32_t& target_layer) {
+    std::vector<std::uint32_t> experts;
+    if (!predictor_ || count == 0) return experts;
+    const scheduler::Step now = geometry_.step(clock_.token, layer);
+    for (const scheduler::Prediction& p :
+         scheduler::top_predictions(*predictor_, geometry_, now, now + 1, count))
+        experts.push_back(geometry_.expert_of(p.key));
+    target_layer = geometry_.layer_at(now + 1);
+    if (target_layer == layer) experts.clear();  // one layer: its pool is the one in use
+    return experts;
+}
+
 void ExpertOffload::score_prediction(std::span<const std::uint32_t> predicted,
                                      std::span<const std::uint32_t> chosen) {
     stats_.predicted += predicted.size();

@@ -19,6 +19,7 @@
 #include "model/gpu_weights.h"
 #include "scheduler/cache.h"
 #include "scheduler/policy.h"
+#include "scheduler/predictor.h"
 #include "vk/buffer.h"
 #include "vk/command.h"
 #include "vk/device.h"
@@ -49,7 +50,7 @@ struct OffloadStats {
     std::uint64_t page_faults = 0;
     double fault_stall_s = 0;
     std::uint64_t read_aheads = 0;
-    std::vector<std::uint64_t> layer_hits, layer_misses;  // [n_layers]: the same counts per layer
+    std::vector<std::uint64_t> layer_hits = {}, layer_misses = {};  // [n_layers]: the same counts per layer
 };
 
 class ExpertOffload {
@@ -89,6 +90,20 @@ public:
     // disk into RAM, for the mmap tier). Never evicts an expert chosen or prefetched for
     // the same step; only free slots and the policy's victims.
     void prefetch(std::uint32_t layer, std::span<const std::uint32_t> experts);
+    // Live prediction with the scheduler's predictors (scheduler/predictor.h specs: "gate",
+    // "repeat+transition", "gate+repeat*0.5", ... or "none"). The runtime reports each decode
+    // layer's routing (observe) and, for "gate", the lookahead's guess (feed_gate); predict()
+    // ranks the experts of the step after the current one: the next layer, or the next
+    // token's first layer after the last (history predictors can look across tokens).
+    void set_predictor(std::string_view spec);
+    bool has_gate() const { return gate_ != nullptr; }
+    bool predicting() const { return predictor_ != nullptr; }
+    void observe(std::uint32_t layer, std::span<const std::uint32_t> experts, std::span<const float> weights);
+    void feed_gate(std::uint32_t layer, std::span<const std::uint32_t> experts,
+                   std::span<const float> weights);
+    // Up to `count` experts for the step after (token, layer) = (current, `layer`); returns
+    // the target layer in `target_layer`.
+    std::vector<std::uint32_t> predict(std::uint32_t layer, std::uint32_t count, std::uint32_t& target_layer);
     // Accuracy bookkeeping for a prediction of `layer` once its router has chosen.
     void score_prediction(std::span<const std::uint32_t> predicted, std::span<const std::uint32_t> chosen);
     // New tokens begin (policies age by tokens).
@@ -122,6 +137,8 @@ private:
     ExpertSource& source_;
     scheduler::Geometry geometry_;
     std::unique_ptr<scheduler::CachePolicy> policy_;
+    std::unique_ptr<scheduler::Predictor> predictor_;  // null: no prediction
+    scheduler::ExternalPredictor* gate_ = nullptr;     // inside predictor_, when the spec has "gate"
     std::unique_ptr<scheduler::ExpertCache> cache_;
     scheduler::Clock clock_;
     std::vector<std::uint64_t> ready_;  // per key: timeline value of its last copy

@@ -80,6 +80,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
         offload_ = std::make_unique<ExpertOffload>(device, c, weights_.layers, options_.expert_slots,
                                                    options_.cache_policy, *source);
         measure_upload_rate();
+        if (options_.prefetch && !options_.cpu_moe) offload_->set_predictor(options_.predictor);
         if (options_.cpu_moe || options_.miss_policy != offload::MissPolicy::Copy) start_hybrid(file);
     }
 }
@@ -141,7 +142,7 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
     vk::CommandBuffer& cmd = *cmd_;
     if (offload_) offload_->next_token(B);
     tokens_processed_ += B;
-    predicted_.clear();
+    if (B > 1) predicted_.clear();  // decode predictions carry over to the next token's first layer
 
     // Token ids and positions n_past.. into the staging buffer, then to the GPU.
     auto* staged = w.staging.as<std::int32_t>().data();

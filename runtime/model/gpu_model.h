@@ -48,6 +48,10 @@ struct GpuModelOptions {
     // Decode, when offloading: apply layer l+1's router to layer l's hidden state on the
     // GPU (one small matvec) and start copying the experts it predicts while layer l runs.
     bool prefetch = true;
+    // What predicts the experts to prefetch: a scheduler/predictor.h spec. "gate" is the
+    // lookahead above; history predictors ("repeat", "transition", "popularity") learn from
+    // the decode routing and also predict the next token's first layer; "+" combines.
+    std::string predictor = "gate";
     // Offloading: what happens to an expert that is not in a slot. Copy: copy it in (results
     // identical to the resident run). Cpu / Auto (the cost model of offload/miss_cost.h
     // decides per layer): compute some on the CPU from the mapped file while the GPU
@@ -134,7 +138,8 @@ private:
     struct Routes {
         std::vector<std::int32_t> ids;
         std::vector<float> weights;
-        std::vector<std::uint32_t> predicted;
+        std::vector<std::uint32_t> predicted;  // the lookahead's ids and router weights [K]
+        std::vector<float> predicted_weights;
         std::vector<float> h;  // [h_rows, n_embd]
     };
     // route_override: lets it rewrite `routes` and uploads the result as the layer's choice.
@@ -182,9 +187,10 @@ private:
     std::unique_ptr<ExpertSource> own_source_;  // when options_.expert_source is null
     std::unique_ptr<ExpertOffload> offload_;    // null: every expert resident
     std::uint64_t pending_ready_ = 0;       // offload timeline value the next compute submission waits for
-    std::vector<std::uint32_t> predicted_;  // the lookahead's experts for the layer about to run
-    double upload_rate_ = 0;                // host -> device bytes/s, measured at start
-    double layer_seconds_ = 0;              // decode time per layer (moving average)
+    std::vector<std::uint32_t> predicted_;  // the experts predicted for layer predicted_layer_ (decode)
+    std::uint32_t predicted_layer_ = 0;
+    double upload_rate_ = 0;                                   // host -> device bytes/s, measured at start
+    double layer_seconds_ = 0;                                 // decode time per layer (moving average)
     std::chrono::steady_clock::time_point last_layer_time_{};  // the last router read-back
     std::unique_ptr<cpu::ThreadPool> threads_;                 // hybrid / cpu_moe only
     std::unique_ptr<CpuExperts> cpu_experts_;                  // hybrid / cpu_moe only

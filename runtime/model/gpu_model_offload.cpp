@@ -28,8 +28,11 @@ GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t rou
     vk::compute_to_transfer(cmd);
     cmd.copy(w.ids, w.readback, {0, 0, bytes});
     cmd.copy(w.weights, w.readback, {0, bytes, bytes});
-    if (predicted) cmd.copy(w.pred_ids, w.readback, {0, 2 * bytes, K * 4});
-    const std::uint64_t h_at = 2 * bytes + K * 4, h_bytes = std::uint64_t(h_rows) * config_.n_embd * 4;
+    if (predicted) {
+        cmd.copy(w.pred_ids, w.readback, {0, 2 * bytes, K * 4});
+        cmd.copy(w.pred_weights, w.readback, {0, 2 * bytes + K * 4, K * 4});
+    }
+    const std::uint64_t h_at = 2 * bytes + 2 * K * 4, h_bytes = std::uint64_t(h_rows) * config_.n_embd * 4;
     if (h_rows) cmd.copy(w.h, w.readback, {0, h_at, h_bytes});
     vk::transfer_to_host(cmd);
     submit_and_wait(cmd);
@@ -41,9 +44,12 @@ GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t rou
     r.weights.assign(weights, weights + routes);
     if (predicted) {
         const std::int32_t* p = ids + 2 * routes;
+        const float* pw = reinterpret_cast<const float*>(p + K);
         for (std::uint64_t k = 0; k < K; ++k)
-            if (p[k] >= 0 && std::uint32_t(p[k]) < config_.n_experts)
+            if (p[k] >= 0 && std::uint32_t(p[k]) < config_.n_experts) {
                 r.predicted.push_back(std::uint32_t(p[k]));
+                r.predicted_weights.push_back(pw[k]);
+            }
     }
     if (h_rows) {
         const float* h = reinterpret_cast<const float*>(w.readback.bytes().data() + h_at);
@@ -84,14 +90,21 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     const std::uint32_t K = c.n_experts_used, E = c.n_embd, S = offload_->slots();
     // With fewer slots than top-k the next layer's own passes would evict a prefetched
     // expert before its turn (measured: two thirds wasted), so no prefetch then.
-    const bool predict = options_.prefetch && !options_.cpu_moe && S >= K && layer + 1 < c.n_layers;
-    if (predict) record_router(cmd, layer + 1, 1, true);  // the lookahead gate
-    Routes r = read_routes(cmd, K, predict, cpu_experts_ ? 1 : 0);
+    const bool predict = options_.prefetch && !options_.cpu_moe && S >= K && offload_->predicting();
+    const bool gate = predict && offload_->has_gate() && layer + 1 < c.n_layers;
+    if (gate) record_router(cmd, layer + 1, 1, true);  // the lookahead gate
+    Routes r = read_routes(cmd, K, gate, cpu_experts_ ? 1 : 0);
     if (options_.route_override) override_routes(cmd, layer, r);
     std::vector<std::uint32_t> experts(r.ids.begin(), r.ids.end());  // distinct: top-k
-    if (!predicted_.empty()) offload_->score_prediction(predicted_, experts);
-    predicted_ = r.predicted;
-    if (predict) predicted_.resize(std::min<std::size_t>(predicted_.size(), prefetch_count(layer)));
+    if (!predicted_.empty() && predicted_layer_ == layer) offload_->score_prediction(predicted_, experts);
+    predicted_.clear();
+    std::uint32_t target = layer;  // the layer the prefetches are for
+    if (predict) {
+        offload_->observe(layer, experts, r.weights);
+        if (gate) offload_->feed_gate(layer + 1, r.predicted, r.predicted_weights);
+        predicted_ = offload_->predict(layer, prefetch_count(layer), target);
+        predicted_layer_ = target;
+    }
 
     // Which routes the CPU computes: all of them (--cpu-moe), or the misses the cost model
     // gives it, taking the lowest-weight misses (the router ranks highest first).
@@ -122,7 +135,7 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     if (cpu_routes.empty() && K <= S) {  // every expert fits: the resident path's kernels, table-driven
         const ExpertOffload::Placement placement = offload_->require(layer, experts, r.weights);
         pending_ready_ = std::max(pending_ready_, placement.ready);
-        if (predict) offload_->prefetch(layer + 1, predicted_);
+        if (!predicted_.empty()) offload_->prefetch(target, predicted_);
         cmd.begin();
         record_experts_decode(cmd, layer);
         return;
@@ -148,7 +161,7 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
         }
         const ExpertOffload::Placement placement = offload_->require(layer, pass, pass_weights);
         pending_ready_ = std::max(pending_ready_, placement.ready);
-        if (first == 0 && predict) offload_->prefetch(layer + 1, predicted_);
+        if (first == 0 && !predicted_.empty()) offload_->prefetch(target, predicted_);
         std::fill(offsets, offsets + 3 * K, 0u);
         for (std::size_t i = 0; i < n; ++i) {
             const std::uint32_t k = gpu_routes[first + i], slot = placement.slots[i];
@@ -169,7 +182,7 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
         }
         vk::transfer_to_compute(cmd);
     }
-    if (gpu_routes.empty() && predict) offload_->prefetch(layer + 1, predicted_);
+    if (gpu_routes.empty() && !predicted_.empty()) offload_->prefetch(target, predicted_);
     if (!cpu_routes.empty()) {
         run_cpu_routes(cmd, layer, 1, w.d_routes, r, cpu_routes);
         // The CPU served these misses now; copy them in behind, off the critical path, so

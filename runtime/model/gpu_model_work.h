@@ -89,9 +89,9 @@ struct GpuModel::Work {
         staging_second_area = staging_cpu_out + B * E * 4;
         staging =
             vk::Buffer(dev, staging_second_area + staging_area_bytes, vk::MemoryKind::Staging, "staging");
-        // logits; or router ids [B, K], weights [B, K], lookahead ids [K], hidden rows [B, E]
-        readback =
-            vk::Buffer(dev, std::max(B * V, 2 * B * K + K + B * E) * 4, vk::MemoryKind::Readback, "readback");
+        // logits; or router ids [B, K], weights [B, K], lookahead ids and weights [K], hidden rows [B, E]
+        readback = vk::Buffer(dev, std::max(B * V, 2 * B * K + 2 * K + B * E) * 4, vk::MemoryKind::Readback,
+                              "readback");
         const std::uint64_t route_bytes = std::uint64_t(c.n_layers) * B * K * 4;
         route_ids = device_buffer(dev, route_bytes, "routing record (ids)");
         route_weights = device_buffer(dev, route_bytes, "routing record (weights)");
@@ -148,7 +148,7 @@ inline GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint3
                                 K * 4})  // lookahead
         w.device += dev(bytes);
     const std::uint64_t staging = 8 * B + 2 * (3 * X * group + B * K * 4) + 3 * K * 4 + B * K * 4 + B * E * 4;
-    w.host = staging + std::max(B * V, 2 * B * K + K + B * E) * 4 + 2 * L * B * K * 4;
+    w.host = staging + std::max(B * V, 2 * B * K + 2 * K + B * E) * 4 + 2 * L * B * K * 4;
     return w;
 }
 

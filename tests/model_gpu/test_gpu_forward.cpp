@@ -15,6 +15,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -219,7 +220,9 @@ TEST_CASE("offloading changes speed, never results: logits are identical at ever
     int variant = 0;
     for (std::uint32_t slots : {1u, 2u, 3u, 4u, 5u, 9u, 15u}) {
         for (bool prefetch : {true, false}) {
-            const std::string& policy = policies[variant++ % policies.size()];
+            const std::string& policy = policies[variant % policies.size()];
+            const char* predictor = std::array{"gate", "repeat+transition", "gate+repeat*0.5"}[variant++ % 3];
+            CAPTURE(predictor);
             CAPTURE(slots);
             CAPTURE(prefetch);
             CAPTURE(policy);
@@ -229,7 +232,8 @@ TEST_CASE("offloading changes speed, never results: logits are identical at ever
                                                                 .max_batch = 8,
                                                                 .expert_slots = slots,
                                                                 .cache_policy = policy,
-                                                                .prefetch = prefetch},
+                                                                .prefetch = prefetch,
+                                                                .predictor = predictor},
                                                                &stats);
             CHECK(offloaded == resident);  // bit-identical: same kernels, same order
             CHECK(stats.misses > 0);
