@@ -10,6 +10,9 @@
 //               "layers":[0,1,...],"cross_layer":[0,1,...],"batched":false}
 //      then one line per routing event, in execution order:
 //               [token, layer_index, [expert ids...], [gate weights...]]
+//      or, when a predictor was on, with the experts it predicted for that step (before the
+//      router chose) as a fifth element: [token, layer_index, [ids], [weights], [predicted]].
+//      Readers take the fifth element as a note and replay only the router's choice.
 //    layer_index indexes "layers" (model layer ids); ids in the router's rank order;
 //    weights are floats printed in their shortest exact form, so a file reads back to the
 //    identical trace. A (token, layer) without a line is missing (like null in v1).
@@ -76,7 +79,8 @@ Trace read_trace(std::istream& in, const std::string& name);
 class TraceWriter {
 public:
     TraceWriter(std::ostream& out, const TraceInfo& info);
-    void write(const RouteEvent& event);
+    // `predicted`: the experts a predictor named for this step beforehand (may be empty).
+    void write(const RouteEvent& event, std::span<const std::uint32_t> predicted = {});
 
 private:
     std::ostream& out_;

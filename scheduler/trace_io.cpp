@@ -143,8 +143,10 @@ void read_compact_records(std::istream& in, const std::string& name, std::uint64
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         LineContext at{name, line_no};
         json rec = json::parse(line, nullptr, false);
-        if (rec.is_discarded() || !rec.is_array() || rec.size() != 4)
-            at.fail("expected [token, layer_index, [experts], [weights]]");
+        if (rec.is_discarded() || !rec.is_array() || rec.size() < 4 || rec.size() > 5 ||
+            (rec.size() == 5 && !rec[4].is_array()))
+            at.fail(
+                "expected [token, layer_index, [experts], [weights]] or with [predicted experts] after them");
         if (!rec[0].is_number_unsigned() || rec[0].get<std::uint64_t>() > (1ull << 40))
             at.fail("token {} is not a non-negative integer", rec[0].dump());
         if (!rec[1].is_number_unsigned() || rec[1].get<std::uint64_t>() >= info.layers.size())
@@ -207,7 +209,7 @@ TraceWriter::TraceWriter(std::ostream& out, const TraceInfo& info) : out_(out) {
     out_ << h.dump() << '\n';
 }
 
-void TraceWriter::write(const RouteEvent& event) {
+void TraceWriter::write(const RouteEvent& event, std::span<const std::uint32_t> predicted) {
     // fmt prints a float in its shortest form that reads back to the same float.
     std::string line = fmt::format("[{},{},[", event.token, event.layer);
     for (std::size_t i = 0; i < event.chosen.size(); ++i)
@@ -215,7 +217,14 @@ void TraceWriter::write(const RouteEvent& event) {
     line += "],[";
     for (std::size_t i = 0; i < event.chosen.size(); ++i)
         line += fmt::format("{}{}", i ? "," : "", event.chosen[i].weight);
-    line += "]]\n";
+    line += "]";
+    if (!predicted.empty()) {
+        line += ",[";
+        for (std::size_t i = 0; i < predicted.size(); ++i)
+            line += fmt::format("{}{}", i ? "," : "", predicted[i]);
+        line += "]";
+    }
+    line += "]\n";
     out_ << line;
 }
 

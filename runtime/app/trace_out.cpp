@@ -25,13 +25,24 @@ TraceRecorder::TraceRecorder(const std::string& path, model::GpuModel& model, co
             std::vector<scheduler::Choice> chosen(choice.experts.size());
             for (std::size_t k = 0; k < chosen.size(); ++k)
                 chosen[k] = {std::uint32_t(choice.experts[k]), choice.weights[k]};
-            writer_->write({position, layer, chosen});
+            const auto it = predicted_.find({position, layer});
+            if (it == predicted_.end()) {
+                writer_->write({position, layer, chosen});
+            } else {
+                writer_->write({position, layer, chosen}, it->second);
+                predicted_.erase(it);
+            }
             ++events_;
+        });
+    model.set_prediction_observer(
+        [this](std::uint32_t layer, std::uint32_t position, std::span<const std::uint32_t> experts) {
+            predicted_[{position, layer}].assign(experts.begin(), experts.end());
         });
 }
 
 TraceRecorder::~TraceRecorder() {
     model_.set_route_observer({});
+    model_.set_prediction_observer({});
     out_.flush();
 }
 

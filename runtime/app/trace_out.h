@@ -4,8 +4,11 @@
 #include "model/gpu_model.h"
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ferry::scheduler {
 class TraceWriter;
@@ -27,6 +30,8 @@ private:
     std::unique_ptr<scheduler::TraceWriter> writer_;
     model::GpuModel& model_;
     std::uint64_t events_ = 0;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::uint32_t>>
+        predicted_;  // (position, layer)
 };
 
 }  // namespace ferry::app

@@ -106,6 +106,7 @@ public:
     // Sees every router decision (copied out of the GPU once per batch, so decode keeps
     // its single submission). Empty: routing is not read back at all.
     void set_route_observer(RouteObserver observer) { observer_ = std::move(observer); }
+    void set_prediction_observer(PredictionObserver observer) { prediction_observer_ = std::move(observer); }
 
     bool offloading() const { return offload_ != nullptr; }
     // Hybrid offload's cost model (its measured rates); null otherwise.
@@ -183,6 +184,7 @@ private:
     std::uint32_t n_past_ = 0;
     std::uint64_t tokens_processed_ = 0;
     RouteObserver observer_;
+    PredictionObserver prediction_observer_;
 
     std::unique_ptr<ExpertSource> own_source_;  // when options_.expert_source is null
     std::unique_ptr<ExpertOffload> offload_;    // null: every expert resident

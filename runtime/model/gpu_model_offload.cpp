@@ -104,6 +104,8 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
         if (gate) offload_->feed_gate(layer + 1, r.predicted, r.predicted_weights);
         predicted_ = offload_->predict(layer, prefetch_count(layer), target);
         predicted_layer_ = target;
+        if (prediction_observer_ && !predicted_.empty())
+            prediction_observer_(target, target > layer ? n_past_ : n_past_ + 1, predicted_);
     }
 
     // Which routes the CPU computes: all of them (--cpu-moe), or the misses the cost model

@@ -6,10 +6,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 namespace ferry::model {
 
 using RouteObserver =
     std::function<void(std::uint32_t layer, std::uint32_t position, const cpu::RouterChoice&)>;
+
+// Sees each prediction the offload prefetcher acts on: the experts it expects `layer` to
+// choose at token `position`, before that router runs (decode, when offloading).
+using PredictionObserver =
+    std::function<void(std::uint32_t layer, std::uint32_t position, std::span<const std::uint32_t> experts)>;
 
 }  // namespace ferry::model

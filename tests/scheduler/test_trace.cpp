@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <sstream>
+#include <vector>
 #include <string>
 
 using namespace ferry::scheduler;
@@ -92,4 +93,26 @@ TEST_CASE("malformed traces give one clear error naming file and line") {
                          "t.jsonl:3: token 0 layer index 1 appears twice", Error);
     CHECK_THROWS_WITH_AS(read_trace(std::string("/nonexistent/trace.jsonl")),
                          "/nonexistent/trace.jsonl: cannot open trace file", Error);
+}
+
+TEST_CASE("compact lines may carry the predicted experts; readers replay the router's choice") {
+    TraceInfo info;
+    info.model = "m";
+    info.n_experts = 4;
+    info.top_k = 2;
+    info.layers = {0, 1};
+    info.cross_layer = {0, 1};
+    std::stringstream buffer;
+    TraceWriter writer(buffer, info);
+    const std::vector<Choice> a{{1, 0.75f}, {3, 0.25f}}, b{{0, 0.5f}, {2, 0.5f}};
+    const std::vector<std::uint32_t> predicted{3, 2};
+    writer.write({0, 0, a});
+    writer.write({0, 1, b}, predicted);
+    const std::string text = buffer.str();
+    CHECK(text.find("[0,1,[0,2],[0.5,0.5],[3,2]]") != std::string::npos);
+    const Trace back = read_trace(buffer, "predicted");
+    CHECK(back.at(0, 0)[0] == Choice{1, 0.75f});
+    CHECK(back.at(0, 1)[1] == Choice{2, 0.5f});
+    std::string header = text.substr(0, text.find('\n') + 1);
+    CHECK_THROWS_WITH_AS(parse(header + "[0,0,[1,3],[0.5,0.5],7]\n"), doctest::Contains("predicted experts"), Error);
 }
