@@ -84,6 +84,33 @@ std::uint32_t MissCostModel::cpu_share(std::uint32_t misses, std::uint64_t exper
     return best_s < copy_all * (1 - kCopyMargin) ? best : 0;
 }
 
+std::uint32_t MissCostModel::prefill_cpu_share(std::span<const std::uint32_t> tokens, std::uint64_t expert_bytes,
+                                               std::uint32_t gpu_experts) const {
+    const std::uint32_t misses = std::uint32_t(tokens.size());
+    switch (policy_) {
+        case MissPolicy::Copy:
+            return 0;
+        case MissPolicy::Cpu:
+            return misses;
+        case MissPolicy::Auto:
+            break;
+    }
+    const double b = double(expert_bytes);
+    const auto finish = [&](std::uint32_t n) {
+        double cpu = n ? rates_.cpu_fixed_s : 0.0;
+        for (std::uint32_t i = 0; i < n; ++i) cpu += tokens[i] * b / rates_.cpu_bytes_per_s;
+        const double gpu = (misses - n) * b / rates_.upload_bytes_per_s +
+                           (gpu_experts + misses - n) * b / rates_.gpu_bytes_per_s;
+        return std::max(cpu, gpu);
+    };
+    const double copy_all = finish(0);
+    std::uint32_t best = 0;
+    double best_s = copy_all;
+    for (std::uint32_t n = 1; n <= misses; ++n)
+        if (const double s = finish(n); s < best_s) best = n, best_s = s;
+    return best_s < copy_all * (1 - kCopyMargin) ? best : 0;
+}
+
 void MissCostModel::observe_upload(std::uint64_t bytes, double seconds) {
     if (const double r = sample_rate(bytes, seconds)) blend(rates_.upload_bytes_per_s, r);
 }

@@ -20,6 +20,7 @@
 // exponential moving average, so the split adapts to the machine while running. Plain
 // numbers only: the model layer times the work, the offload engine acts on the answer.
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace ferry::offload {
@@ -61,6 +62,15 @@ public:
     // Auto → the n minimising finish(n) above.
     std::uint32_t cpu_share(std::uint32_t misses, std::uint64_t expert_bytes,
                             std::uint32_t gpu_experts) const;
+
+    // Prefill: how many of a layer's missing experts the CPU should compute for a batch, when
+    // miss i is used by tokens[i] tokens (sorted ascending by the caller: the CPU takes the
+    // least-used ones, whose copies buy the least). The CPU pays per token (cpu_fixed +
+    // Σ tokens·b / cpu_rate: its kernels re-read small blocks per token at best), the GPU
+    // once per expert (copy b / upload_rate, then b / gpu_rate for the whole group).
+    // Copy → 0, Cpu → all, Auto → the n finishing soonest, with the same copy margin.
+    std::uint32_t prefill_cpu_share(std::span<const std::uint32_t> tokens, std::uint64_t expert_bytes,
+                                    std::uint32_t gpu_experts) const;
 
     // The layer's finish time in seconds when the CPU computes n of the misses.
     double finish_seconds(std::uint32_t n, std::uint32_t misses, std::uint64_t expert_bytes,

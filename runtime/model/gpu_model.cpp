@@ -401,8 +401,7 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd, routes = B * K;
 
-    const bool cpu_side =
-        cpu_experts_ && (options_.cpu_moe || options_.miss_policy == offload::MissPolicy::Cpu);
+    const bool cpu_side = cpu_experts_ != nullptr;  // cpu, auto or cpu_moe: the CPU may take misses
     const Routes r = read_routes(cmd, routes, false, cpu_side ? B : 0);
     const std::vector<std::int32_t>& ids = r.ids;
     // routes grouped by expert, in route order within a group (deterministic).
@@ -412,7 +411,7 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
     for (std::uint32_t e = 0; e < c.n_experts; ++e)
         if (!by_expert[e].empty()) used.push_back(e);
     const std::vector<std::uint32_t> on_cpu =
-        cpu_side ? take_cpu_experts(layer, used) : std::vector<std::uint32_t>{};
+        cpu_side ? take_cpu_experts(layer, used, by_expert) : std::vector<std::uint32_t>{};
     // Offloading with more experts than slots: they stream through the slots in chunks.
     // With two or more slots, chunks of half the slots alternate between two command
     // buffers and staging areas, so the next chunk's copies (transfer queue) run while this

@@ -197,10 +197,26 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     vk::compute_to_compute(cmd);
 }
 
-std::vector<std::uint32_t> GpuModel::take_cpu_experts(std::uint32_t layer, std::vector<std::uint32_t>& used) {
-    std::vector<std::uint32_t> on_cpu, on_gpu;
+std::vector<std::uint32_t> GpuModel::take_cpu_experts(
+    std::uint32_t layer, std::vector<std::uint32_t>& used,
+    const std::vector<std::vector<std::uint32_t>>& by_expert) {
+    std::vector<std::uint32_t> misses, on_gpu;
     for (std::uint32_t e : used)
-        (options_.cpu_moe || !offload_->resident(layer, e) ? on_cpu : on_gpu).push_back(e);
+        (options_.cpu_moe || !offload_->resident(layer, e) ? misses : on_gpu).push_back(e);
+    std::uint32_t n = std::uint32_t(misses.size());
+    if (!options_.cpu_moe) {
+        std::stable_sort(misses.begin(), misses.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return by_expert[a].size() < by_expert[b].size();
+        });
+        std::vector<std::uint32_t> tokens;
+        for (std::uint32_t e : misses) tokens.push_back(std::uint32_t(by_expert[e].size()));
+        n = miss_cost_->prefill_cpu_share(tokens, cpu_experts_->expert_bytes(layer),
+                                          std::uint32_t(on_gpu.size()));
+    }
+    std::vector<std::uint32_t> on_cpu(misses.begin(), misses.begin() + n);
+    on_gpu.insert(on_gpu.end(), misses.begin() + n, misses.end());
+    std::sort(on_gpu.begin(), on_gpu.end());  // ascending, as the caller's chunks expect
+    std::sort(on_cpu.begin(), on_cpu.end());
     used = std::move(on_gpu);
     offload_->note_cpu_use(layer, on_cpu, {});
     return on_cpu;

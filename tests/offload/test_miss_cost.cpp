@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <vector>
+
 #include <cmath>
 #include <limits>
 
@@ -127,4 +129,17 @@ TEST_CASE("the split follows the measured rates while running") {
     CHECK(m.cpu_share(4, kMB, 4) == 0);
     for (int i = 0; i < 20; ++i) m.observe_upload(kMB, 1e-4);  // 10 GB/s
     CHECK(m.cpu_share(4, kMB, 4) == 2);                        // the crossover case above
+}
+
+TEST_CASE("prefill: the CPU takes the least-used misses while that finishes sooner") {
+    // b = 10 bytes; upload and CPU 10 B/s (1 s per expert or per token), GPU 100 B/s.
+    const MissCostModel model(rates(10, 10, 100, 0), MissPolicy::Auto);
+    const std::vector<std::uint32_t> tokens{1, 1, 8};
+    // n=0: max(0, 3 + 0.3) = 3.3; n=1: max(1, 2.2); n=2: max(2, 1.1) = 2; n=3: max(10, 0).
+    CHECK(model.prefill_cpu_share(tokens, 10, 0) == 2);
+    // Many tokens per expert: copying once beats the CPU's per-token cost.
+    const std::vector<std::uint32_t> busy{20, 20, 20};
+    CHECK(model.prefill_cpu_share(busy, 10, 0) == 0);
+    CHECK(MissCostModel(rates(10, 10, 100, 0), MissPolicy::Copy).prefill_cpu_share(tokens, 10, 0) == 0);
+    CHECK(MissCostModel(rates(10, 10, 100, 0), MissPolicy::Cpu).prefill_cpu_share(tokens, 10, 0) == 3);
 }
