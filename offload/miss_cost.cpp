@@ -64,9 +64,13 @@ double MissCostModel::finish_seconds(std::uint32_t n, std::uint32_t misses, std:
     return std::max(cpu, gpu);
 }
 
-std::uint32_t MissCostModel::cpu_share(std::uint32_t misses, std::uint64_t expert_bytes,
-                                       std::uint32_t gpu_experts) const {
-    switch (policy_) {
+namespace {
+
+// How many of `misses` the CPU takes under `policy`: Auto picks the n with the smallest
+// finish(n), keeping 0 unless that is kCopyMargin sooner (ties keep the smaller n).
+template <class Finish>
+std::uint32_t best_split(MissPolicy policy, std::uint32_t misses, const Finish& finish) {
+    switch (policy) {
         case MissPolicy::Copy:
             return 0;
         case MissPolicy::Cpu:
@@ -74,41 +78,33 @@ std::uint32_t MissCostModel::cpu_share(std::uint32_t misses, std::uint64_t exper
         case MissPolicy::Auto:
             break;
     }
-    const double copy_all = finish_seconds(0, misses, expert_bytes, gpu_experts);
+    const double copy_all = finish(0u);
     std::uint32_t best = 0;
     double best_s = copy_all;
-    for (std::uint32_t n = 1; n <= misses; ++n) {
-        const double s = finish_seconds(n, misses, expert_bytes, gpu_experts);
-        if (s < best_s) best = n, best_s = s;  // strict: ties keep the smaller n
-    }
-    return best_s < copy_all * (1 - kCopyMargin) ? best : 0;
+    for (std::uint32_t n = 1; n <= misses; ++n)
+        if (const double s = finish(n); s < best_s) best = n, best_s = s;
+    return best_s < copy_all * (1 - MissCostModel::kCopyMargin) ? best : 0;
 }
 
-std::uint32_t MissCostModel::prefill_cpu_share(std::span<const std::uint32_t> tokens, std::uint64_t expert_bytes,
-                                               std::uint32_t gpu_experts) const {
+}  // namespace
+
+std::uint32_t MissCostModel::cpu_share(std::uint32_t misses, std::uint64_t expert_bytes,
+                                       std::uint32_t gpu_experts) const {
+    return best_split(policy_, misses,
+                      [&](std::uint32_t n) { return finish_seconds(n, misses, expert_bytes, gpu_experts); });
+}
+
+std::uint32_t MissCostModel::prefill_cpu_share(std::span<const std::uint32_t> tokens,
+                                               std::uint64_t expert_bytes, std::uint32_t gpu_experts) const {
     const std::uint32_t misses = std::uint32_t(tokens.size());
-    switch (policy_) {
-        case MissPolicy::Copy:
-            return 0;
-        case MissPolicy::Cpu:
-            return misses;
-        case MissPolicy::Auto:
-            break;
-    }
     const double b = double(expert_bytes);
-    const auto finish = [&](std::uint32_t n) {
+    return best_split(policy_, misses, [&](std::uint32_t n) {
         double cpu = n ? rates_.cpu_fixed_s : 0.0;
         for (std::uint32_t i = 0; i < n; ++i) cpu += tokens[i] * b / rates_.cpu_bytes_per_s;
         const double gpu = (misses - n) * b / rates_.upload_bytes_per_s +
                            (gpu_experts + misses - n) * b / rates_.gpu_bytes_per_s;
         return std::max(cpu, gpu);
-    };
-    const double copy_all = finish(0);
-    std::uint32_t best = 0;
-    double best_s = copy_all;
-    for (std::uint32_t n = 1; n <= misses; ++n)
-        if (const double s = finish(n); s < best_s) best = n, best_s = s;
-    return best_s < copy_all * (1 - kCopyMargin) ? best : 0;
+    });
 }
 
 void MissCostModel::observe_upload(std::uint64_t bytes, double seconds) {
