@@ -4,7 +4,9 @@
 #include "base/progress.h"
 #include "base/units.h"
 #include "model/summary.h"
+#include "scheduler/error.h"
 #include "scheduler/policy.h"
+#include "scheduler/predictor.h"
 #include "text/gguf_vocab.h"
 
 #include <fmt/core.h>
@@ -90,6 +92,14 @@ ModelSession::ModelSession(const ModelOptions& o) {
     if (!plan.fits)
         fail("{} needs at least {} of VRAM ({})", o.model_path, format_bytes(budget + plan.missing),
              plan.advice);
+    try {  // a bad --predictor is the user's error, whether or not prefetch ends up on
+        scheduler::make_predictor(o.predictor, {.n_layers = config.n_layers,
+                                                .n_experts = config.n_experts,
+                                                .top_k = config.n_experts_used,
+                                                .cross_layer = std::vector<bool>(config.n_layers, true)});
+    } catch (const scheduler::Error& e) {
+        fail("--predictor: {}", e.what());
+    }
     if (o.mlock && o.no_mmap)
         fail("--mlock and --no-mmap exclude each other (--no-mmap keeps experts in RAM)");
     const bool all_resident = plan.slots_total >= summary.experts.total_experts && !o.cpu_moe;

@@ -179,6 +179,10 @@ TEST_CASE("run with a VRAM budget smaller than the model offloads experts and pr
         CHECK(hybrid.err.find("experts: ") != std::string::npos);
         if (std::string(mode) != "--miss-policy auto") CHECK(hybrid.err.find("hybrid: ") != std::string::npos);
     }
+    const Result bad_predictor = run_ferry(args + " --vram-budget 3.5M --predictor foo");
+    CHECK(bad_predictor.status == 1);
+    CHECK(one_error_line(bad_predictor));
+    CHECK(bad_predictor.err.find("--predictor") != std::string::npos);
     const Result too_small = run_ferry(args + " --vram-budget 3M");
     CHECK(too_small.status == 1);
     CHECK(one_error_line(too_small));
