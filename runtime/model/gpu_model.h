@@ -200,6 +200,7 @@ private:
     std::unique_ptr<cpu::ThreadPool> threads_;                 // hybrid / cpu_moe only
     std::unique_ptr<CpuExperts> cpu_experts_;                  // hybrid / cpu_moe only
     std::unique_ptr<offload::MissCostModel> miss_cost_;        // hybrid only
+    std::vector<float> cpu_out_;  // [tokens, n_embd]: the CPU experts' weighted sum (hybrid)
 };
 
 }  // namespace ferry::model

@@ -245,7 +245,8 @@ void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::
 
     // The GPU runs the cached experts meanwhile.
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<float> out(std::size_t(B) * E, 0.f);
+    std::vector<float>& out = cpu_out_;  // kept: decode comes here per layer and token
+    out.assign(std::size_t(B) * E, 0.f);
     cpu_experts_->add_experts(layer, r.h, B, cpu, out);
     if (miss_cost_)
         miss_cost_->observe_cpu(cpu.size() * cpu_experts_->expert_bytes(layer), seconds_since(t0));
