@@ -499,7 +499,9 @@ nlohmann::json rates_json(const std::optional<offload::MissRates>& r) {
     return {{"upload_bytes_per_s", r->upload_bytes_per_s},
             {"cpu_bytes_per_s", r->cpu_bytes_per_s},
             {"gpu_bytes_per_s", r->gpu_bytes_per_s},
-            {"cpu_fixed_s", r->cpu_fixed_s}};
+            {"gpu_pass_s", r->gpu_pass_s},
+            {"cpu_fixed_s", r->cpu_fixed_s},
+            {"shared_cores", r->shared_cores}};
 }
 
 // Plain numbers per configuration: the CSV and the JSON results share them.

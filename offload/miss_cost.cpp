@@ -47,64 +47,86 @@ std::string_view name(MissPolicy policy) {
 MissCostModel::MissCostModel(MissRates initial, MissPolicy policy) : rates_(initial), policy_(policy) {
     const MissRates& r = rates_;
     if (!positive_finite(r.upload_bytes_per_s) || !positive_finite(r.cpu_bytes_per_s) ||
-        !positive_finite(r.gpu_bytes_per_s) || !std::isfinite(r.cpu_fixed_s) || r.cpu_fixed_s < 0)
+        !positive_finite(r.gpu_bytes_per_s) || !positive_finite(r.gpu_pass_s) || !std::isfinite(r.cpu_fixed_s) ||
+        r.cpu_fixed_s < 0)
         fail(
             "miss cost model: rates must be positive and finite (upload {} B/s, cpu {} B/s, gpu {} B/s, "
-            "cpu fixed {} s)",
-            r.upload_bytes_per_s, r.cpu_bytes_per_s, r.gpu_bytes_per_s, r.cpu_fixed_s);
+            "gpu pass {} s, cpu fixed {} s)",
+            r.upload_bytes_per_s, r.cpu_bytes_per_s, r.gpu_bytes_per_s, r.gpu_pass_s, r.cpu_fixed_s);
 }
 
-double MissCostModel::finish_seconds(std::uint32_t n, std::uint32_t misses, std::uint64_t expert_bytes,
-                                     std::uint32_t gpu_experts) const {
+double MissCostModel::combine(double cpu, double gpu) const {
+    return rates_.shared_cores ? cpu + gpu : std::max(cpu, gpu);
+}
+
+double MissCostModel::decode_seconds(CpuSplit split, std::uint32_t misses, std::uint32_t hits,
+                                     std::uint64_t expert_bytes, std::uint32_t slots) const {
     const double b = double(expert_bytes);
-    const double copied = double(misses - std::min(n, misses));
-    const double cpu = n == 0 ? 0 : rates_.cpu_fixed_s + n * b / rates_.cpu_bytes_per_s;
+    const std::uint32_t copied = misses - std::min(split.misses, misses);
+    const std::uint32_t on_gpu = copied + hits - std::min(split.hits, hits);
+    const std::uint32_t passes = (on_gpu + std::max(slots, 1u) - 1) / std::max(slots, 1u);
+    const double cpu = split.total() == 0 ? 0 : rates_.cpu_fixed_s + split.total() * b / rates_.cpu_bytes_per_s;
+    const double gpu = copied * b / rates_.upload_bytes_per_s + passes * rates_.gpu_pass_s;
+    return combine(cpu, gpu);
+}
+
+double MissCostModel::prefill_seconds(CpuSplit split, std::span<const std::uint32_t> miss_tokens,
+                                      std::span<const std::uint32_t> hit_tokens, std::uint64_t expert_bytes) const {
+    const double b = double(expert_bytes);
+    const std::size_t m = miss_tokens.size(), g = hit_tokens.size();
+    const std::size_t n_m = std::min<std::size_t>(split.misses, m), n_h = std::min<std::size_t>(split.hits, g);
+    double cpu_tokens = 0;
+    for (std::size_t i = 0; i < n_m; ++i) cpu_tokens += miss_tokens[i];
+    for (std::size_t i = 0; i < n_h; ++i) cpu_tokens += hit_tokens[i];
+    const double cpu = n_m + n_h == 0 ? 0 : rates_.cpu_fixed_s + cpu_tokens * b / rates_.cpu_bytes_per_s;
     const double gpu =
-        copied * b / rates_.upload_bytes_per_s + (gpu_experts + copied) * b / rates_.gpu_bytes_per_s;
-    return std::max(cpu, gpu);
+        double(m - n_m) * b / rates_.upload_bytes_per_s + double(m - n_m + g - n_h) * b / rates_.gpu_bytes_per_s;
+    return combine(cpu, gpu);
 }
 
 namespace {
 
-// How many of `misses` the CPU takes under `policy`: Auto picks the n with the smallest
-// finish(n), keeping 0 unless that is kCopyMargin sooner (ties keep the smaller n).
+// The split `policy` gives: Copy none, Cpu every miss, Auto the one with the smallest
+// finish (fewest CPU routes on ties, misses before hits), kept only when it beats the
+// all-GPU split by kCopyMargin.
 template <class Finish>
-std::uint32_t best_split(MissPolicy policy, std::uint32_t misses, const Finish& finish) {
+CpuSplit best_split(MissPolicy policy, std::uint32_t misses, std::uint32_t hits, const Finish& finish) {
     switch (policy) {
         case MissPolicy::Copy:
-            return 0;
+            return {};
         case MissPolicy::Cpu:
-            return misses;
+            return {misses, 0};
         case MissPolicy::Auto:
             break;
     }
-    const double copy_all = finish(0u);
-    std::uint32_t best = 0;
-    double best_s = copy_all;
-    for (std::uint32_t n = 1; n <= misses; ++n)
-        if (const double s = finish(n); s < best_s) best = n, best_s = s;
-    return best_s < copy_all * (1 - MissCostModel::kCopyMargin) ? best : 0;
+    const double all_gpu = finish(CpuSplit{});
+    CpuSplit best;
+    double best_s = all_gpu;
+    for (std::uint32_t total = 1; total <= misses + hits; ++total)
+        for (std::uint32_t h = total > misses ? total - misses : 0; h <= std::min(total, hits); ++h) {
+            const CpuSplit split{total - h, h};
+            if (const double s = finish(split); s < best_s) best = split, best_s = s;
+        }
+    return best_s < all_gpu * (1 - MissCostModel::kCopyMargin) ? best : CpuSplit{};
 }
 
 }  // namespace
 
-std::uint32_t MissCostModel::cpu_share(std::uint32_t misses, std::uint64_t expert_bytes,
-                                       std::uint32_t gpu_experts) const {
-    return best_split(policy_, misses,
-                      [&](std::uint32_t n) { return finish_seconds(n, misses, expert_bytes, gpu_experts); });
+CpuSplit MissCostModel::decode_split(std::uint32_t misses, std::uint32_t hits, std::uint64_t expert_bytes,
+                                     std::uint32_t slots) const {
+    return best_split(policy_, misses, hits, [&](CpuSplit split) {
+        return decode_seconds(split, misses, hits, expert_bytes, slots);
+    });
 }
 
-std::uint32_t MissCostModel::prefill_cpu_share(std::span<const std::uint32_t> tokens,
-                                               std::uint64_t expert_bytes, std::uint32_t gpu_experts) const {
-    const std::uint32_t misses = std::uint32_t(tokens.size());
-    const double b = double(expert_bytes);
-    return best_split(policy_, misses, [&](std::uint32_t n) {
-        double cpu = n ? rates_.cpu_fixed_s : 0.0;
-        for (std::uint32_t i = 0; i < n; ++i) cpu += tokens[i] * b / rates_.cpu_bytes_per_s;
-        const double gpu = (misses - n) * b / rates_.upload_bytes_per_s +
-                           (gpu_experts + misses - n) * b / rates_.gpu_bytes_per_s;
-        return std::max(cpu, gpu);
-    });
+bool MissCostModel::gpu_worth_caching(std::uint32_t routes, std::uint64_t expert_bytes) const {
+    return decode_split(0, routes, expert_bytes, std::max(routes, 1u)).hits == 0;
+}
+
+CpuSplit MissCostModel::prefill_split(std::span<const std::uint32_t> miss_tokens,
+                                      std::span<const std::uint32_t> hit_tokens, std::uint64_t expert_bytes) const {
+    return best_split(policy_, std::uint32_t(miss_tokens.size()), std::uint32_t(hit_tokens.size()),
+                      [&](CpuSplit split) { return prefill_seconds(split, miss_tokens, hit_tokens, expert_bytes); });
 }
 
 void MissCostModel::observe_upload(std::uint64_t bytes, double seconds) {
@@ -113,6 +135,11 @@ void MissCostModel::observe_upload(std::uint64_t bytes, double seconds) {
 
 void MissCostModel::observe_cpu(std::uint64_t bytes, double seconds) {
     if (const double r = sample_rate(bytes, seconds)) blend(rates_.cpu_bytes_per_s, r);
+}
+
+void MissCostModel::observe_gpu_pass(double seconds) {
+    // Same sanity bounds as the fixed cost: a pass is microseconds to milliseconds.
+    if (positive_finite(seconds) && seconds < 1) blend(rates_.gpu_pass_s, seconds);
 }
 
 void MissCostModel::observe_cpu_fixed(double seconds) {

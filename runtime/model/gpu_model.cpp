@@ -501,7 +501,7 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
         std::vector<ExpertRoute> cpu_routes;
         for (std::uint32_t e : on_cpu)
             for (std::uint32_t i : by_expert[e]) cpu_routes.push_back({i / K, e, r.weights[i]});
-        run_cpu_routes(cmd, layer, B, w.d, r, cpu_routes);
+        run_cpu_routes(cmd, layer, B, w.d, r, cpu_routes, used.empty());
         return;
     }
     ops_.moe_combine(cmd,

@@ -153,15 +153,17 @@ private:
     // The expert FFN of one token over K routes whose offsets are in gate_off/up_off/down_off.
     void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer);
     // Prefill, hybrid: which of `used` experts the CPU computes (removed from `used`).
-    // by_expert[e]: the batch's routes to expert e. Everything with cpu_moe; the misses the
-    // cost model gives the CPU (the least-used ones) otherwise.
+    // by_expert[e]: the batch's routes to expert e. Everything with cpu_moe; the misses (and
+    // hits) the cost model gives the CPU, the least-used ones, otherwise.
     std::vector<std::uint32_t> take_cpu_experts(std::uint32_t layer, std::vector<std::uint32_t>& used,
                                                 const std::vector<std::vector<std::uint32_t>>& by_expert);
     // Hybrid: records x += Σ weights · expert_out with the weights of the `cpu` routes zeroed
     // (moe_combine then skips their rows), submits, computes the `cpu` routes on the CPU from
     // routes.h while the GPU runs, and records x += their sum. `cmd` is recording before and after.
+    // gpu_idle: `cmd` holds no expert FFN work (its wait then measures the path's fixed cost).
     void run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
-                        const vk::Buffer& expert_out, const Routes& routes, std::span<const ExpertRoute> cpu);
+                        const vk::Buffer& expert_out, const Routes& routes, std::span<const ExpertRoute> cpu,
+                        bool gpu_idle);
     void start_hybrid(const gguf::File& file);
     void measure_upload_rate();
     std::uint32_t prefetch_count(std::uint32_t layer);

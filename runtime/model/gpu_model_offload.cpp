@@ -90,7 +90,9 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     const std::uint32_t K = c.n_experts_used, E = c.n_embd, S = offload_->slots();
     // With fewer slots than top-k the next layer's own passes would evict a prefetched
     // expert before its turn (measured: two thirds wasted), so no prefetch then.
-    const bool predict = options_.prefetch && !options_.cpu_moe && S >= K && offload_->predicting();
+    // Nor where the CPU outruns this device even at cached experts: nothing copied would be used.
+    const bool warm = !miss_cost_ || miss_cost_->gpu_worth_caching(K, cpu_experts_->expert_bytes(layer));
+    const bool predict = options_.prefetch && !options_.cpu_moe && warm && S >= K && offload_->predicting();
     const bool gate = predict && offload_->has_gate() && layer + 1 < c.n_layers;
     if (gate) record_router(cmd, layer + 1, 1, true);  // the lookahead gate
     Routes r = read_routes(cmd, K, gate, cpu_experts_ ? 1 : 0);
@@ -108,17 +110,16 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
             prediction_observer_(target, target > layer ? n_past_ : n_past_ + 1, predicted_);
     }
 
-    // Which routes the CPU computes: all of them (--cpu-moe), or the misses the cost model
-    // gives it, taking the lowest-weight misses (the router ranks highest first).
+    // Which routes the CPU computes: all of them (--cpu-moe), or the split the cost model
+    // gives, taking the lowest-weight misses and hits (the router ranks highest first).
     std::vector<bool> on_cpu(K, options_.cpu_moe);
     if (cpu_experts_ && !options_.cpu_moe) {
-        std::vector<std::uint32_t> misses;
-        for (std::uint32_t k = 0; k < K; ++k)
-            if (!offload_->resident(layer, experts[k])) misses.push_back(k);
-        const std::uint32_t n =
-            miss_cost_->cpu_share(std::uint32_t(misses.size()), cpu_experts_->expert_bytes(layer),
-                                  K - std::uint32_t(misses.size()));
-        for (std::uint32_t i = 0; i < n; ++i) on_cpu[misses[misses.size() - 1 - i]] = true;
+        std::vector<std::uint32_t> misses, hits;
+        for (std::uint32_t k = 0; k < K; ++k) (offload_->resident(layer, experts[k]) ? hits : misses).push_back(k);
+        const offload::CpuSplit split = miss_cost_->decode_split(
+            std::uint32_t(misses.size()), std::uint32_t(hits.size()), cpu_experts_->expert_bytes(layer), S);
+        for (std::uint32_t i = 0; i < split.misses; ++i) on_cpu[misses[misses.size() - 1 - i]] = true;
+        for (std::uint32_t i = 0; i < split.hits; ++i) on_cpu[hits[hits.size() - 1 - i]] = true;
     }
     std::vector<std::uint32_t> gpu_routes;
     std::vector<ExpertRoute> cpu_routes;
@@ -186,10 +187,10 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     }
     if (gpu_routes.empty() && !predicted_.empty()) offload_->prefetch(target, predicted_);
     if (!cpu_routes.empty()) {
-        run_cpu_routes(cmd, layer, 1, w.d_routes, r, cpu_routes);
+        run_cpu_routes(cmd, layer, 1, w.d_routes, r, cpu_routes, gpu_routes.empty());
         // The CPU served these misses now; copy them in behind, off the critical path, so
         // the cache still learns what is hot (else only prefetch ever fills a slot).
-        if (!options_.cpu_moe) offload_->prefetch(layer, cpu_ids);
+        if (!options_.cpu_moe && warm) offload_->prefetch(layer, cpu_ids);
         return;
     }
     ops_.moe_combine(
@@ -200,21 +201,23 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
 std::vector<std::uint32_t> GpuModel::take_cpu_experts(
     std::uint32_t layer, std::vector<std::uint32_t>& used,
     const std::vector<std::vector<std::uint32_t>>& by_expert) {
-    std::vector<std::uint32_t> misses, on_gpu;
-    for (std::uint32_t e : used)
-        (options_.cpu_moe || !offload_->resident(layer, e) ? misses : on_gpu).push_back(e);
-    std::uint32_t n = std::uint32_t(misses.size());
-    if (!options_.cpu_moe) {
-        std::stable_sort(misses.begin(), misses.end(), [&](std::uint32_t a, std::uint32_t b) {
-            return by_expert[a].size() < by_expert[b].size();
-        });
-        std::vector<std::uint32_t> tokens;
-        for (std::uint32_t e : misses) tokens.push_back(std::uint32_t(by_expert[e].size()));
-        n = miss_cost_->prefill_cpu_share(tokens, cpu_experts_->expert_bytes(layer),
-                                          std::uint32_t(on_gpu.size()));
+    std::vector<std::uint32_t> misses, hits;
+    for (std::uint32_t e : used) (options_.cpu_moe || !offload_->resident(layer, e) ? misses : hits).push_back(e);
+    offload::CpuSplit split{std::uint32_t(misses.size()), 0};
+    if (!options_.cpu_moe) {  // the least-used ones of each kind first
+        std::vector<std::uint32_t> miss_tokens, hit_tokens;
+        for (auto [list, tokens] : {std::pair{&misses, &miss_tokens}, std::pair{&hits, &hit_tokens}}) {
+            std::stable_sort(list->begin(), list->end(), [&](std::uint32_t a, std::uint32_t b) {
+                return by_expert[a].size() < by_expert[b].size();
+            });
+            for (std::uint32_t e : *list) tokens->push_back(std::uint32_t(by_expert[e].size()));
+        }
+        split = miss_cost_->prefill_split(miss_tokens, hit_tokens, cpu_experts_->expert_bytes(layer));
     }
-    std::vector<std::uint32_t> on_cpu(misses.begin(), misses.begin() + n);
-    on_gpu.insert(on_gpu.end(), misses.begin() + n, misses.end());
+    std::vector<std::uint32_t> on_cpu(misses.begin(), misses.begin() + split.misses);
+    on_cpu.insert(on_cpu.end(), hits.begin(), hits.begin() + split.hits);
+    std::vector<std::uint32_t> on_gpu(misses.begin() + split.misses, misses.end());
+    on_gpu.insert(on_gpu.end(), hits.begin() + split.hits, hits.end());
     std::sort(on_gpu.begin(), on_gpu.end());  // ascending, as the caller's chunks expect
     std::sort(on_cpu.begin(), on_cpu.end());
     used = std::move(on_gpu);
@@ -224,7 +227,7 @@ std::vector<std::uint32_t> GpuModel::take_cpu_experts(
 
 void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t B,
                               const vk::Buffer& expert_out, const Routes& r,
-                              std::span<const ExpertRoute> cpu) {
+                              std::span<const ExpertRoute> cpu, bool gpu_idle) {
     const ModelConfig& c = config_;
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, E = c.n_embd;
@@ -241,6 +244,7 @@ void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::
     ops_.moe_combine(
         cmd, {.x = w.x, .expert_out = expert_out, .weights = w.weights, .tokens = B, .n = E, .top_k = K});
     vk::compute_to_compute(cmd);
+    const auto t_submit = std::chrono::steady_clock::now();
     submit_compute(cmd);
 
     // The GPU runs the cached experts meanwhile.
@@ -248,11 +252,16 @@ void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::
     std::vector<float>& out = cpu_out_;  // kept: decode comes here per layer and token
     out.assign(std::size_t(B) * E, 0.f);
     cpu_experts_->add_experts(layer, r.h, B, cpu, out);
-    if (miss_cost_)
-        miss_cost_->observe_cpu(cpu.size() * cpu_experts_->expert_bytes(layer), seconds_since(t0));
+    const double cpu_s = seconds_since(t0);
     finish_compute(cmd);
 
     std::memcpy(w.staging.bytes().data() + w.staging_cpu_out, out.data(), out.size() * 4);
+    if (miss_cost_) {
+        miss_cost_->observe_cpu(cpu.size() * cpu_experts_->expert_bytes(layer), cpu_s);
+        // With no expert work in the submission, what the path took beyond the CPU's own
+        // experts is its fixed cost: submission, wait, result staging.
+        if (gpu_idle) miss_cost_->observe_cpu_fixed(seconds_since(t_submit) - cpu_s);
+    }
     cmd.begin();
     vk::compute_to_transfer(cmd);
     cmd.copy(w.staging, w.o, {w.staging_cpu_out, 0, out.size() * 4ull});
@@ -320,6 +329,8 @@ void GpuModel::start_hybrid(const gguf::File& file) {
         empty = std::min(empty, seconds_since(t0));
     }
     rates.cpu_fixed_s = 2 * empty;  // the extra submission, plus reading h and writing the sum
+    // lavapipe and other CPU devices run their shaders on the cores the CPU experts use.
+    rates.shared_cores = device_.info().type == vk::DeviceType::Cpu;
 
     // Every route at slot 0: what the weights hold does not matter, only how long it takes.
     cmd.begin();
@@ -334,8 +345,8 @@ void GpuModel::start_hybrid(const gguf::File& file) {
         submit_and_wait(cmd);
         gpu = std::min(gpu, seconds_since(t0) - empty);
     }
-    rates.gpu_bytes_per_s =
-        double(c.n_experts_used) * double(cpu_experts_->expert_bytes(0)) / std::max(gpu, 1e-6);
+    rates.gpu_pass_s = std::max(gpu, 1e-6);
+    rates.gpu_bytes_per_s = double(c.n_experts_used) * double(cpu_experts_->expert_bytes(0)) / rates.gpu_pass_s;
     miss_cost_ = std::make_unique<offload::MissCostModel>(rates, options_.miss_policy);
 }
 
