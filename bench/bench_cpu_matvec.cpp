@@ -5,9 +5,13 @@
 // as a missing expert does. Markdown on stdout; JSON with --out.
 //
 //   bench_cpu_matvec [--threads N] [--seconds S] [--types Q4_K,Q6_K] [--paths avx2,avx512_vnni]
-//                    [--out results.json]
+//                    [--working-set MiB] [--out results.json]
+//
+// --working-set 1 keeps the weights in L2 (2 copies of one matrix): the kernels' compute
+// throughput without DRAM, to tell a compute bound from a memory bound.
 #include <fmt/format.h>
 
+#include <time.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -35,7 +39,8 @@ struct Options {
     int max_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     double seconds = 0.25;  // per measurement
     std::string out;
-    std::string types, paths;  // comma-separated filters; empty = all
+    std::string types, paths;                          // comma-separated filters; empty = all
+    std::size_t working_set = std::size_t{256} << 20;  // bytes the rotating weight copies span
 };
 
 bool listed(const std::string& filter, std::string_view name) {
@@ -49,9 +54,6 @@ bool listed(const std::string& filter, std::string_view name) {
         start = comma + 1;
     }
 }
-
-// Bytes the rotating weight copies span: several times any LLC of the dev machines.
-constexpr std::size_t kWorkingSet = std::size_t{256} << 20;
 
 double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -97,7 +99,8 @@ double read_bandwidth(ThreadPool& pool, const std::vector<std::uint64_t>& buf, d
     return best;
 }
 
-// A [rows, cols] matrix of `type` repeated over kWorkingSet bytes. Content does not change
+// A [rows, cols] matrix of `type` repeated over working_set bytes (default 256 MiB: several
+// times any LLC of the dev machines). Content does not change
 // the speed, so 64 quantized rows are tiled (the reference quantizers are slow).
 struct Weights {
     std::vector<std::uint8_t> bytes;
@@ -108,7 +111,7 @@ struct Weights {
     }
 };
 
-Weights make_weights(TensorType type, std::int64_t rows, std::int64_t cols) {
+Weights make_weights(TensorType type, std::int64_t rows, std::int64_t cols, std::size_t working_set) {
     const std::uint64_t row_bytes =
         gguf::row_bytes(gguf::type_traits(type), static_cast<std::uint64_t>(cols));
     std::mt19937 rng(7);
@@ -121,7 +124,7 @@ Weights make_weights(TensorType type, std::int64_t rows, std::int64_t cols) {
         quant::quantize_row(type, src.data() + r * cols, tile.data() + r * row_bytes, cols);
     Weights w;
     w.matrix_bytes = row_bytes * static_cast<std::uint64_t>(rows);
-    w.copies = std::max<std::size_t>(2, kWorkingSet / w.matrix_bytes);
+    w.copies = std::max<std::size_t>(2, working_set / w.matrix_bytes);
     w.bytes.resize(w.matrix_bytes * w.copies);
     for (std::size_t off = 0; off < w.bytes.size(); off += tile.size())
         std::memcpy(w.bytes.data() + off, tile.data(), std::min(tile.size(), w.bytes.size() - off));
@@ -133,26 +136,43 @@ struct Result {
     std::int64_t rows, cols, tokens;
     int threads;
     double us, gbps, bw;
+    double cpu_us;  // 1 thread only (else 0): the caller's CPU time per call
+};
+
+// CPU time of the calling thread: with 1 thread the pool runs every task on the caller, so
+// this leaves out the time the OS gave the core to other processes (a shared machine).
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+struct Timing {
+    double us;      // wall time per call, fastest round
+    double cpu_us;  // calling thread's CPU time per call, fastest round
 };
 
 // Runs `one(copy)` over rotating copies for about `seconds` in 5 rounds; returns the
 // microseconds per call of the fastest round (the machine is shared: the best round is the
 // closest to an idle machine, and the rounds show the spread).
 template <class F>
-double time_calls(std::size_t copies, double seconds, F&& one) {
+Timing time_calls(std::size_t copies, double seconds, F&& one) {
     for (std::size_t c = 0; c < std::min<std::size_t>(copies, 4); ++c) one(c);  // warm code and pages
     std::size_t copy = 0;
-    double best = 1e300;
+    Timing best{1e300, 1e300};
     for (int round = 0; round < 5; ++round) {
         std::size_t calls = 0;
         const auto t0 = Clock::now();
+        const double c0 = thread_cpu_seconds();
         do {
             for (int k = 0; k < 4; ++k, ++calls) {
                 one(copy);
                 copy = copy + 1 == copies ? 0 : copy + 1;
             }
         } while (since(t0) < seconds / 5);
-        best = std::min(best, since(t0) / static_cast<double>(calls) * 1e6);
+        const double n = static_cast<double>(calls);
+        best.cpu_us = std::min(best.cpu_us, (thread_cpu_seconds() - c0) / n * 1e6);
+        best.us = std::min(best.us, since(t0) / n * 1e6);
     }
     return best;
 }
@@ -172,6 +192,8 @@ Options parse(int argc, char** argv) {
             o.max_threads = std::max(1, std::atoi(value().c_str()));
         else if (a == "--seconds")
             o.seconds = std::max(0.01, std::atof(value().c_str()));
+        else if (a == "--working-set")
+            o.working_set = static_cast<std::size_t>(std::max(1, std::atoi(value().c_str()))) << 20;
         else if (a == "--out")
             o.out = value();
         else if (a == "--types")
@@ -181,7 +203,7 @@ Options parse(int argc, char** argv) {
         else {
             fmt::print(stderr,
                        "usage: bench_cpu_matvec [--threads N] [--seconds S] [--types Q4_K,..] [--paths "
-                       "avx2,..] [--out results.json]\n");
+                       "avx2,..] [--working-set MiB] [--out results.json]\n");
             std::exit(a == "--help" ? 0 : 2);
         }
     }
@@ -200,12 +222,13 @@ int main(int argc, char** argv) {
 
     fmt::print("# CPU expert kernels\n\nCPU: {}; paths: ", cpu_model());
     for (CpuPath p : paths) fmt::print("{} ", path_name(p));
-    fmt::print("\nWorking set {} MiB per weight type (rotated copies), {:.2f} s per figure, best of 5 rounds.\n\n",
-               kWorkingSet >> 20, opt.seconds);
+    fmt::print(
+        "\nWorking set {} MiB per weight type (rotated copies), {:.2f} s per figure, best of 5 rounds.\n\n",
+        opt.working_set >> 20, opt.seconds);
 
     std::vector<double> bandwidth(thread_counts.size());
     {
-        std::vector<std::uint64_t> buf(kWorkingSet / 8);
+        std::vector<std::uint64_t> buf(opt.working_set / 8);
         for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = i;
         fmt::print("## Memory read bandwidth\n\n| threads | GB/s |\n|---:|---:|\n");
         for (std::size_t i = 0; i < thread_counts.size(); ++i) {
@@ -226,12 +249,12 @@ int main(int argc, char** argv) {
                                 TensorType::MXFP4, TensorType::F16,  TensorType::BF16};
     fmt::print("\n## Matrix products (W [rows, cols] x tokens), GB/s of weights and % of read bandwidth\n\n");
     fmt::print(
-        "| type | shape | path | tokens | threads | us | GB/s | % of bw "
-        "|\n|---|---|---|---:|---:|---:|---:|---:|\n");
+        "| type | shape | path | tokens | threads | us | cpu us | GB/s | % of bw "
+        "|\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (TensorType type : types)
         for (const Shape& s : shapes) {
             if (!listed(opt.types, gguf::type_name(type))) continue;
-            const Weights w = make_weights(type, s.rows, s.cols);
+            const Weights w = make_weights(type, s.rows, s.cols, opt.working_set);
             for (CpuPath path : paths)
                 for (std::int64_t tokens : {1, 8})
                     for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
@@ -239,16 +262,18 @@ int main(int argc, char** argv) {
                         ExpertMatmul mm(pool, path);
                         std::vector<float> x(static_cast<std::size_t>(tokens * s.cols), 0.5f),
                             y(static_cast<std::size_t>(tokens * s.rows));
-                        const double us = time_calls(w.copies, opt.seconds, [&](std::size_t c) {
+                        const Timing tm = time_calls(w.copies, opt.seconds, [&](std::size_t c) {
                             mm.matmul(w.at(type, s.rows, s.cols, c), x, tokens, y);
                         });
+                        const double us = tm.us, cpu_us = thread_counts[ti] == 1 ? tm.cpu_us : 0.0;
                         const double gbps = static_cast<double>(w.matrix_bytes) / us / 1e3;
                         results.push_back({s.name, std::string(gguf::type_name(type)),
                                            std::string(path_name(path)), s.rows, s.cols, tokens,
-                                           thread_counts[ti], us, gbps, bandwidth[ti]});
-                        fmt::print("| {} | {} {}x{} | {} | {} | {} | {:.0f} | {:.1f} | {:.0f}% |\n",
+                                           thread_counts[ti], us, gbps, bandwidth[ti], cpu_us});
+                        fmt::print("| {} | {} {}x{} | {} | {} | {} | {:.0f} | {} | {:.1f} | {:.0f}% |\n",
                                    gguf::type_name(type), s.name, s.rows, s.cols, path_name(path), tokens,
-                                   thread_counts[ti], us, gbps, 100.0 * gbps / bandwidth[ti]);
+                                   thread_counts[ti], us, cpu_us > 0 ? fmt::format("{:.0f}", cpu_us) : "-",
+                                   gbps, 100.0 * gbps / bandwidth[ti]);
                         std::fflush(stdout);
                     }
         }
@@ -265,8 +290,9 @@ int main(int argc, char** argv) {
     for (const Mix mix :
          {Mix{TensorType::Q4_K, TensorType::Q6_K}, Mix{TensorType::MXFP4, TensorType::MXFP4}}) {
         if (!listed(opt.types, gguf::type_name(mix.gate_up))) continue;
-        const Weights gate = make_weights(mix.gate_up, 768, 2048), up = make_weights(mix.gate_up, 768, 2048);
-        const Weights down = make_weights(mix.down, 2048, 768);
+        const Weights gate = make_weights(mix.gate_up, 768, 2048, opt.working_set),
+                      up = make_weights(mix.gate_up, 768, 2048, opt.working_set);
+        const Weights down = make_weights(mix.down, 2048, 768, opt.working_set);
         const std::size_t copies = std::min({gate.copies, up.copies, down.copies});
         const double expert_bytes =
             static_cast<double>(gate.matrix_bytes + up.matrix_bytes + down.matrix_bytes);
@@ -278,13 +304,15 @@ int main(int argc, char** argv) {
                     ThreadPool pool(thread_counts[ti]);
                     ExpertMatmul mm(pool, path);
                     std::vector<float> x(static_cast<std::size_t>(tokens * 2048), 0.5f), y(x.size());
-                    const double us = time_calls(copies, opt.seconds, [&](std::size_t c) {
+                    const Timing tm = time_calls(copies, opt.seconds, [&](std::size_t c) {
                         mm.expert_ffn(gate.at(mix.gate_up, 768, 2048, c), up.at(mix.gate_up, 768, 2048, c),
                                       down.at(mix.down, 2048, 768, c), x, tokens, y);
                     });
+                    const double us = tm.us;
                     const double gbps = expert_bytes / us / 1e3;
                     results.push_back({"expert_ffn " + name, name, std::string(path_name(path)), 2048, 768,
-                                       tokens, thread_counts[ti], us, gbps, bandwidth[ti]});
+                                       tokens, thread_counts[ti], us, gbps, bandwidth[ti],
+                                       thread_counts[ti] == 1 ? tm.cpu_us : 0.0});
                     fmt::print("| {} ({:.2f} MB) | {} | {} | {} | {:.0f} | {:.1f} | {:.0f}% |\n", name,
                                expert_bytes / 1e6, path_name(path), tokens, thread_counts[ti], us, gbps,
                                100.0 * gbps / bandwidth[ti]);
@@ -296,7 +324,7 @@ int main(int argc, char** argv) {
         nlohmann::json j;
         j["cpu"] = cpu_model();
         j["seconds_per_figure"] = opt.seconds;
-        j["working_set_bytes"] = kWorkingSet;
+        j["working_set_bytes"] = opt.working_set;
         for (std::size_t i = 0; i < thread_counts.size(); ++i)
             j["read_bandwidth_gbps"].push_back({{"threads", thread_counts[i]}, {"gbps", bandwidth[i]}});
         for (const Result& r : results)
@@ -308,6 +336,7 @@ int main(int argc, char** argv) {
                                     {"tokens", r.tokens},
                                     {"threads", r.threads},
                                     {"us", r.us},
+                                    {"cpu_us", r.cpu_us},
                                     {"gbps", r.gbps},
                                     {"fraction_of_bandwidth", r.gbps / r.bw}});
         std::ofstream(opt.out) << j.dump(2) << "\n";

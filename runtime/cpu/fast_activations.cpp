@@ -12,14 +12,14 @@ namespace {
 
 using namespace ferry::quant;
 
-void to_q8_0(const float* x, std::int64_t cols, BlockQ8_0* y) {
-    for (std::int64_t i = 0; i < cols / kQK; ++i, x += kQK) {
+void to_q8_0(const float* x, std::int64_t cols, std::int8_t* qs, float* scales) {
+    for (std::int64_t i = 0; i < cols / kQK; ++i, x += kQK, qs += kQK) {
         float amax = 0.0f;
         for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        y[i].d = fp32_to_fp16(d);
-        for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<std::int8_t>(std::lrintf(x[j] * id));
+        scales[i] = fp16_to_fp32(fp32_to_fp16(d));
+        for (int j = 0; j < kQK; ++j) qs[j] = static_cast<std::int8_t>(std::lrintf(x[j] * id));
     }
 }
 
@@ -57,7 +57,7 @@ std::size_t act_row_bytes(ActFormat format, std::int64_t cols) {
         case ActFormat::f32:
             return n * sizeof(float);
         case ActFormat::q8_0:
-            return n / kQK * sizeof(BlockQ8_0);
+            return n + n / kQK * sizeof(float);
         case ActFormat::q8_K:
             return n / kQKK * sizeof(BlockQ8_K);
     }
@@ -70,7 +70,8 @@ void quantize_activations(ActFormat format, const float* x, std::int64_t cols, v
             std::memcpy(dst, x, static_cast<std::size_t>(cols) * sizeof(float));
             return;
         case ActFormat::q8_0:
-            to_q8_0(x, cols, static_cast<BlockQ8_0*>(dst));
+            to_q8_0(x, cols, static_cast<std::int8_t*>(dst),
+                    reinterpret_cast<float*>(static_cast<std::int8_t*>(dst) + cols));
             return;
         case ActFormat::q8_K:
             to_q8_K(x, cols, static_cast<BlockQ8_K*>(dst));

@@ -3,18 +3,16 @@
 // in two helpers: with VNNI, u8 x s8 sums use vpdpbusd and s16 x s16 multiply-adds into the
 // accumulator use vpdpwssd. 512-bit vectors hold two 32-element blocks or 64 elements of a
 // super-block; nibble and high-bit planes are rearranged so each vector matches a
-// contiguous run of activations where the layout allows. Q4_K and Q5_K have no entry here:
-// the AVX2 kernels run them (measured faster on Skylake-SP-class Xeons, where a 512-bit
-// maddubs has no more throughput than two 256-bit ones and the 512-bit version needs
-// lane-crossing setup per block); fast_matmul.cpp fills the gaps. The quantized kernels take up to
-// kMaxTokens tokens and unpack each weight block once for all of them. Not a standalone
-// header.
+// contiguous run of activations where the layout allows. Q4_K and Q5_K run 256-bit code
+// (fast_k4_body.h, here with 32 registers and, in the VNNI file, vpdpbusd + vpdpwssd): their
+// 512-bit versions were slower on Skylake-SP-class Xeons, needing lane-crossing setup per
+// block. The quantized kernels take up to kMaxTokens tokens and unpack each weight block
+// once for all of them. Not a standalone header.
 // GCC 12 warns about the deliberately undefined upper lanes inside its own AVX-512
 // intrinsics (_mm512_undefined_*; GCC bug 105593, fixed in 13).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
-
 
 #include "cpu/fast_block_helpers.h"
 #include "cpu/fast_kernels.h"
@@ -98,35 +96,35 @@ void rows_blocks32(std::int64_t n, const void* wv, const void* act, std::size_t 
                    float* out, std::size_t out_stride, Values2 values2, Values values, Scale scale) {
     const auto* w = static_cast<const Block*>(wv);
     const auto* act_bytes = static_cast<const std::uint8_t*>(act);
-    auto token = [&](int t) {
-        return reinterpret_cast<const BlockQ8_0*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
-    };
     const std::int64_t nb = n / kQK;
-    __m512 acc[kMaxTokens];
-    for (int t = 0; t < n_tokens; ++t) acc[t] = _mm512_setzero_ps();
-    std::int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        const __m512i q = values2(w, i);
-        const __m512i magnitude = _mm512_abs_epi8(q);
-        const __mmask64 negative = _mm512_movepi8_mask(q);
-        const float d0 = scale(w[i]), d1 = scale(w[i + 1]);
-        for (int t = 0; t < n_tokens; ++t) {
-            const BlockQ8_0* a = token(t) + i;
-            const __m512i y = join(load256(a[0].qs), load256(a[1].qs));
-            const __m512i signed_y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
-            const __m512 d = two_scales(d0 * h2f(a[0].d), d1 * h2f(a[1].d));
-            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_u8s8(magnitude, signed_y)), acc[t]);
+    with_tokens(n_tokens, [&](auto nt) {
+        constexpr int NT = decltype(nt)::value;
+        Q8_0Row a[NT];
+        for (int t = 0; t < NT; ++t) a[t] = q8_0_row(act_bytes + static_cast<std::size_t>(t) * act_stride, n);
+        __m512 acc[NT];
+        for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+        std::int64_t i = 0;
+        for (; i + 2 <= nb; i += 2) {
+            const __m512i q = values2(w, i);
+            const __m512i magnitude = _mm512_abs_epi8(q);
+            const __mmask64 negative = _mm512_movepi8_mask(q);
+            const __m512 dw = two_scales(scale(w[i]), scale(w[i + 1]));
+            for (int t = 0; t < NT; ++t) {
+                const __m512i y = load512(a[t].qs + kQK * i);
+                const __m512i signed_y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
+                const __m512 d = _mm512_mul_ps(dw, two_scales(a[t].d[i], a[t].d[i + 1]));
+                acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_u8s8(magnitude, signed_y)), acc[t]);
+            }
         }
-    }
-    for (int t = 0; t < n_tokens; ++t) {
-        float sum = _mm512_reduce_add_ps(acc[t]);
-        if (i < nb) {
-            const BlockQ8_0& a = token(t)[i];
-            const __m256i p = dot_i8_256(values(w, i), load256(a.qs));
-            sum += scale(w[i]) * h2f(a.d) * hsum256(_mm256_cvtepi32_ps(p));
+        for (int t = 0; t < NT; ++t) {
+            float sum = _mm512_reduce_add_ps(acc[t]);
+            if (i < nb) {
+                const __m256i p = dot_i8_256(values(w, i), load256(a[t].qs + kQK * i));
+                sum += scale(w[i]) * a[t].d[i] * hsum256(_mm256_cvtepi32_ps(p));
+            }
+            out[static_cast<std::size_t>(t) * out_stride] = sum;
         }
-        out[static_cast<std::size_t>(t) * out_stride] = sum;
-    }
+    });
 }
 
 void rows_q8_0(std::int64_t n, const void* w, const void* act, std::size_t act_stride, int n_tokens,
@@ -165,6 +163,11 @@ void rows_mxfp4(std::int64_t n, const void* w, const void* act, std::size_t act_
         [](const BlockMXFP4& b) { return e8m0_half(b.e); });
 }
 
+// Q4_K and Q5_K: 256-bit vectors (fast_k4_body.h).
+#define FERRY_K4_VNNI FERRY_AVX512_VNNI
+#include "cpu/fast_k4_body.h"
+#undef FERRY_K4_VNNI
+
 // Q6_K scale lanes: int16 lane L of a 64-element product covers elements 2L, 2L + 1, so
 // 8 lanes per 16-element sub-block. Entry k: sub-blocks 4k .. 4k + 3.
 alignas(64) constexpr std::int16_t kQuadIdx[4][32] = {
@@ -189,37 +192,42 @@ void rows_q6_K(std::int64_t n, const void* wv, const void* act, std::size_t act_
     const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const __m512i m4 = _mm512_set1_epi8(0xf), m3 = _mm512_set1_epi8(3);
     const __m512i shift01 = load512(kQ6Shift[0]), shift23 = load512(kQ6Shift[1]);
-    __m512 acc[kMaxTokens];
-    for (int t = 0; t < n_tokens; ++t) acc[t] = _mm512_setzero_ps();
-    for (std::int64_t i = 0; i < n / kQKK; ++i) {
-        const __m256i sc16 = _mm256_cvtepi8_epi16(load128(w[i].scales));
-        const __m512i sc = _mm512_zextsi256_si512(sc16);
-        __m512i q[4], s[4];  // q[k]: activations 64k .. 64k + 63
-        for (int h = 0; h < 2; ++h) {
-            const __m512i ql = load512(w[i].ql + 64 * h);
-            const __m512i qh = join(load256(w[i].qh + 32 * h), load256(w[i].qh + 32 * h));
-            q[2 * h] =
-                _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift01), m3), 4));
-            q[2 * h + 1] =
-                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift23), m3), 4));
+    with_tokens(n_tokens, [&](auto nt) {
+        constexpr int NT = decltype(nt)::value;
+        const BlockQ8_K* a[NT];
+        for (int t = 0; t < NT; ++t)
+            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        __m512 acc[NT];
+        for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+        for (std::int64_t i = 0; i < n / kQKK; ++i) {
+            const __m256i sc16 = _mm256_cvtepi8_epi16(load128(w[i].scales));
+            const __m512i sc = _mm512_zextsi256_si512(sc16);
+            __m512i q[4], s[4];  // q[k]: activations 64k .. 64k + 63
+            for (int h = 0; h < 2; ++h) {
+                const __m512i ql = load512(w[i].ql + 64 * h);
+                const __m512i qh = join(load256(w[i].qh + 32 * h), load256(w[i].qh + 32 * h));
+                q[2 * h] = _mm512_or_si512(
+                    _mm512_and_si512(ql, m4),
+                    _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift01), m3), 4));
+                q[2 * h + 1] = _mm512_or_si512(
+                    _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                    _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift23), m3), 4));
+            }
+            for (int k = 0; k < 4; ++k) s[k] = _mm512_permutexvar_epi16(load512(kQuadIdx[k]), sc);
+            const float d = h2f(w[i].d);
+            for (int t = 0; t < NT; ++t) {
+                const BlockQ8_K& y = a[t][i];
+                __m512i sumi = _mm512_setzero_si512();
+                for (int k = 0; k < 4; ++k)
+                    sumi = madd_acc(sumi, _mm512_maddubs_epi16(q[k], load512(y.qs + 64 * k)), s[k]);
+                const __m256i offset = _mm256_madd_epi16(load256(y.bsums), sc16);  // sum scale * sum(y)
+                sumi = _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 5)));
+                acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(y.d * d), _mm512_cvtepi32_ps(sumi), acc[t]);
+            }
         }
-        for (int k = 0; k < 4; ++k) s[k] = _mm512_permutexvar_epi16(load512(kQuadIdx[k]), sc);
-        const float d = h2f(w[i].d);
-        for (int t = 0; t < n_tokens; ++t) {
-            const auto& a =
-                reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride)[i];
-            __m512i sumi = _mm512_setzero_si512();
-            for (int k = 0; k < 4; ++k)
-                sumi = madd_acc(sumi, _mm512_maddubs_epi16(q[k], load512(a.qs + 64 * k)), s[k]);
-            const __m256i offset = _mm256_madd_epi16(load256(a.bsums), sc16);  // sum scale * sum(y)
-            sumi = _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 5)));
-            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(a.d * d), _mm512_cvtepi32_ps(sumi), acc[t]);
-        }
-    }
-    for (int t = 0; t < n_tokens; ++t)
-        out[static_cast<std::size_t>(t) * out_stride] = _mm512_reduce_add_ps(acc[t]);
+        for (int t = 0; t < NT; ++t)
+            out[static_cast<std::size_t>(t) * out_stride] = _mm512_reduce_add_ps(acc[t]);
+    });
 }
 
 // IQ4_XS, for up to kMaxTokens tokens at once: a 64-byte load holds sub-blocks 4h .. 4h + 3
@@ -235,41 +243,47 @@ void rows_iq4_xs(std::int64_t n, const void* wv, const void* act, std::size_t ac
     const __m512i second = _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4);
     // Lane indices: lanes 0..15 take scale 2k, 16..31 scale 2k + 1 (sub-blocks in order).
     const __m512i upper = _mm512_mask_set1_epi16(_mm512_setzero_si512(), 0xffff0000u, 1);
-    __m512 acc[kMaxTokens];
-    for (int t = 0; t < n_tokens; ++t) acc[t] = _mm512_setzero_ps();
-    alignas(16) std::int16_t ls[8];
-    for (std::int64_t i = 0; i < n / kQKK; ++i) {
-        for (int j = 0; j < 8; ++j) ls[j] = static_cast<std::int16_t>(iq4_xs_scale(w[i], j));
-        const __m512i sc = _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i*>(ls)));
-        __m512i magnitude[4], scale[4];  // [k]: sub-blocks 2k, 2k + 1 = activations 64k .. 64k + 63
-        __mmask64 negative[4];
-        for (int h = 0; h < 2; ++h) {
-            const __m512i q = load512(w[i].qs + 64 * h);
-            const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-            const __m512i v[2] = {_mm512_shuffle_epi8(book, _mm512_permutex2var_epi64(lo, first, hi)),
-                                  _mm512_shuffle_epi8(book, _mm512_permutex2var_epi64(lo, second, hi))};
-            for (int k = 2 * h; k < 2 * h + 2; ++k) {
-                magnitude[k] = _mm512_abs_epi8(v[k - 2 * h]);
-                negative[k] = _mm512_movepi8_mask(v[k - 2 * h]);
-                scale[k] = _mm512_permutexvar_epi16(
-                    _mm512_add_epi16(upper, _mm512_set1_epi16(static_cast<short>(2 * k))), sc);
+    with_tokens(n_tokens, [&](auto nt) {
+        constexpr int NT = decltype(nt)::value;
+        const BlockQ8_K* a[NT];
+        for (int t = 0; t < NT; ++t)
+            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        __m512 acc[NT];
+        for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+        alignas(16) std::int16_t ls[8];
+        for (std::int64_t i = 0; i < n / kQKK; ++i) {
+            for (int j = 0; j < 8; ++j) ls[j] = static_cast<std::int16_t>(iq4_xs_scale(w[i], j));
+            const __m512i sc = _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i*>(ls)));
+            __m512i magnitude[4], scale[4];  // [k]: sub-blocks 2k, 2k + 1 = activations 64k .. 64k + 63
+            __mmask64 negative[4];
+            for (int h = 0; h < 2; ++h) {
+                const __m512i q = load512(w[i].qs + 64 * h);
+                const __m512i lo = _mm512_and_si512(q, m4),
+                              hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+                const __m512i v[2] = {_mm512_shuffle_epi8(book, _mm512_permutex2var_epi64(lo, first, hi)),
+                                      _mm512_shuffle_epi8(book, _mm512_permutex2var_epi64(lo, second, hi))};
+                for (int k = 2 * h; k < 2 * h + 2; ++k) {
+                    magnitude[k] = _mm512_abs_epi8(v[k - 2 * h]);
+                    negative[k] = _mm512_movepi8_mask(v[k - 2 * h]);
+                    scale[k] = _mm512_permutexvar_epi16(
+                        _mm512_add_epi16(upper, _mm512_set1_epi16(static_cast<short>(2 * k))), sc);
+                }
+            }
+            const float d = h2f(w[i].d);
+            for (int t = 0; t < NT; ++t) {
+                const BlockQ8_K& yb = a[t][i];
+                __m512i sumi = _mm512_setzero_si512();
+                for (int k = 0; k < 4; ++k) {
+                    const __m512i y = load512(yb.qs + 64 * k);
+                    const __m512i signed_y = _mm512_mask_sub_epi8(y, negative[k], _mm512_setzero_si512(), y);
+                    sumi = madd_acc(sumi, _mm512_maddubs_epi16(magnitude[k], signed_y), scale[k]);
+                }
+                acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(yb.d * d), _mm512_cvtepi32_ps(sumi), acc[t]);
             }
         }
-        const float d = h2f(w[i].d);
-        for (int t = 0; t < n_tokens; ++t) {
-            const auto& a =
-                reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride)[i];
-            __m512i sumi = _mm512_setzero_si512();
-            for (int k = 0; k < 4; ++k) {
-                const __m512i y = load512(a.qs + 64 * k);
-                const __m512i signed_y = _mm512_mask_sub_epi8(y, negative[k], _mm512_setzero_si512(), y);
-                sumi = madd_acc(sumi, _mm512_maddubs_epi16(magnitude[k], signed_y), scale[k]);
-            }
-            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(a.d * d), _mm512_cvtepi32_ps(sumi), acc[t]);
-        }
-    }
-    for (int t = 0; t < n_tokens; ++t)
-        out[static_cast<std::size_t>(t) * out_stride] = _mm512_reduce_add_ps(acc[t]);
+        for (int t = 0; t < NT; ++t)
+            out[static_cast<std::size_t>(t) * out_stride] = _mm512_reduce_add_ps(acc[t]);
+    });
 }
 
 float dot_f16(std::int64_t n, const void* wv, const void* av) {
@@ -306,8 +320,8 @@ float dot_bf16(std::int64_t n, const void* wv, const void* av) {
 
 const KernelSet kAvx512{
     FERRY_AVX512_VNNI ? "avx512_vnni" : "avx512",
-    {rows_q4_0, rows_q8_0, rows_mxfp4, nullptr, nullptr, rows_q6_K, rows_iq4_xs, rows_of<dot_f16>,
-     rows_of<dot_bf16>},
+    {rows_q4_0, rows_q8_0, rows_mxfp4, k4::rows_k4<false>, k4::rows_k4<true>, rows_q6_K, rows_iq4_xs,
+     rows_of<dot_f16>, rows_of<dot_bf16>},
 };
 
 }  // namespace

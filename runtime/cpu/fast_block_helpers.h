@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "cpu/fast_kernels.h"
 #include "quant/blocks.h"
 
 namespace ferry::cpu::fast {
@@ -21,6 +23,44 @@ void rows_of(std::int64_t n, const void* w, const void* act, std::size_t act_str
     for (int t = 0; t < n_tokens; ++t)
         out[static_cast<std::size_t>(t) * out_stride] =
             Dot(n, w, a + static_cast<std::size_t>(t) * act_stride);
+}
+
+// Calls f(std::integral_constant<int, NT>{}) with NT = n_tokens (1..kMaxTokens), so a
+// kernel's per-token accumulators are arrays of compile-time size that live in registers
+// (indexed by a run-time count they would live on the stack, and every block's update of
+// an accumulator would wait on a store and a reload).
+template <class F>
+void with_tokens(int n_tokens, F&& f) {
+    static_assert(kMaxTokens == 8);
+    switch (n_tokens) {
+        case 1:
+            return f(std::integral_constant<int, 1>{});
+        case 2:
+            return f(std::integral_constant<int, 2>{});
+        case 3:
+            return f(std::integral_constant<int, 3>{});
+        case 4:
+            return f(std::integral_constant<int, 4>{});
+        case 5:
+            return f(std::integral_constant<int, 5>{});
+        case 6:
+            return f(std::integral_constant<int, 6>{});
+        case 7:
+            return f(std::integral_constant<int, 7>{});
+        default:
+            return f(std::integral_constant<int, 8>{});
+    }
+}
+
+// A Q8_0 activation row of n values (fast_kernels.h ActFormat::q8_0): n int8 values, then
+// n / 32 fp32 scales.
+struct Q8_0Row {
+    const std::int8_t* qs;
+    const float* d;
+};
+inline Q8_0Row q8_0_row(const void* act, std::int64_t n) {
+    const auto* qs = static_cast<const std::int8_t*>(act);
+    return {qs, reinterpret_cast<const float*>(qs + n)};
 }
 
 // Q4_K / Q5_K: the eight 6-bit scales and mins of a super-block (quant::unpack_scale_min_k4),

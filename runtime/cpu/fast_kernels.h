@@ -9,10 +9,12 @@
 
 namespace ferry::cpu::fast {
 
-// How a kernel wants the activations: F32 as given, or quantized to 8 bits per row in
-// ggml's activation blocks (Q8_0: 32 values + fp16 scale; Q8_K: 256 values + fp32 scale +
-// sums of each 16). The format depends on the weight type only, never on the path, so
-// every path sees the same quantized activations.
+// How a kernel wants the activations: F32 as given, or quantized to 8 bits per row as
+// ggml does (Q8_0: a scale per 32 values; Q8_K: 256 values + fp32 scale + sums of each 16,
+// ggml's block). Q8_0 rows are split, unlike ggml's blocks: all int8 values first, then
+// the scales as fp32 (the fp16 values ggml would store), so a kernel loads 64 values in one
+// go and never converts an activation scale. The format depends on the weight type only,
+// never on the path, so every path sees the same quantized activations.
 enum class ActFormat : std::uint8_t { f32, q8_0, q8_K };
 
 // The weight types with fast kernels.

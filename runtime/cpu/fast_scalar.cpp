@@ -17,39 +17,41 @@ float h2f(half_bits h) {
 
 float dot_q8_0(std::int64_t n, const void* wv, const void* av) {
     const auto* w = static_cast<const BlockQ8_0*>(wv);
-    const auto* a = static_cast<const BlockQ8_0*>(av);
+    const Q8_0Row a = q8_0_row(av, n);
     float sum = 0.0f;
     for (std::int64_t i = 0; i < n / kQK; ++i) {
+        const std::int8_t* y = a.qs + kQK * i;
         int s = 0;
-        for (int j = 0; j < kQK; ++j) s += w[i].qs[j] * a[i].qs[j];
-        sum += h2f(w[i].d) * h2f(a[i].d) * static_cast<float>(s);
+        for (int j = 0; j < kQK; ++j) s += w[i].qs[j] * y[j];
+        sum += h2f(w[i].d) * a.d[i] * static_cast<float>(s);
     }
     return sum;
 }
 
 float dot_q4_0(std::int64_t n, const void* wv, const void* av) {
     const auto* w = static_cast<const BlockQ4_0*>(wv);
-    const auto* a = static_cast<const BlockQ8_0*>(av);
+    const Q8_0Row a = q8_0_row(av, n);
     float sum = 0.0f;
     for (std::int64_t i = 0; i < n / kQK; ++i) {
+        const std::int8_t* y = a.qs + kQK * i;
         int s = 0;
         for (int j = 0; j < kQK / 2; ++j)
-            s += ((w[i].qs[j] & 0xf) - 8) * a[i].qs[j] + ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + 16];
-        sum += h2f(w[i].d) * h2f(a[i].d) * static_cast<float>(s);
+            s += ((w[i].qs[j] & 0xf) - 8) * y[j] + ((w[i].qs[j] >> 4) - 8) * y[j + 16];
+        sum += h2f(w[i].d) * a.d[i] * static_cast<float>(s);
     }
     return sum;
 }
 
 float dot_mxfp4(std::int64_t n, const void* wv, const void* av) {
     const auto* w = static_cast<const BlockMXFP4*>(wv);
-    const auto* a = static_cast<const BlockQ8_0*>(av);
+    const Q8_0Row a = q8_0_row(av, n);
     float sum = 0.0f;
     for (std::int64_t i = 0; i < n / kQK; ++i) {
+        const std::int8_t* y = a.qs + kQK * i;
         int s = 0;
         for (int j = 0; j < kQK / 2; ++j)
-            s +=
-                kValuesMXFP4[w[i].qs[j] & 0xf] * a[i].qs[j] + kValuesMXFP4[w[i].qs[j] >> 4] * a[i].qs[j + 16];
-        sum += e8m0_half(w[i].e) * h2f(a[i].d) * static_cast<float>(s);
+            s += kValuesMXFP4[w[i].qs[j] & 0xf] * y[j] + kValuesMXFP4[w[i].qs[j] >> 4] * y[j + 16];
+        sum += e8m0_half(w[i].e) * a.d[i] * static_cast<float>(s);
     }
     return sum;
 }
