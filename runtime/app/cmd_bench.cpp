@@ -152,6 +152,8 @@ void run(const BenchOptions& o) {
                            {"predicted", st.predicted},
                            {"predicted_right", st.predicted_right},
                            {"cpu_experts", st.cpu_experts},
+                           {"link_bytes", st.link_bytes},
+                           {"link_s", st.link_s},
                            {"tokens", m.tokens_processed()}};
     }
     fmt::print(

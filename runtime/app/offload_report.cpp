@@ -39,6 +39,9 @@ std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) 
         out +=
             fmt::format("disk:    {} page faults while copying experts ({:.1f} ms), {} slices read ahead\n",
                         st.page_faults, 1e3 * st.fault_stall_s, st.read_aheads);
+    if (st.link_s > 0)
+        out += fmt::format("link:    measured {:.2f} GB/s over {} of uploads (GPU timestamps)\n",
+                           double(st.link_bytes) / st.link_s / 1e9, format_bytes(st.link_bytes));
     return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The expert-cache lines of --stats (run, chat's /stats, bench): hit rate, bytes uploaded
-// per token, time compute waited for uploads, prefetch and prediction accuracy, CPU misses.
+// per token, time compute waited for uploads, prefetch and prediction accuracy, CPU misses,
+// and the host -> device link rate the GPU measured for the uploads.
 #include "model/expert_offload.h"
 
 #include <cstdint>

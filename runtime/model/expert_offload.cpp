@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <stdexcept>
 
 namespace ferry::model {
@@ -14,6 +15,10 @@ namespace {
 
 constexpr std::size_t kTransferBuffers = 4;  // batches in flight before begin() waits
 constexpr std::uint64_t kStageAlign = 16;
+// Smaller batches (a residency entry, one small expert) are mostly fixed submit cost: their
+// rate says little about the link.
+constexpr std::uint64_t kMinTimedBytes = 64ull << 10;
+constexpr std::size_t kMaxLinkSamples = 4096;  // kept for take_link_samples(); oldest dropped
 
 std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
     return (n + a - 1) / a * a;
@@ -66,6 +71,8 @@ ExpertOffload::ExpertOffload(vk::Device& device, const ModelConfig& config,
     ring_ = std::make_unique<Ring>();
     const std::uint64_t ring_bytes = ring_bytes_for(config, expert_total);
     ring_->buffer = vk::Buffer(device, ring_bytes, vk::MemoryKind::Staging, "expert upload ring");
+    if (vk::Timestamps::supported(device, vk::QueueKind::Transfer))
+        timestamps_ = std::make_unique<vk::Timestamps>(device, vk::QueueKind::Transfer, 2 * kTransferBuffers);
     for (std::size_t i = 0; i < kTransferBuffers; ++i)
         cmds_.push_back(std::make_unique<vk::CommandBuffer>(device, vk::QueueKind::Transfer));
 }
@@ -88,20 +95,67 @@ bool ExpertOffload::resident(std::uint32_t layer, std::uint32_t expert) const {
 }
 
 void ExpertOffload::begin_batch() {
+    batch_pair_ = next_cmd_;
     batch_ = cmds_[next_cmd_].get();
     next_cmd_ = (next_cmd_ + 1) % cmds_.size();
     batch_->begin();
+    batch_bytes_ = 0;
+    const std::uint32_t first = 2 * static_cast<std::uint32_t>(batch_pair_);
+    if (timestamps_) {
+        // begin() waited for this buffer's previous batch, so its pair is written: read it
+        // before the reset, even if the timeline value is not seen yet.
+        retire_timed();
+        std::erase_if(timed_, [&](const TimedBatch& t) {
+            if (t.pair != batch_pair_) return false;
+            record_timed(t);
+            return true;
+        });
+        timestamps_->reset(*batch_, first, 2);
+    }
     // Orders this batch's writes after earlier batches' writes to the same slots.
     vk::transfer_to_transfer(*batch_);
+    // After the barrier, at the transfer stage: written once earlier copies are done, when
+    // this batch's can start, so batches queued back to back do not count each other's time.
+    if (timestamps_) timestamps_->write(*batch_, first, VK_PIPELINE_STAGE_TRANSFER_BIT);
 }
 
 std::uint64_t ExpertOffload::submit_batch() {
+    if (timestamps_)
+        timestamps_->write(*batch_, 2 * static_cast<std::uint32_t>(batch_pair_) + 1,
+                           VK_PIPELINE_STAGE_TRANSFER_BIT);
     const std::uint64_t value = timeline_->next();
     batch_->submit({.signals = {{timeline_.get(), value}}});
     batch_ = nullptr;
     ring_->in_flight.emplace_back(ring_->batch, value);
     ring_->batch = 0;
+    if (timestamps_ && batch_bytes_ >= kMinTimedBytes) timed_.push_back({batch_pair_, batch_bytes_, value});
     return value;
+}
+
+void ExpertOffload::retire_timed() const {
+    if (timed_.empty()) return;
+    const std::uint64_t reached = timeline_->value();
+    while (!timed_.empty() && timed_.front().value <= reached) {
+        record_timed(timed_.front());
+        timed_.pop_front();
+    }
+}
+
+void ExpertOffload::record_timed(const TimedBatch& t) const {
+    const std::uint32_t first = 2 * static_cast<std::uint32_t>(t.pair);
+    const std::optional<double> s = timestamps_->seconds(first, first + 1);
+    if (!s || *s <= 0) return;  // not written (the batch did not run) or below the tick
+    link_bytes_ += t.bytes;
+    link_s_ += *s;
+    link_samples_.push_back({t.bytes, *s});
+    if (link_samples_.size() > kMaxLinkSamples) link_samples_.pop_front();
+}
+
+std::vector<LinkSample> ExpertOffload::take_link_samples() {
+    retire_timed();
+    std::vector<LinkSample> out(link_samples_.begin(), link_samples_.end());
+    link_samples_.clear();
+    return out;
 }
 
 // Takes `bytes` of the ring for the recording batch; when the ring is full, submits the
@@ -132,6 +186,7 @@ std::uint64_t ExpertOffload::reserve(std::uint64_t bytes) {
         }
         r.in_flight.pop_front();
         r.used -= freed;
+        retire_timed();
     }
     if (!batch_) begin_batch();
     const std::uint64_t at = r.head;
@@ -162,6 +217,7 @@ void ExpertOffload::copy_slice(std::uint32_t layer, ExpertTensor t, std::uint32_
         batch_->copy(ring_->buffer, dst, {at, dst_offset, bytes});
     }
     stats_.bytes_uploaded += bytes;
+    batch_bytes_ += bytes;
 }
 
 std::uint32_t ExpertOffload::place(std::uint32_t layer, std::uint32_t expert, bool prefetched,
@@ -307,6 +363,9 @@ OffloadStats ExpertOffload::stats() const {
     s.page_faults = host.major_faults;
     s.fault_stall_s = host.fault_stall_s;
     s.read_aheads = host.read_aheads;
+    retire_timed();
+    s.link_bytes = link_bytes_;
+    s.link_s = link_s_;
     return s;
 }
 

@@ -24,9 +24,11 @@
 #include "vk/command.h"
 #include "vk/device.h"
 #include "vk/timeline.h"
+#include "vk/timestamps.h"
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -50,7 +52,18 @@ struct OffloadStats {
     std::uint64_t page_faults = 0;
     double fault_stall_s = 0;
     std::uint64_t read_aheads = 0;
+    // The host -> device link as the GPU measured it (timestamps around each upload batch of
+    // at least 64 KiB): bytes of the timed batches and the device time of their copies.
+    // Both 0 where the transfer queue has no timestamps.
+    std::uint64_t link_bytes = 0;
+    double link_s = 0;
     std::vector<std::uint64_t> layer_hits = {}, layer_misses = {};  // [n_layers]: the same counts per layer
+};
+
+// One upload batch timed on the GPU: `bytes` copied host -> device in `seconds`.
+struct LinkSample {
+    std::uint64_t bytes = 0;
+    double seconds = 0;
 };
 
 class ExpertOffload {
@@ -117,9 +130,24 @@ public:
     void wait_ready(std::uint64_t ready);
 
     OffloadStats stats() const;
+    // Whether upload batches are timed on the GPU (vk::Timestamps::supported on the
+    // transfer queue); without, take_link_samples() stays empty.
+    bool measures_link() const { return timestamps_ != nullptr; }
+    // The timed batches finished since the last call, oldest first (at most the last 4096),
+    // for a moving estimate of the link rate. Never waits for the GPU.
+    std::vector<LinkSample> take_link_samples();
 
 private:
     struct Ring;
+    // An upload batch whose timestamp pair (queries 2 * pair, 2 * pair + 1) is unread.
+    struct TimedBatch {
+        std::size_t pair = 0;
+        std::uint64_t bytes = 0;
+        std::uint64_t value = 0;  // offload timeline value of the batch
+    };
+    // Reads the pairs of the timed batches whose timeline value is reached.
+    void retire_timed() const;
+    void record_timed(const TimedBatch& t) const;
     std::uint32_t place(std::uint32_t layer, std::uint32_t expert, bool prefetched,
                         const std::function<bool(scheduler::ExpertKey)>& is_protected);
     void begin_batch();
@@ -145,10 +173,22 @@ private:
     std::vector<vk::Buffer> residency_;
     std::unique_ptr<vk::Timeline> timeline_;
     std::unique_ptr<Ring> ring_;
+    // Pair i of queries belongs to cmds_[i]: its begin() waits for the batch that wrote
+    // them, so a pair is never reset before that batch finished. Declared before cmds_,
+    // whose destructors wait for the batches, so the pool outlives its last use.
+    std::unique_ptr<vk::Timestamps> timestamps_;            // null: link not measured
     std::vector<std::unique_ptr<vk::CommandBuffer>> cmds_;  // transfer queue, round robin
     std::size_t next_cmd_ = 0;
     vk::CommandBuffer* batch_ = nullptr;  // recording, or null
+    std::size_t batch_pair_ = 0;          // the recording batch's cmds_ index
+    std::uint64_t batch_bytes_ = 0;       // expert bytes the recording batch copies (not residency entries)
     OffloadStats stats_;
+    // Retiring timed batches is bookkeeping that stats() (const) does as well, so the
+    // figures include the batches finished since the last upload.
+    mutable std::deque<TimedBatch> timed_;
+    mutable std::deque<LinkSample> link_samples_;
+    mutable std::uint64_t link_bytes_ = 0;
+    mutable double link_s_ = 0;
 };
 
 }  // namespace ferry::model

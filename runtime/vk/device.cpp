@@ -24,6 +24,7 @@ constexpr Switch kSwitches[] = {
     {"host_memory", &DeviceOptions::disable_external_memory_host},
     {"bda", &DeviceOptions::disable_buffer_device_address},
     {"transfer_queue", &DeviceOptions::disable_transfer_queue},
+    {"query_reset", &DeviceOptions::disable_host_query_reset},
 };
 
 DeviceFeatures enabled_features(const DeviceFeatures& f, const DeviceOptions& o) {
@@ -38,6 +39,7 @@ DeviceFeatures enabled_features(const DeviceFeatures& f, const DeviceOptions& o)
     e.compute_full_subgroups = e.subgroup_size_control && f.compute_full_subgroups;
     e.external_memory_host = f.external_memory_host && !o.disable_external_memory_host;
     e.buffer_device_address = f.buffer_device_address && !o.disable_buffer_device_address;
+    e.host_query_reset = f.host_query_reset && !o.disable_host_query_reset;
     return e;
 }
 
@@ -129,6 +131,7 @@ Device::Device(const Instance& instance, const DeviceOptions& options) : instanc
     f12.storageBuffer8BitAccess = enabled_.storage_buffer_8bit;
     f12.bufferDeviceAddress = enabled_.buffer_device_address;
     f12.timelineSemaphore = VK_TRUE;
+    f12.hostQueryReset = enabled_.host_query_reset;  // only where probed: vk::Timestamps
     f11.pNext = &f12;
     VkPhysicalDeviceVulkan13Features f13{};
     f13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;

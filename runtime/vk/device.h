@@ -32,6 +32,7 @@ struct DeviceOptions {
     bool disable_external_memory_host = false;   // "host_memory": no host-pointer import
     bool disable_buffer_device_address = false;  // "bda"
     bool disable_transfer_queue = false;         // "transfer_queue": copies on the compute queue
+    bool disable_host_query_reset = false;       // "query_reset": queries reset by commands only
 
     // Reads FERRY_DISABLE, a comma-separated list of the names above ("fp16,int8");
     // throws ferry::Error for an unknown name, listing the known ones.

@@ -133,6 +133,7 @@ void probe_features(DeviceInfo& info, const std::vector<VkExtensionProperties>& 
     f.storage_buffer_8bit = f12.storageBuffer8BitAccess;
     f.buffer_device_address = f12.bufferDeviceAddress;
     f.timeline_semaphore = f12.timelineSemaphore;
+    f.host_query_reset = f12.hostQueryReset;
     f.integer_dot_product = v13 ? f13.shaderIntegerDotProduct : (dot_ext && dot.shaderIntegerDotProduct);
     f.subgroup_size_control = v13 ? f13.subgroupSizeControl : (size_ext && size.subgroupSizeControl);
     f.compute_full_subgroups = v13 ? f13.computeFullSubgroups : (size_ext && size.computeFullSubgroups);

@@ -32,6 +32,7 @@ struct DeviceFeatures {
     bool external_memory_host = false;  // VK_EXT_external_memory_host
     bool buffer_device_address = false;
     bool timeline_semaphore = false;  // required by ferry
+    bool host_query_reset = false;    // vkResetQueryPool: resets timestamps for a transfer-only queue
 };
 
 struct DeviceLimits {

@@ -1,6 +1,7 @@
 // The `ferry` command line end to end, as a user runs it: exit codes, what goes to stdout
 // and stderr, and one-line errors for bad input.
 #include "support/vulkan_test_device.h"
+#include "vk/timestamps.h"
 
 #include <doctest/doctest.h>
 
@@ -163,6 +164,9 @@ TEST_CASE("run with a VRAM budget smaller than the model offloads experts and pr
     const Result resident = run_ferry(args);
     REQUIRE(resident.status == 0);
     CHECK(resident.err.find("copied in on demand") == std::string::npos);
+    CHECK(resident.err.find("link: ") == std::string::npos);
+    const bool link_timed =
+        ferry::vk::Timestamps::supported(*ferry::test::vulkan_device(), ferry::vk::QueueKind::Transfer);
     // 3.25M holds one expert slot per layer (the minimum), 3.5M two of the 8.
     for (const char* budget : {"3.25M", "3.5M"}) {
         CAPTURE(budget);
@@ -170,6 +174,8 @@ TEST_CASE("run with a VRAM budget smaller than the model offloads experts and pr
         REQUIRE(offloaded.status == 0);
         CHECK(offloaded.err.find("copied in on demand") != std::string::npos);
         CHECK(offloaded.err.find("experts: ") != std::string::npos);
+        // Every demand batch copies at least one expert, enough to be timed on the GPU.
+        if (link_timed) CHECK(offloaded.err.find("link:    measured ") != std::string::npos);
         CHECK(offloaded.out == resident.out);
     }
     for (const char* mode : {"--miss-policy cpu", "--miss-policy auto", "--cpu-moe"}) {

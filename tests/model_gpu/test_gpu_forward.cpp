@@ -12,6 +12,7 @@
 #include "sample/sampler.h"
 #include "scheduler/policy.h"
 #include "support/vulkan_test_device.h"
+#include "vk/timestamps.h"
 
 #include <doctest/doctest.h>
 
@@ -214,6 +215,7 @@ TEST_CASE("offloading changes speed, never results: logits are identical at ever
     if (!gpu) return;
     const OffloadCase test_case;
     const std::vector<float> resident = test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr);
+    const bool link_timed = vk::Timestamps::supported(gpu.device(), vk::QueueKind::Transfer);
     // Down to one slot per layer (fewer than top-k: decode runs each layer in passes), with
     // every cache policy and with the lookahead prefetch on and off.
     const std::vector<std::string>& policies = scheduler::policy_names();
@@ -246,6 +248,16 @@ TEST_CASE("offloading changes speed, never results: logits are identical at ever
             if (slots >= 9) CHECK(stats.hits > 0);
             if (prefetch && slots >= 4) CHECK(stats.predicted > 0);
             if (!prefetch) CHECK(stats.prefetched == 0);
+            // Demand batches copy whole experts (over the 64 KiB timing floor), so uploads are
+            // timed where the transfer queue has timestamps; prefetches still in flight are not.
+            CHECK(stats.link_bytes <= stats.bytes_uploaded);
+            if (link_timed) {
+                CHECK(stats.link_bytes > 0);
+                CHECK(stats.link_s > 0);
+            } else {
+                CHECK(stats.link_bytes == 0);
+                CHECK(stats.link_s == 0);
+            }
         }
     }
 }
@@ -284,6 +296,7 @@ TEST_CASE("hybrid offload: misses computed on the CPU keep the results within th
         CHECK(nmse(hybrid, resident) < 1e-3);
         if (v.policy == offload::MissPolicy::Cpu || v.cpu_moe) CHECK(stats.cpu_experts > 0);
         if (v.cpu_moe) CHECK(stats.bytes_uploaded == 0);
+        CHECK(stats.link_bytes <= stats.bytes_uploaded);
     }
 }
 
