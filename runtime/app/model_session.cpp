@@ -43,8 +43,9 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
         ->capture_default_str();
     cmd->add_option("--miss-policy", o.miss_policy,
                     "An expert that is not in VRAM: copy (copy it in; output identical to a resident run), "
-                    "cpu (compute it on the CPU while the GPU computes the cached ones), auto (measured "
-                    "cost model picks per layer; cpu and auto agree with copy within rounding)")
+                    "cpu (compute it on the CPU while the GPU computes the cached ones), auto (a cost model "
+                    "from measured rates places each expert per layer, cached ones too where the CPU is "
+                    "faster; cpu and auto agree with copy within rounding)")
         ->check(CLI::IsMember({"copy", "cpu", "auto"}))
         ->capture_default_str();
     cmd->add_flag("--cpu-moe", o.cpu_moe,
