@@ -71,6 +71,7 @@ void rows_blocks32(std::int64_t n, const void* wv, const void* act, std::size_t 
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
         std::int64_t i = 0;
         for (; i + 2 <= nb; i += 2) {
+            prefetch_ahead<2 * sizeof(Block)>(w + i);
             const __m256i q0 = values(w[i]), q1 = values(w[i + 1]);
             const __m256i m0 = _mm256_sign_epi8(q0, q0), m1 = _mm256_sign_epi8(q1, q1);
             const __m256 d0 = _mm256_set1_ps(scale(w[i])), d1 = _mm256_set1_ps(scale(w[i + 1]));
@@ -152,6 +153,7 @@ void rows_q6_K(std::int64_t n, const void* wv, const void* act, std::size_t act_
         __m256 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
+            prefetch_ahead<sizeof(w[i])>(w + i);
             const __m128i scales = load128(w[i].scales);
             const __m256i sc16 = _mm256_cvtepi8_epi16(scales);
             __m256i q[8];
@@ -203,6 +205,7 @@ void rows_iq4_xs(std::int64_t n, const void* wv, const void* act, std::size_t ac
         __m256 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
+            prefetch_ahead<sizeof(w[i])>(w + i);
             __m256i q[8], magnitude[8], scale[8];
             for (int j = 0; j < 8; ++j) {
                 q[j] = _mm256_shuffle_epi8(book, nibbles32(w[i].qs + 16 * j));
@@ -231,6 +234,7 @@ float dot_f16(std::int64_t n, const void* wv, const void* av) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     std::int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        prefetch_ahead<32>(w + i);
         acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + i)), _mm256_loadu_ps(x + i), acc0);
         acc1 = _mm256_fmadd_ps(_mm256_cvtph_ps(load128(w + i + 8)), _mm256_loadu_ps(x + i + 8), acc1);
     }
@@ -249,6 +253,7 @@ float dot_bf16(std::int64_t n, const void* wv, const void* av) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     std::int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        prefetch_ahead<32>(w + i);
         acc0 = _mm256_fmadd_ps(bf16x8(w + i), _mm256_loadu_ps(x + i), acc0);
         acc1 = _mm256_fmadd_ps(bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
     }

@@ -105,6 +105,7 @@ void rows_blocks32(std::int64_t n, const void* wv, const void* act, std::size_t 
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
         std::int64_t i = 0;
         for (; i + 2 <= nb; i += 2) {
+            prefetch_ahead<2 * sizeof(Block)>(w + i);
             const __m512i q = values2(w, i);
             const __m512i magnitude = _mm512_abs_epi8(q);
             const __mmask64 negative = _mm512_movepi8_mask(q);
@@ -200,6 +201,7 @@ void rows_q6_K(std::int64_t n, const void* wv, const void* act, std::size_t act_
         __m512 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
+            prefetch_ahead<sizeof(w[i])>(w + i);
             const __m256i sc16 = _mm256_cvtepi8_epi16(load128(w[i].scales));
             const __m512i sc = _mm512_zextsi256_si512(sc16);
             __m512i q[4], s[4];  // q[k]: activations 64k .. 64k + 63
@@ -252,6 +254,7 @@ void rows_iq4_xs(std::int64_t n, const void* wv, const void* act, std::size_t ac
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
         alignas(16) std::int16_t ls[8];
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
+            prefetch_ahead<sizeof(w[i])>(w + i);
             for (int j = 0; j < 8; ++j) ls[j] = static_cast<std::int16_t>(iq4_xs_scale(w[i], j));
             const __m512i sc = _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i*>(ls)));
             __m512i magnitude[4], scale[4];  // [k]: sub-blocks 2k, 2k + 1 = activations 64k .. 64k + 63
@@ -292,6 +295,7 @@ float dot_f16(std::int64_t n, const void* wv, const void* av) {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     std::int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        prefetch_ahead<64>(w + i);
         acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(load256(w + i)), _mm512_loadu_ps(x + i), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(load256(w + i + 16)), _mm512_loadu_ps(x + i + 16), acc1);
     }
@@ -310,6 +314,7 @@ float dot_bf16(std::int64_t n, const void* wv, const void* av) {
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     std::int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        prefetch_ahead<64>(w + i);
         acc0 = _mm512_fmadd_ps(bf16x16(w + i), _mm512_loadu_ps(x + i), acc0);
         acc1 = _mm512_fmadd_ps(bf16x16(w + i + 16), _mm512_loadu_ps(x + i + 16), acc1);
     }

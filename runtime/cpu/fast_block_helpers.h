@@ -52,6 +52,20 @@ void with_tokens(int n_tokens, F&& f) {
     }
 }
 
+// Weights stream from DRAM once per product; the hardware prefetchers stop at 4 KiB page
+// boundaries and ramp up again after, so the kernels also ask for the bytes kPrefetchBytes
+// ahead of the block they read (measured on a Cascade Lake VM: 10-20% faster at 1 token
+// for 1-2 KiB; rows of a matrix are contiguous, so this runs on into the next row).
+constexpr std::size_t kPrefetchBytes = 2048;
+
+// Prefetches the cache lines of [p + kPrefetchBytes, p + kPrefetchBytes + kBytes); call it
+// once per kBytes of weights read.
+template <std::size_t kBytes>
+inline void prefetch_ahead(const void* p) {
+    const auto* c = static_cast<const char*>(p) + kPrefetchBytes;
+    for (std::size_t off = 0; off < kBytes; off += 64) __builtin_prefetch(c + off);
+}
+
 // A Q8_0 activation row of n values (fast_kernels.h ActFormat::q8_0): n int8 values, then
 // n / 32 fp32 scales.
 struct Q8_0Row {

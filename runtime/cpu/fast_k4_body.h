@@ -97,6 +97,7 @@ void rows_k4(std::int64_t n, const void* wv, const void* act, std::size_t act_st
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
             const Block& b = w[i];
+            prefetch_ahead<sizeof(Block)>(&b);
             // Bytes 0..7: the 8 scales, 8..15: the 8 mins (as scales_mins_k4, kept in
             // registers).
             std::uint32_t sw[3];
