@@ -47,8 +47,8 @@ std::string_view name(MissPolicy policy) {
 MissCostModel::MissCostModel(MissRates initial, MissPolicy policy) : rates_(initial), policy_(policy) {
     const MissRates& r = rates_;
     if (!positive_finite(r.upload_bytes_per_s) || !positive_finite(r.cpu_bytes_per_s) ||
-        !positive_finite(r.gpu_bytes_per_s) || !positive_finite(r.gpu_pass_s) || !std::isfinite(r.cpu_fixed_s) ||
-        r.cpu_fixed_s < 0)
+        !positive_finite(r.gpu_bytes_per_s) || !positive_finite(r.gpu_pass_s) ||
+        !std::isfinite(r.cpu_fixed_s) || r.cpu_fixed_s < 0)
         fail(
             "miss cost model: rates must be positive and finite (upload {} B/s, cpu {} B/s, gpu {} B/s, "
             "gpu pass {} s, cpu fixed {} s)",
@@ -65,22 +65,25 @@ double MissCostModel::decode_seconds(CpuSplit split, std::uint32_t misses, std::
     const std::uint32_t copied = misses - std::min(split.misses, misses);
     const std::uint32_t on_gpu = copied + hits - std::min(split.hits, hits);
     const std::uint32_t passes = (on_gpu + std::max(slots, 1u) - 1) / std::max(slots, 1u);
-    const double cpu = split.total() == 0 ? 0 : rates_.cpu_fixed_s + split.total() * b / rates_.cpu_bytes_per_s;
+    const double cpu =
+        split.total() == 0 ? 0 : rates_.cpu_fixed_s + split.total() * b / rates_.cpu_bytes_per_s;
     const double gpu = copied * b / rates_.upload_bytes_per_s + passes * rates_.gpu_pass_s;
     return combine(cpu, gpu);
 }
 
 double MissCostModel::prefill_seconds(CpuSplit split, std::span<const std::uint32_t> miss_tokens,
-                                      std::span<const std::uint32_t> hit_tokens, std::uint64_t expert_bytes) const {
+                                      std::span<const std::uint32_t> hit_tokens,
+                                      std::uint64_t expert_bytes) const {
     const double b = double(expert_bytes);
     const std::size_t m = miss_tokens.size(), g = hit_tokens.size();
-    const std::size_t n_m = std::min<std::size_t>(split.misses, m), n_h = std::min<std::size_t>(split.hits, g);
+    const std::size_t n_m = std::min<std::size_t>(split.misses, m),
+                      n_h = std::min<std::size_t>(split.hits, g);
     double cpu_tokens = 0;
     for (std::size_t i = 0; i < n_m; ++i) cpu_tokens += miss_tokens[i];
     for (std::size_t i = 0; i < n_h; ++i) cpu_tokens += hit_tokens[i];
     const double cpu = n_m + n_h == 0 ? 0 : rates_.cpu_fixed_s + cpu_tokens * b / rates_.cpu_bytes_per_s;
-    const double gpu =
-        double(m - n_m) * b / rates_.upload_bytes_per_s + double(m - n_m + g - n_h) * b / rates_.gpu_bytes_per_s;
+    const double gpu = double(m - n_m) * b / rates_.upload_bytes_per_s +
+                       double(m - n_m + g - n_h) * b / rates_.gpu_bytes_per_s;
     return combine(cpu, gpu);
 }
 
@@ -124,9 +127,11 @@ bool MissCostModel::gpu_worth_caching(std::uint32_t routes, std::uint64_t expert
 }
 
 CpuSplit MissCostModel::prefill_split(std::span<const std::uint32_t> miss_tokens,
-                                      std::span<const std::uint32_t> hit_tokens, std::uint64_t expert_bytes) const {
-    return best_split(policy_, std::uint32_t(miss_tokens.size()), std::uint32_t(hit_tokens.size()),
-                      [&](CpuSplit split) { return prefill_seconds(split, miss_tokens, hit_tokens, expert_bytes); });
+                                      std::span<const std::uint32_t> hit_tokens,
+                                      std::uint64_t expert_bytes) const {
+    return best_split(
+        policy_, std::uint32_t(miss_tokens.size()), std::uint32_t(hit_tokens.size()),
+        [&](CpuSplit split) { return prefill_seconds(split, miss_tokens, hit_tokens, expert_bytes); });
 }
 
 void MissCostModel::observe_upload(std::uint64_t bytes, double seconds) {

@@ -87,15 +87,15 @@ public:
     // experts (lavapipe does: its shaders run on the same cores, slower than native code).
     bool gpu_worth_caching(std::uint32_t routes, std::uint64_t expert_bytes) const;
     // The layer's decode finish time in seconds under `split`.
-    double decode_seconds(CpuSplit split, std::uint32_t misses, std::uint32_t hits, std::uint64_t expert_bytes,
-                          std::uint32_t slots) const;
+    double decode_seconds(CpuSplit split, std::uint32_t misses, std::uint32_t hits,
+                          std::uint64_t expert_bytes, std::uint32_t slots) const;
 
     // Prefill: the split for a layer whose missing experts are used by miss_tokens[i] tokens
     // and whose resident ones by hit_tokens[i], each list sorted ascending by the caller
     // (the CPU takes the least-used ones of each). Copy → none, Cpu → every miss, Auto →
     // the split finishing soonest, with the same margin.
-    CpuSplit prefill_split(std::span<const std::uint32_t> miss_tokens, std::span<const std::uint32_t> hit_tokens,
-                           std::uint64_t expert_bytes) const;
+    CpuSplit prefill_split(std::span<const std::uint32_t> miss_tokens,
+                           std::span<const std::uint32_t> hit_tokens, std::uint64_t expert_bytes) const;
     double prefill_seconds(CpuSplit split, std::span<const std::uint32_t> miss_tokens,
                            std::span<const std::uint32_t> hit_tokens, std::uint64_t expert_bytes) const;
 

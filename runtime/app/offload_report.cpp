@@ -33,8 +33,8 @@ std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) 
                            st.prefetched, percent(st.prefetch_used, st.prefetched),
                            percent(st.predicted_right, st.predicted));
     if (st.cpu_experts > 0)
-        out += fmt::format("hybrid:  {} misses computed on the CPU ({:.1f}% of misses)\n", st.cpu_experts,
-                           percent(st.cpu_experts, st.misses));
+        out += fmt::format("hybrid:  {} expert uses computed on the CPU ({:.1f}% of all)\n", st.cpu_experts,
+                           percent(st.cpu_experts, st.hits + st.misses));
     if (st.page_faults > 0 || st.read_aheads > 0)
         out +=
             fmt::format("disk:    {} page faults while copying experts ({:.1f} ms), {} slices read ahead\n",

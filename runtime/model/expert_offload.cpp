@@ -285,10 +285,14 @@ ExpertOffload::Placement ExpertOffload::require(std::uint32_t layer, std::span<c
 void ExpertOffload::note_cpu_use(std::uint32_t layer, std::span<const std::uint32_t> experts,
                                  std::span<const float> weights) {
     clock_.step = geometry_.step(clock_.token, layer);
-    for (std::size_t i = 0; i < experts.size(); ++i)
-        policy_->on_use(geometry_.key(layer, experts[i]), i < weights.size() ? weights[i] : 1.0f, clock_);
-    stats_.misses += experts.size();
-    stats_.layer_misses[layer] += experts.size();
+    for (std::size_t i = 0; i < experts.size(); ++i) {
+        const scheduler::ExpertKey key = geometry_.key(layer, experts[i]);
+        policy_->on_use(key, i < weights.size() ? weights[i] : 1.0f, clock_);
+        // Cached experts the CPU computed anyway (it was the faster side) still hit.
+        const bool hit = cache_->resident(key);
+        (hit ? stats_.hits : stats_.misses) += 1;
+        (hit ? stats_.layer_hits : stats_.layer_misses)[layer] += 1;
+    }
     stats_.cpu_experts += experts.size();
 }
 

@@ -46,7 +46,7 @@ struct OffloadStats {
     std::uint64_t predicted = 0;        // experts predicted for a layer (prediction slots)
     std::uint64_t predicted_right = 0;  // of those, chosen by that layer's router
     double stall_s = 0;                 // host-measured time compute waited for uploads
-    std::uint64_t cpu_experts = 0;      // misses computed on the CPU instead (hybrid)
+    std::uint64_t cpu_experts = 0;      // uses computed on the CPU (hybrid): misses, hits where faster
     // The host tier (model/expert_source.h): page faults that went to disk while copying
     // experts out of the mapped file, their time, and slices read ahead of use.
     std::uint64_t page_faults = 0;
@@ -96,7 +96,7 @@ public:
     // others elsewhere without calling require() for them.
     bool resident(std::uint32_t layer, std::uint32_t expert) const;
     // Records demand uses that require() did not see (experts served by the CPU), so the
-    // policy still learns their popularity, and counts them.
+    // policy still learns their popularity, and counts them (as hits where cached).
     void note_cpu_use(std::uint32_t layer, std::span<const std::uint32_t> experts,
                       std::span<const float> weights);
     // Starts copies of predicted experts of `layer` ahead of use (and reads of them from

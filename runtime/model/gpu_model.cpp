@@ -374,6 +374,11 @@ void GpuModel::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer) {
     const GpuLayerWeights& L = weights_.layers[layer];
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd;
+    const bool timed = pass_timer_ && !pass_timer_armed_;  // for the cost model (auto)
+    if (timed) {
+        pass_timer_->reset(cmd, 0, 2);
+        pass_timer_->write(cmd, 0, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    }
     mat_.expert_matvec(cmd, L.gate.matrices(), w.gate_off, K, {.buffer = &w.h},
                        {.buffer = &w.g, .slot_stride = F});
     mat_.expert_matvec(cmd, L.up.matrices(), w.up_off, K, {.buffer = &w.h},
@@ -388,6 +393,10 @@ void GpuModel::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer) {
     vk::compute_to_compute(cmd);
     mat_.expert_matvec(cmd, L.down.matrices(), w.down_off, K, {.buffer = &w.a, .slot_stride = F},
                        {.buffer = &w.d, .slot_stride = E});
+    if (timed) {
+        pass_timer_->write(cmd, 1, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+        pass_timer_armed_ = true;
+    }
     vk::compute_to_compute(cmd);
 }
 

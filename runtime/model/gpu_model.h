@@ -18,6 +18,7 @@
 #include "vk/buffer.h"
 #include "vk/command.h"
 #include "vk/device.h"
+#include "vk/timestamps.h"
 
 #include <chrono>
 #include <cstdint>
@@ -165,6 +166,9 @@ private:
                         const vk::Buffer& expert_out, const Routes& routes, std::span<const ExpertRoute> cpu,
                         bool gpu_idle);
     void start_hybrid(const gguf::File& file);
+    // Hybrid: feeds the cost model what was measured since the last call (GPU-timed upload
+    // batches, the timed FFN pass) and keeps the prefetch count's link rate current.
+    void follow_measurements();
     void measure_upload_rate();
     std::uint32_t prefetch_count(std::uint32_t layer);
     void record_route_copy(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
@@ -203,6 +207,10 @@ private:
     std::unique_ptr<CpuExperts> cpu_experts_;                  // hybrid / cpu_moe only
     std::unique_ptr<offload::MissCostModel> miss_cost_;        // hybrid only
     std::vector<float> cpu_out_;  // [tokens, n_embd]: the CPU experts' weighted sum (hybrid)
+    // Hybrid: one decode FFN pass timed on the GPU at a time (queries 0 and 1), read back once
+    // the layer after it has waited for its work; null where timestamps are unsupported.
+    std::unique_ptr<vk::Timestamps> pass_timer_;
+    bool pass_timer_armed_ = false;  // a pair is written and not yet read
 };
 
 }  // namespace ferry::model

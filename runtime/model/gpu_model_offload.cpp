@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace ferry::model {
 
@@ -96,6 +98,7 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     const bool gate = predict && offload_->has_gate() && layer + 1 < c.n_layers;
     if (gate) record_router(cmd, layer + 1, 1, true);  // the lookahead gate
     Routes r = read_routes(cmd, K, gate, cpu_experts_ ? 1 : 0);
+    follow_measurements();  // the read-back waited: everything submitted before has finished
     if (options_.route_override) override_routes(cmd, layer, r);
     std::vector<std::uint32_t> experts(r.ids.begin(), r.ids.end());  // distinct: top-k
     if (!predicted_.empty() && predicted_layer_ == layer) offload_->score_prediction(predicted_, experts);
@@ -115,7 +118,8 @@ void GpuModel::decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t laye
     std::vector<bool> on_cpu(K, options_.cpu_moe);
     if (cpu_experts_ && !options_.cpu_moe) {
         std::vector<std::uint32_t> misses, hits;
-        for (std::uint32_t k = 0; k < K; ++k) (offload_->resident(layer, experts[k]) ? hits : misses).push_back(k);
+        for (std::uint32_t k = 0; k < K; ++k)
+            (offload_->resident(layer, experts[k]) ? hits : misses).push_back(k);
         const offload::CpuSplit split = miss_cost_->decode_split(
             std::uint32_t(misses.size()), std::uint32_t(hits.size()), cpu_experts_->expert_bytes(layer), S);
         for (std::uint32_t i = 0; i < split.misses; ++i) on_cpu[misses[misses.size() - 1 - i]] = true;
@@ -202,7 +206,8 @@ std::vector<std::uint32_t> GpuModel::take_cpu_experts(
     std::uint32_t layer, std::vector<std::uint32_t>& used,
     const std::vector<std::vector<std::uint32_t>>& by_expert) {
     std::vector<std::uint32_t> misses, hits;
-    for (std::uint32_t e : used) (options_.cpu_moe || !offload_->resident(layer, e) ? misses : hits).push_back(e);
+    for (std::uint32_t e : used)
+        (options_.cpu_moe || !offload_->resident(layer, e) ? misses : hits).push_back(e);
     offload::CpuSplit split{std::uint32_t(misses.size()), 0};
     if (!options_.cpu_moe) {  // the least-used ones of each kind first
         std::vector<std::uint32_t> miss_tokens, hit_tokens;
@@ -226,8 +231,8 @@ std::vector<std::uint32_t> GpuModel::take_cpu_experts(
 }
 
 void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t B,
-                              const vk::Buffer& expert_out, const Routes& r,
-                              std::span<const ExpertRoute> cpu, bool gpu_idle) {
+                              const vk::Buffer& expert_out, const Routes& r, std::span<const ExpertRoute> cpu,
+                              bool gpu_idle) {
     const ModelConfig& c = config_;
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, E = c.n_embd;
@@ -267,6 +272,20 @@ void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::
     cmd.copy(w.staging, w.o, {w.staging_cpu_out, 0, out.size() * 4ull});
     vk::transfer_to_compute(cmd);
     record_residual_add(cmd, w.o, B * E);
+}
+
+void GpuModel::follow_measurements() {
+    for (const LinkSample& sample : offload_->take_link_samples()) {
+        if (miss_cost_) miss_cost_->observe_upload(sample.bytes, sample.seconds);
+        const double rate = double(sample.bytes) / sample.seconds;
+        if (std::isfinite(rate) && rate > 0) upload_rate_ += 0.2 * (rate - upload_rate_);
+    }
+    if (pass_timer_armed_) {
+        if (const std::optional<double> s = pass_timer_->seconds(0, 1)) {
+            miss_cost_->observe_gpu_pass(*s);
+            pass_timer_armed_ = false;
+        }
+    }
 }
 
 // Host -> device bytes per second of expert copies, measured once at start: the work
@@ -346,8 +365,12 @@ void GpuModel::start_hybrid(const gguf::File& file) {
         gpu = std::min(gpu, seconds_since(t0) - empty);
     }
     rates.gpu_pass_s = std::max(gpu, 1e-6);
-    rates.gpu_bytes_per_s = double(c.n_experts_used) * double(cpu_experts_->expert_bytes(0)) / rates.gpu_pass_s;
+    rates.gpu_bytes_per_s =
+        double(c.n_experts_used) * double(cpu_experts_->expert_bytes(0)) / rates.gpu_pass_s;
     miss_cost_ = std::make_unique<offload::MissCostModel>(rates, options_.miss_policy);
+    if (options_.miss_policy != offload::MissPolicy::Copy &&
+        vk::Timestamps::supported(device_, vk::QueueKind::Compute))
+        pass_timer_ = std::make_unique<vk::Timestamps>(device_, vk::QueueKind::Compute, 2);
 }
 
 }  // namespace ferry::model

@@ -65,7 +65,8 @@ TEST_CASE("auto: at the crossover the misses are split between CPU and copies") 
     // A faster link never gives the CPU more.
     std::uint32_t last = 4;
     for (double upload = 1e9; upload <= 1e12; upload *= 1.5) {
-        const CpuSplit s = MissCostModel(rates(upload, 20e9, 20e-6, 1e-4), MissPolicy::Auto).decode_split(4, 4, kMB, 8);
+        const CpuSplit s =
+            MissCostModel(rates(upload, 20e9, 20e-6, 1e-4), MissPolicy::Auto).decode_split(4, 4, kMB, 8);
         CHECK(s.hits == 0);
         CHECK(s.misses <= last);
         last = s.misses;
@@ -115,7 +116,8 @@ TEST_CASE("auto: near-ties go to copying, which also warms the cache") {
 }
 
 TEST_CASE("copy and cpu policies force the answer") {
-    CHECK(MissCostModel(rates(1e9, 100e9, 1e-3, 0), MissPolicy::Copy).decode_split(4, 4, kMB, 8) == split(0, 0));
+    CHECK(MissCostModel(rates(1e9, 100e9, 1e-3, 0), MissPolicy::Copy).decode_split(4, 4, kMB, 8) ==
+          split(0, 0));
     CHECK(MissCostModel(rates(100e9, 1e9, 1e-6, 1e-4), MissPolicy::Cpu).decode_split(4, 4, kMB, 8) ==
           split(4, 0));
     CHECK(MissCostModel(rates(100e9, 1e9, 1e-6, 1e-4), MissPolicy::Cpu).policy() == MissPolicy::Cpu);
@@ -194,7 +196,8 @@ TEST_CASE("prefill: the CPU takes the least-used misses while that finishes soon
     const std::vector<std::uint32_t> tokens{1, 1, 8}, none;
     // n=0: max(0, 3 + 0.3) = 3.3; n=1: max(1, 2.2); n=2: max(2, 1.1) = 2; n=3: max(10, 0).
     CHECK(model(MissPolicy::Auto, 10, 100).prefill_split(tokens, none, 10) == split(2, 0));
-    CHECK(model(MissPolicy::Auto, 10, 100).prefill_seconds(split(2, 0), tokens, none, 10) == doctest::Approx(2));
+    CHECK(model(MissPolicy::Auto, 10, 100).prefill_seconds(split(2, 0), tokens, none, 10) ==
+          doctest::Approx(2));
     // Many tokens per expert: copying once beats the CPU's per-token cost.
     const std::vector<std::uint32_t> busy{20, 20, 20};
     CHECK(model(MissPolicy::Auto, 10, 100).prefill_split(busy, none, 10) == split(0, 0));
