@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "base/units.h"
 #include "vk/device_choice.h"
+#include "vk/feature_chain.h"
 
 #include <cstdlib>
 #include <string>
@@ -121,51 +122,31 @@ Device::Device(const Instance& instance, const DeviceOptions& options) : instanc
 
     // Features: exactly the enabled optional ones plus timeline semaphores.
     const bool v13 = info_.api_version >= VK_API_VERSION_1_3;
-    VkPhysicalDeviceVulkan11Features f11{};
-    f11.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES;
-    f11.storageBuffer16BitAccess = enabled_.storage_buffer_16bit;
-    VkPhysicalDeviceVulkan12Features f12{};
-    f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
-    f12.shaderFloat16 = enabled_.shader_float16;
-    f12.shaderInt8 = enabled_.shader_int8;
-    f12.storageBuffer8BitAccess = enabled_.storage_buffer_8bit;
-    f12.bufferDeviceAddress = enabled_.buffer_device_address;
-    f12.timelineSemaphore = VK_TRUE;
-    f12.hostQueryReset = enabled_.host_query_reset;  // only where probed: vk::Timestamps
-    f11.pNext = &f12;
-    VkPhysicalDeviceVulkan13Features f13{};
-    f13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
-    VkPhysicalDeviceShaderIntegerDotProductFeatures dot{};
-    dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES;
-    VkPhysicalDeviceSubgroupSizeControlFeatures size{};
-    size.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES;
     std::vector<const char*> extensions;
-    void** tail = &f12.pNext;
-    if (v13) {
-        f13.shaderIntegerDotProduct = enabled_.integer_dot_product;
-        f13.subgroupSizeControl = enabled_.subgroup_size_control;
-        f13.computeFullSubgroups = enabled_.compute_full_subgroups;
-        *tail = &f13;
-    } else {
-        if (enabled_.integer_dot_product) {
-            extensions.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
-            dot.shaderIntegerDotProduct = VK_TRUE;
-            *tail = &dot;
-            tail = &dot.pNext;
-        }
-        if (enabled_.subgroup_size_control) {
-            extensions.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
-            size.subgroupSizeControl = VK_TRUE;
-            size.computeFullSubgroups = enabled_.compute_full_subgroups;
-            *tail = &size;
-        }
-    }
+    const bool dot_ext = !v13 && enabled_.integer_dot_product,
+               size_ext = !v13 && enabled_.subgroup_size_control;
+    FeatureChain chain(v13, dot_ext, size_ext);
+    chain.v11.storageBuffer16BitAccess = enabled_.storage_buffer_16bit;
+    chain.v12.shaderFloat16 = enabled_.shader_float16;
+    chain.v12.shaderInt8 = enabled_.shader_int8;
+    chain.v12.storageBuffer8BitAccess = enabled_.storage_buffer_8bit;
+    chain.v12.bufferDeviceAddress = enabled_.buffer_device_address;
+    chain.v12.timelineSemaphore = VK_TRUE;
+    chain.v12.hostQueryReset = enabled_.host_query_reset;  // only where probed: vk::Timestamps
+    chain.v13.shaderIntegerDotProduct = enabled_.integer_dot_product;
+    chain.v13.subgroupSizeControl = enabled_.subgroup_size_control;
+    chain.v13.computeFullSubgroups = enabled_.compute_full_subgroups;
+    chain.dot.shaderIntegerDotProduct = VK_TRUE;
+    chain.size.subgroupSizeControl = VK_TRUE;
+    chain.size.computeFullSubgroups = enabled_.compute_full_subgroups;
+    if (dot_ext) extensions.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
+    if (size_ext) extensions.push_back(VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
     if (enabled_.memory_budget) extensions.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
     if (enabled_.external_memory_host) extensions.push_back(VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
 
     VkDeviceCreateInfo info{};
     info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
-    info.pNext = &f11;
+    info.pNext = chain.head();
     info.queueCreateInfoCount = static_cast<std::uint32_t>(queues.size());
     info.pQueueCreateInfos = queues.data();
     info.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());

@@ -1,5 +1,7 @@
 #include "vk/device_info.h"
 
+#include "vk/feature_chain.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -96,35 +98,14 @@ void probe_features(DeviceInfo& info, const std::vector<VkExtensionProperties>& 
     info.features.memory_budget = has_extension(exts, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
     info.features.external_memory_host = has_extension(exts, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME);
 
-    VkPhysicalDeviceVulkan11Features f11{};
-    f11.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES;
-    VkPhysicalDeviceVulkan12Features f12{};
-    f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
-    f11.pNext = &f12;
-    VkPhysicalDeviceVulkan13Features f13{};
-    f13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
-    VkPhysicalDeviceShaderIntegerDotProductFeatures dot{};
-    dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES;
-    VkPhysicalDeviceSubgroupSizeControlFeatures size{};
-    size.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES;
-    void** tail = &f12.pNext;
-    if (v13) {
-        *tail = &f13;
-        tail = &f13.pNext;
-    } else {
-        if (dot_ext) {
-            *tail = &dot;
-            tail = &dot.pNext;
-        }
-        if (size_ext) {
-            *tail = &size;
-            tail = &size.pNext;
-        }
-    }
+    FeatureChain chain(v13, dot_ext, size_ext);
     VkPhysicalDeviceFeatures2 features{};
     features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
-    features.pNext = &f11;
+    features.pNext = chain.head();
     vkGetPhysicalDeviceFeatures2(info.handle, &features);
+    const VkPhysicalDeviceVulkan11Features& f11 = chain.v11;
+    const VkPhysicalDeviceVulkan12Features& f12 = chain.v12;
+    const VkPhysicalDeviceVulkan13Features& f13 = chain.v13;
 
     DeviceFeatures& f = info.features;
     f.shader_float16 = f12.shaderFloat16;
@@ -134,9 +115,10 @@ void probe_features(DeviceInfo& info, const std::vector<VkExtensionProperties>& 
     f.buffer_device_address = f12.bufferDeviceAddress;
     f.timeline_semaphore = f12.timelineSemaphore;
     f.host_query_reset = f12.hostQueryReset;
-    f.integer_dot_product = v13 ? f13.shaderIntegerDotProduct : (dot_ext && dot.shaderIntegerDotProduct);
-    f.subgroup_size_control = v13 ? f13.subgroupSizeControl : (size_ext && size.subgroupSizeControl);
-    f.compute_full_subgroups = v13 ? f13.computeFullSubgroups : (size_ext && size.computeFullSubgroups);
+    f.integer_dot_product =
+        v13 ? f13.shaderIntegerDotProduct : (dot_ext && chain.dot.shaderIntegerDotProduct);
+    f.subgroup_size_control = v13 ? f13.subgroupSizeControl : (size_ext && chain.size.subgroupSizeControl);
+    f.compute_full_subgroups = v13 ? f13.computeFullSubgroups : (size_ext && chain.size.computeFullSubgroups);
 
     VkPhysicalDeviceVulkan11Properties p11{};
     p11.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES;
@@ -149,7 +131,7 @@ void probe_features(DeviceInfo& info, const std::vector<VkExtensionProperties>& 
     dot_props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES;
     VkPhysicalDeviceExternalMemoryHostPropertiesEXT host_props{};
     host_props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT;
-    tail = &p12.pNext;
+    void** tail = &p12.pNext;
     if (size_ext) {
         *tail = &size_props;
         tail = &size_props.pNext;
