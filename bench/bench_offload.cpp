@@ -20,6 +20,7 @@
 //                 [--modes copy,copy-noprefetch,cpu,auto,cpu-moe] [-p 16] [-n 32] [-r 2]
 //                 [-b 64] [--threads N] [--cache-policy lru] [--csv FILE] [--out FILE.json]
 #include "base/error.h"
+#include "base/timing.h"
 #include "base/units.h"
 #include "gguf/reader.h"
 #include "model/config.h"
@@ -154,24 +155,6 @@ std::vector<Config> configurations(const Options& o, std::uint32_t n_experts) {
     return out;
 }
 
-double since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-struct Samples {
-    std::vector<double> values;
-    double mean() const {
-        return values.empty() ? 0 : std::accumulate(values.begin(), values.end(), 0.0) / values.size();
-    }
-    double sd() const {
-        if (values.size() < 2) return 0;
-        const double m = mean();
-        double s = 0;
-        for (double v : values) s += (v - m) * (v - m);
-        return std::sqrt(s / (values.size() - 1));
-    }
-};
-
 model::OffloadStats operator-(const model::OffloadStats& a, const model::OffloadStats& b) {
     return {.hits = a.hits - b.hits,
             .misses = a.misses - b.misses,
@@ -257,7 +240,7 @@ double measure_upload_bandwidth(vk::Device& device) {
         const auto t0 = Clock::now();
         cmd.submit();
         cmd.wait();
-        if (i > 0) best = std::max(best, double(bytes) / since(t0));
+        if (i > 0) best = std::max(best, double(bytes) / seconds_since(t0));
     }
     return best;
 }
@@ -307,7 +290,7 @@ Generation generate(model::GpuModel& m, std::span<const std::int32_t> prompt, st
     m.reset();
     auto t0 = Clock::now();
     g.prefill_logits = m.forward(prompt);
-    g.prefill_s = since(t0);
+    g.prefill_s = seconds_since(t0);
     std::int32_t token = sample::argmax(g.prefill_logits);
     g.tokens.push_back(token);
     const model::OffloadStats before = m.offload_stats();
@@ -316,7 +299,7 @@ Generation generate(model::GpuModel& m, std::span<const std::int32_t> prompt, st
         token = sample::argmax(m.forward(std::span<const std::int32_t>(&token, 1)));
         g.tokens.push_back(token);
     }
-    g.decode_s = since(t0);
+    g.decode_s = seconds_since(t0);
     g.decode = m.offload_stats() - before;
     return g;
 }

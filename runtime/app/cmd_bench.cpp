@@ -4,6 +4,7 @@
 #include "app/model_session.h"
 #include "app/offload_report.h"
 #include "base/error.h"
+#include "base/timing.h"
 #include "base/units.h"
 #include "vk/barrier.h"
 
@@ -29,22 +30,8 @@ struct BenchOptions {
 
 struct Figure {
     std::string test;
-    std::vector<double> tokens_per_s;
-    double mean() const {
-        return std::accumulate(tokens_per_s.begin(), tokens_per_s.end(), 0.0) / tokens_per_s.size();
-    }
-    double sd() const {
-        if (tokens_per_s.size() < 2) return 0;
-        const double m = mean();
-        double s = 0;
-        for (double v : tokens_per_s) s += (v - m) * (v - m);
-        return std::sqrt(s / (tokens_per_s.size() - 1));
-    }
+    Samples tokens_per_s;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // Device copy bandwidth (read + write bytes per second) over 64 MiB buffers: the bound a
 // bandwidth-bound decode step is compared with.
@@ -100,7 +87,7 @@ void run(const BenchOptions& o) {
             m.reset();
             const auto t = std::chrono::steady_clock::now();
             m.forward(tokens_for(p));
-            f.tokens_per_s.push_back(p / seconds_since(t));
+            f.tokens_per_s.values.push_back(p / seconds_since(t));
         }
         figures.push_back(f);
     }
@@ -113,7 +100,7 @@ void run(const BenchOptions& o) {
             const auto t = std::chrono::steady_clock::now();
             for (std::uint32_t i = 0; i < n; ++i)
                 m.forward(std::vector<std::int32_t>{std::int32_t(i % c.n_vocab)});
-            f.tokens_per_s.push_back(n / seconds_since(t));
+            f.tokens_per_s.values.push_back(n / seconds_since(t));
         }
         figures.push_back(f);
     }
@@ -128,16 +115,17 @@ void run(const BenchOptions& o) {
                            {"results", nlohmann::json::array()}};
     for (const Figure& f : figures) {
         const bool decode = f.test.starts_with("tg");
-        const double gbs = decode ? f.mean() * per_token / 1e9 : 0;
+        const double gbs = decode ? f.tokens_per_s.mean() * per_token / 1e9 : 0;
         const std::string fraction =
             decode && bandwidth > 0 ? fmt::format("{:.1f}%", 100 * gbs * 1e9 / bandwidth) : "-";
         fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n", session.file().name(),
-                   format_bytes(session.file().file_size()), session.device().info().name, f.test, f.mean(),
-                   f.sd(), decode ? fmt::format("{:.2f}", gbs) : "-", fraction);
+                   format_bytes(session.file().file_size()), session.device().info().name, f.test,
+                   f.tokens_per_s.mean(), f.tokens_per_s.sd(), decode ? fmt::format("{:.2f}", gbs) : "-",
+                   fraction);
         json["results"].push_back({{"test", f.test},
-                                   {"tokens_per_s", f.tokens_per_s},
-                                   {"mean", f.mean()},
-                                   {"sd", f.sd()},
+                                   {"tokens_per_s", f.tokens_per_s.values},
+                                   {"mean", f.tokens_per_s.mean()},
+                                   {"sd", f.tokens_per_s.sd()},
                                    {"weights_gbs", gbs}});
     }
     if (m.offloading()) {

@@ -5,6 +5,7 @@
 #include "app/sampler_options.h"
 #include "app/trace_out.h"
 #include "base/error.h"
+#include "base/timing.h"
 #include "base/units.h"
 #include "text/detokenizer.h"
 
@@ -29,10 +30,6 @@ struct RunOptions {
     bool ignore_eos = false;
     std::string trace_out;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 void run(RunOptions& o) {
     if (o.prompt.empty() == o.prompt_file.empty())

@@ -2,6 +2,7 @@
 // experts run in passes through too few slots, and hybrid execution (misses computed on
 // the CPU while the GPU computes the cached experts). gpu_model.cpp has the resident path.
 #include "base/error.h"
+#include "base/timing.h"
 #include "model/cpu_rate.h"
 #include "model/gpu_model.h"
 #include "model/gpu_model_work.h"
@@ -14,14 +15,6 @@
 #include <optional>
 
 namespace ferry::model {
-
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 GpuModel::Routes GpuModel::read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
                                        std::uint32_t h_rows) {
