@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cpu/fast_block_helpers.h"
 #include "quant/blocks.h"
 #include "quant/half.h"
 
@@ -49,6 +50,27 @@ void to_q8_K(const float* x, std::int64_t cols, BlockQ8_K* y) {
     }
 }
 
+// q8_0 values reordered for nibble-packed weights (fast_block_helpers.h Q8_0NibRow).
+void to_q8_0_nib(const float* x, std::int64_t cols, void* dst) {
+    const std::int64_t nb = cols / kQK, groups = nb / 4;
+    auto* qs = static_cast<std::int8_t*>(dst);
+    auto* d = reinterpret_cast<float*>(qs + cols);
+    float* d16 = d + nb;
+    auto* neg_sums = reinterpret_cast<std::int32_t*>(d16 + 16 * groups);
+    std::int8_t block[kQK];
+    for (std::int64_t i = 0; i < nb; ++i) {
+        to_q8_0(x + kQK * i, kQK, block, d + i);
+        for (int e = 0; e < kQK; ++e) qs[nib_pos(i, e, groups)] = block[e];
+    }
+    for (std::int64_t g = 0; g < groups; ++g)
+        for (int k = 0; k < 16; ++k) {
+            d16[16 * g + k] = d[4 * g + k / 4];
+            int sum = 0;
+            for (int j = 0; j < 4; ++j) sum += qs[128 * g + 4 * k + j] + qs[128 * g + 64 + 4 * k + j];
+            neg_sums[16 * g + k] = -sum;
+        }
+}
+
 }  // namespace
 
 std::size_t act_row_bytes(ActFormat format, std::int64_t cols) {
@@ -60,6 +82,8 @@ std::size_t act_row_bytes(ActFormat format, std::int64_t cols) {
             return n + n / kQK * sizeof(float);
         case ActFormat::q8_K:
             return n / kQKK * sizeof(BlockQ8_K);
+        case ActFormat::q8_0_nib:
+            return n + n / kQK * sizeof(float) + n / (4 * kQK) * 16 * (sizeof(float) + sizeof(std::int32_t));
     }
     return 0;
 }
@@ -75,6 +99,9 @@ void quantize_activations(ActFormat format, const float* x, std::int64_t cols, v
             return;
         case ActFormat::q8_K:
             to_q8_K(x, cols, static_cast<BlockQ8_K*>(dst));
+            return;
+        case ActFormat::q8_0_nib:
+            to_q8_0_nib(x, cols, dst);
             return;
     }
 }

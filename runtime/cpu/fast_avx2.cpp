@@ -101,20 +101,107 @@ void rows_q8_0(std::int64_t n, const void* w, const void* act, std::size_t act_s
         [](const BlockQ8_0& b) { return h2f(b.d); });
 }
 
+// Q4_0 and MXFP4 against q8_0_nib activations (fast_block_helpers.h), for up to
+// kMaxTokens tokens at once: a group of 4 blocks is two vectors of 2 blocks' nibble
+// arrays; their low and high nibbles, turned into offset weights u = w + c >= 0 by
+// unsigned(nibbles), each meet 32 contiguous activations, so no sign is moved: per 4-byte
+// lane, sum u * y - c * sum y (c = 1 << kShift), the sums being the activations'
+// precomputed neg_sums. scales4(w) gives the 4 blocks' scales; the nb % 4 tail blocks go
+// one at a time with signed(w) (values in activation order).
+template <class Block, int kShift, class Unsigned, class Signed, class Scales4, class Scale>
+void rows_nib4(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
+               float* out, std::size_t out_stride, Unsigned unsigned_values, Signed signed_values,
+               Scales4 scales4, Scale scale) {
+    const auto* w = static_cast<const Block*>(wv);
+    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
+    const std::int64_t nb = n / kQK;
+    with_tokens(n_tokens, [&](auto nt) {
+        constexpr int NT = decltype(nt)::value;
+        const __m256i m4 = _mm256_set1_epi8(0xf), ones = _mm256_set1_epi16(1);
+        const __m256i lanes01 = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0);
+        const __m256i lanes23 = _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2);
+        Q8_0NibRow a[NT];
+        for (int t = 0; t < NT; ++t)
+            a[t] = q8_0_nib_row(act_bytes + static_cast<std::size_t>(t) * act_stride, n);
+        const std::int64_t groups = a[0].groups;
+        __m256 acc[NT];
+        for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+        for (std::int64_t g = 0; g < groups; ++g) {
+            const Block* b = w + 4 * g;
+            prefetch_ahead<4 * sizeof(Block)>(b);
+            __m256i lo[2], hi[2];  // [h]: blocks 4g + 2h, 4g + 2h + 1
+            for (int h = 0; h < 2; ++h) {
+                const __m256i q = _mm256_set_m128i(load128(b[2 * h + 1].qs), load128(b[2 * h].qs));
+                lo[h] = unsigned_values(_mm256_and_si256(q, m4));
+                hi[h] = unsigned_values(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+            }
+            const __m256 dw4 = _mm256_castps128_ps256(scales4(b));
+            const __m256 dw[2] = {_mm256_permutevar8x32_ps(dw4, lanes01),
+                                  _mm256_permutevar8x32_ps(dw4, lanes23)};
+            for (int t = 0; t < NT; ++t) {
+                __m256 part[2];
+                for (int h = 0; h < 2; ++h) {
+                    const std::int8_t* y = a[t].qs + 128 * g + 32 * h;
+                    const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[h], load256(y)),
+                                                       _mm256_maddubs_epi16(hi[h], load256(y + 64)));
+                    const __m256i offset = _mm256_slli_epi32(load256(a[t].neg_sums + 16 * g + 8 * h), kShift);
+                    const __m256i sums = _mm256_add_epi32(_mm256_madd_epi16(p, ones), offset);
+                    part[h] = _mm256_cvtepi32_ps(sums);
+                }
+                const __m256 d0 = _mm256_mul_ps(dw[0], _mm256_loadu_ps(a[t].d16 + 16 * g));
+                const __m256 d1 = _mm256_mul_ps(dw[1], _mm256_loadu_ps(a[t].d16 + 16 * g + 8));
+                acc[t] = _mm256_add_ps(acc[t], _mm256_fmadd_ps(d1, part[1], _mm256_mul_ps(d0, part[0])));
+            }
+        }
+        for (int t = 0; t < NT; ++t) {
+            float sum = hsum(acc[t]);
+            for (std::int64_t i = 4 * groups; i < nb; ++i) {
+                const __m256i q = signed_values(w[i]);
+                const __m256i p = _mm256_maddubs_epi16(
+                    _mm256_sign_epi8(q, q), _mm256_sign_epi8(load256(a[t].qs + nib_pos(i, 0, groups)), q));
+                sum += scale(w[i]) * a[t].d[i] * hsum(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)));
+            }
+            out[static_cast<std::size_t>(t) * out_stride] = sum;
+        }
+    });
+}
+
 void rows_q4_0(std::int64_t n, const void* w, const void* act, std::size_t act_stride, int n_tokens,
                float* out, std::size_t out_stride) {
-    rows_blocks32<BlockQ4_0>(
-        n, w, act, act_stride, n_tokens, out, out_stride,
+    rows_nib4<BlockQ4_0, 3>(  // u = nibble = w + 8
+        n, w, act, act_stride, n_tokens, out, out_stride, [](__m256i nibbles) { return nibbles; },
         [](const BlockQ4_0& b) { return _mm256_sub_epi8(nibbles32(b.qs), _mm256_set1_epi8(8)); },
+        [](const BlockQ4_0* b) {
+            const std::uint64_t d = b[0].d | std::uint64_t{b[1].d} << 16 | std::uint64_t{b[2].d} << 32 |
+                                    std::uint64_t{b[3].d} << 48;
+            return _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(d)));
+        },
         [](const BlockQ4_0& b) { return h2f(b.d); });
+}
+
+// e8m0_half of 4 consecutive blocks' exponents, the same bits as the scalar one:
+// (e - 1) << 23 for e >= 2, 0x00200000 << e (denormals) for e < 2.
+inline __m128 e8m0_half4(const BlockMXFP4* b) {
+    const std::uint32_t e4 =
+        b[0].e | std::uint32_t{b[1].e} << 8 | std::uint32_t{b[2].e} << 16 | std::uint32_t{b[3].e} << 24;
+    const __m128i e = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(static_cast<int>(e4)));
+    const __m128i normal = _mm_slli_epi32(_mm_sub_epi32(e, _mm_set1_epi32(1)), 23);
+    const __m128i tiny = _mm_sllv_epi32(_mm_set1_epi32(0x00200000), e);
+    return _mm_castsi128_ps(_mm_blendv_epi8(normal, tiny, _mm_cmpgt_epi32(_mm_set1_epi32(2), e)));
 }
 
 void rows_mxfp4(std::int64_t n, const void* w, const void* act, std::size_t act_stride, int n_tokens,
                 float* out, std::size_t out_stride) {
+    // The codebook (-12 .. 12) plus 16 for the groups, as it is for the tail.
+    alignas(16) std::int8_t offset_book[16];
+    for (int k = 0; k < 16; ++k) offset_book[k] = static_cast<std::int8_t>(kValuesMXFP4[k] + 16);
+    const __m256i book16 = _mm256_broadcastsi128_si256(load128(offset_book));
     const __m256i book = _mm256_broadcastsi128_si256(load128(kValuesMXFP4.data()));
-    rows_blocks32<BlockMXFP4>(
+    rows_nib4<BlockMXFP4, 4>(
         n, w, act, act_stride, n_tokens, out, out_stride,
+        [book16](__m256i nibbles) { return _mm256_shuffle_epi8(book16, nibbles); },
         [book](const BlockMXFP4& b) { return _mm256_shuffle_epi8(book, nibbles32(b.qs)); },
+        [](const BlockMXFP4* b) { return e8m0_half4(b); },
         [](const BlockMXFP4& b) { return e8m0_half(b.e); });
 }
 

@@ -51,7 +51,16 @@ inline __m512i dot_u8s8(__m512i u, __m512i s) {
 inline __m512i madd_acc(__m512i acc, __m512i p, __m512i s) {
     return _mm512_dpwssd_epi32(acc, p, s);
 }
+// acc + the u8 x s8 products of (u0, s0) and (u1, s1), summed in fours.
+inline __m512i dot2_u8s8(__m512i acc, __m512i u0, __m512i s0, __m512i u1, __m512i s1) {
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc, u0, s0), u1, s1);
+}
 #else
+// (u8 x s8 pairs of both fit int16: |u| <= 28 here, so the two are added before widening.)
+inline __m512i dot2_u8s8(__m512i acc, __m512i u0, __m512i s0, __m512i u1, __m512i s1) {
+    const __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(u0, s0), _mm512_maddubs_epi16(u1, s1));
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(p, _mm512_set1_epi16(1)));
+}
 inline __m512i dot_u8s8(__m512i u, __m512i s) {
     return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
 }
@@ -137,30 +146,95 @@ void rows_q8_0(std::int64_t n, const void* w, const void* act, std::size_t act_s
         [](const BlockQ8_0& b) { return h2f(b.d); });
 }
 
+// Q4_0 and MXFP4 against q8_0_nib activations (fast_block_helpers.h), 4 blocks per
+// vector, for up to kMaxTokens tokens at once. The 4 blocks' 16-byte nibble arrays fill
+// one vector; its low and high nibbles, turned into offset weights u = w + kOffset >= 0 by
+// unsigned(nibbles), each meet 64 contiguous activations, so nothing is permuted and no
+// sign is moved: per 4-byte lane, sum u * y - kOffset * sum y, the sum being the
+// activations' precomputed neg_sums. scales4(w) gives the 4 blocks' scales; the nb % 4
+// tail blocks go one at a time with signed(w) (values in activation order).
+template <class Block, int kShift, class Unsigned, class Signed, class Scales4, class Scale>
+void rows_nib4(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
+               float* out, std::size_t out_stride, Unsigned unsigned_values, Signed signed_values,
+               Scales4 scales4, Scale scale) {
+    const auto* w = static_cast<const Block*>(wv);
+    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
+    const std::int64_t nb = n / kQK;
+    const __m512i m4 = _mm512_set1_epi8(0xf);
+    const __m512i lanes4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    with_tokens(n_tokens, [&](auto nt) {
+        constexpr int NT = decltype(nt)::value;
+        Q8_0NibRow a[NT];
+        for (int t = 0; t < NT; ++t)
+            a[t] = q8_0_nib_row(act_bytes + static_cast<std::size_t>(t) * act_stride, n);
+        const std::int64_t groups = a[0].groups;
+        __m512 acc[NT];
+        for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+        for (std::int64_t g = 0; g < groups; ++g) {
+            const Block* b = w + 4 * g;
+            prefetch_ahead<4 * sizeof(Block)>(b);
+            __m512i q = _mm512_castsi128_si512(load128(b[0].qs));
+            q = _mm512_inserti32x4(q, load128(b[1].qs), 1);
+            q = _mm512_inserti32x4(q, load128(b[2].qs), 2);
+            q = _mm512_inserti32x4(q, load128(b[3].qs), 3);
+            const __m512i lo = unsigned_values(_mm512_and_si512(q, m4));
+            const __m512i hi = unsigned_values(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4));
+            const __m512 dw = _mm512_permutexvar_ps(lanes4, _mm512_castps128_ps512(scales4(b)));
+            for (int t = 0; t < NT; ++t) {
+                const std::int8_t* y = a[t].qs + 128 * g;
+                const __m512i offset = _mm512_slli_epi32(load512(a[t].neg_sums + 16 * g), kShift);
+                const __m512i sums = dot2_u8s8(offset, lo, load512(y), hi, load512(y + 64));
+                const __m512 d = _mm512_mul_ps(dw, _mm512_loadu_ps(a[t].d16 + 16 * g));
+                acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            }
+        }
+        for (int t = 0; t < NT; ++t) {
+            float sum = _mm512_reduce_add_ps(acc[t]);
+            for (std::int64_t i = 4 * groups; i < nb; ++i) {
+                const __m256i p = dot_i8_256(signed_values(w[i]), load256(a[t].qs + nib_pos(i, 0, groups)));
+                sum += scale(w[i]) * a[t].d[i] * hsum256(_mm256_cvtepi32_ps(p));
+            }
+            out[static_cast<std::size_t>(t) * out_stride] = sum;
+        }
+    });
+}
+
 void rows_q4_0(std::int64_t n, const void* w, const void* act, std::size_t act_stride, int n_tokens,
                float* out, std::size_t out_stride) {
-    rows_blocks32<BlockQ4_0>(
-        n, w, act, act_stride, n_tokens, out, out_stride,
-        [](const BlockQ4_0* b, std::int64_t i) {
-            return _mm512_sub_epi8(nibbles64(b[i].qs, b[i + 1].qs), _mm512_set1_epi8(8));
-        },
-        [](const BlockQ4_0* b, std::int64_t i) {
-            return _mm256_sub_epi8(nibbles32(b[i].qs), _mm256_set1_epi8(8));
+    rows_nib4<BlockQ4_0, 3>(  // u = nibble = w + 8
+        n, w, act, act_stride, n_tokens, out, out_stride, [](__m512i nibbles) { return nibbles; },
+        [](const BlockQ4_0& b) { return _mm256_sub_epi8(nibbles32(b.qs), _mm256_set1_epi8(8)); },
+        [](const BlockQ4_0* b) {
+            const std::uint64_t d = b[0].d | std::uint64_t{b[1].d} << 16 | std::uint64_t{b[2].d} << 32 |
+                                    std::uint64_t{b[3].d} << 48;
+            return _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(d)));
         },
         [](const BlockQ4_0& b) { return h2f(b.d); });
 }
 
+// e8m0_half of 4 consecutive blocks' exponents, the same bits as the scalar one:
+// (e - 1) << 23 for e >= 2, 0x00200000 << e (denormals) for e < 2.
+inline __m128 e8m0_half4(const BlockMXFP4* b) {
+    const std::uint32_t e4 =
+        b[0].e | std::uint32_t{b[1].e} << 8 | std::uint32_t{b[2].e} << 16 | std::uint32_t{b[3].e} << 24;
+    const __m128i e = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(static_cast<int>(e4)));
+    const __m128i normal = _mm_slli_epi32(_mm_sub_epi32(e, _mm_set1_epi32(1)), 23);
+    const __m128i tiny = _mm_sllv_epi32(_mm_set1_epi32(0x00200000), e);
+    return _mm_castsi128_ps(_mm_blendv_epi8(normal, tiny, _mm_cmpgt_epi32(_mm_set1_epi32(2), e)));
+}
+
 void rows_mxfp4(std::int64_t n, const void* w, const void* act, std::size_t act_stride, int n_tokens,
                 float* out, std::size_t out_stride) {
-    const __m512i book = _mm512_broadcast_i32x4(load128(kValuesMXFP4.data()));
-    rows_blocks32<BlockMXFP4>(
+    // The codebook (-12 .. 12) plus 16, and as it is for the tail.
+    alignas(16) std::int8_t offset_book[16];
+    for (int k = 0; k < 16; ++k) offset_book[k] = static_cast<std::int8_t>(kValuesMXFP4[k] + 16);
+    const __m512i book16 = _mm512_broadcast_i32x4(load128(offset_book));
+    const __m256i book = _mm256_broadcastsi128_si256(load128(kValuesMXFP4.data()));
+    rows_nib4<BlockMXFP4, 4>(
         n, w, act, act_stride, n_tokens, out, out_stride,
-        [book](const BlockMXFP4* b, std::int64_t i) {
-            return _mm512_shuffle_epi8(book, nibbles64(b[i].qs, b[i + 1].qs));
-        },
-        [book](const BlockMXFP4* b, std::int64_t i) {
-            return _mm256_shuffle_epi8(_mm512_castsi512_si256(book), nibbles32(b[i].qs));
-        },
+        [book16](__m512i nibbles) { return _mm512_shuffle_epi8(book16, nibbles); },
+        [book](const BlockMXFP4& b) { return _mm256_shuffle_epi8(book, nibbles32(b.qs)); },
+        [](const BlockMXFP4* b) { return e8m0_half4(b); },
         [](const BlockMXFP4& b) { return e8m0_half(b.e); });
 }
 

@@ -77,6 +77,36 @@ inline Q8_0Row q8_0_row(const void* act, std::int64_t n) {
     return {qs, reinterpret_cast<const float*>(qs + n)};
 }
 
+// A q8_0_nib activation row of n values (fast_kernels.h): nb = n / 32 blocks, of which the
+// first 4 * groups (groups = nb / 4) are reordered per group of 4 blocks; the nb % 4 blocks
+// after them keep their order.
+//   qs[n]        group g: bytes 128g + 16b + e hold element e of block 4g + b for e < 16,
+//                bytes 128g + 64 + 16b + e - 16 elements e >= 16; then the tail blocks
+//   d[nb]        each block's scale (fp32, the fp16 value ggml would store)
+//   d16[16 * groups]    per group: d of block 4g + b repeated 4 times (lanes 4b .. 4b + 3)
+//   neg_sums[16 * groups]  per group, lane k: minus the sum of bytes 128g + 4k .. 4k + 3
+//                and 128g + 64 + 4k .. 4k + 3 (what 4-byte lane k of a dot product with
+//                offset weights u = w + c must subtract c times)
+struct Q8_0NibRow {
+    const std::int8_t* qs;
+    const float* d;
+    const float* d16;
+    const std::int32_t* neg_sums;
+    std::int64_t groups;
+};
+inline Q8_0NibRow q8_0_nib_row(const void* act, std::int64_t n) {
+    const std::int64_t nb = n / quant::kQK, groups = nb / 4;
+    const auto* qs = static_cast<const std::int8_t*>(act);
+    const auto* d = reinterpret_cast<const float*>(qs + n);
+    const float* d16 = d + nb;
+    return {qs, d, d16, reinterpret_cast<const std::int32_t*>(d16 + 16 * groups), groups};
+}
+// Where element e (0..31) of block i sits in a q8_0_nib row's qs.
+inline std::int64_t nib_pos(std::int64_t i, int e, std::int64_t groups) {
+    if (i >= 4 * groups) return 128 * groups + 32 * (i - 4 * groups) + e;
+    return 128 * (i / 4) + (e < 16 ? 0 : 64) + 16 * (i % 4) + (e & 15);
+}
+
 // Q4_K / Q5_K: the eight 6-bit scales and mins of a super-block (quant::unpack_scale_min_k4),
 // unpacked a 32-bit word at a time: bytes 0..3 hold scales 0..3 in their low 6 bits, bytes
 // 4..7 mins 0..3; scale / min 4..7 take their low 4 bits from the nibbles of bytes 8..11

@@ -15,7 +15,13 @@ namespace ferry::cpu::fast {
 // the scales as fp32 (the fp16 values ggml would store), so a kernel loads 64 values in one
 // go and never converts an activation scale. The format depends on the weight type only,
 // never on the path, so every path sees the same quantized activations.
-enum class ActFormat : std::uint8_t { f32, q8_0, q8_K };
+//
+// q8_0_nib (for Q4_0 and MXFP4, whose 32-element blocks pack elements j and j + 16 into one
+// byte) holds the same values as q8_0, reordered per group of 4 blocks so that the low and
+// the high nibbles of 4 consecutive weight blocks each meet 64 contiguous activations, plus
+// the sums a kernel needs to work with offset (unsigned) weights; fast_block_helpers.h
+// Q8_0NibRow has the layout.
+enum class ActFormat : std::uint8_t { f32, q8_0, q8_K, q8_0_nib };
 
 // The weight types with fast kernels.
 enum class FastType : std::uint8_t { q4_0, q8_0, mxfp4, q4_K, q5_K, q6_K, iq4_xs, f16, bf16, count };

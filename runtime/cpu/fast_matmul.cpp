@@ -43,10 +43,11 @@ std::optional<FastType> fast_type(TensorType type) {
 
 ActFormat act_format(FastType type) {
     switch (type) {
-        case FastType::q4_0:
         case FastType::q8_0:
-        case FastType::mxfp4:
             return ActFormat::q8_0;
+        case FastType::q4_0:
+        case FastType::mxfp4:
+            return ActFormat::q8_0_nib;
         case FastType::q4_K:
         case FastType::q5_K:
         case FastType::q6_K:

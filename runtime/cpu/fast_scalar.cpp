@@ -30,13 +30,14 @@ float dot_q8_0(std::int64_t n, const void* wv, const void* av) {
 
 float dot_q4_0(std::int64_t n, const void* wv, const void* av) {
     const auto* w = static_cast<const BlockQ4_0*>(wv);
-    const Q8_0Row a = q8_0_row(av, n);
+    const Q8_0NibRow a = q8_0_nib_row(av, n);
     float sum = 0.0f;
     for (std::int64_t i = 0; i < n / kQK; ++i) {
-        const std::int8_t* y = a.qs + kQK * i;
+        const std::int8_t* y = a.qs + nib_pos(i, 0, a.groups);           // elements 0..15 here,
+        const std::int8_t* y_hi = a.qs + nib_pos(i, 16, a.groups) - 16;  // 16..31 at y_hi + 16
         int s = 0;
         for (int j = 0; j < kQK / 2; ++j)
-            s += ((w[i].qs[j] & 0xf) - 8) * y[j] + ((w[i].qs[j] >> 4) - 8) * y[j + 16];
+            s += ((w[i].qs[j] & 0xf) - 8) * y[j] + ((w[i].qs[j] >> 4) - 8) * y_hi[j + 16];
         sum += h2f(w[i].d) * a.d[i] * static_cast<float>(s);
     }
     return sum;
@@ -44,13 +45,14 @@ float dot_q4_0(std::int64_t n, const void* wv, const void* av) {
 
 float dot_mxfp4(std::int64_t n, const void* wv, const void* av) {
     const auto* w = static_cast<const BlockMXFP4*>(wv);
-    const Q8_0Row a = q8_0_row(av, n);
+    const Q8_0NibRow a = q8_0_nib_row(av, n);
     float sum = 0.0f;
     for (std::int64_t i = 0; i < n / kQK; ++i) {
-        const std::int8_t* y = a.qs + kQK * i;
+        const std::int8_t* y = a.qs + nib_pos(i, 0, a.groups);
+        const std::int8_t* y_hi = a.qs + nib_pos(i, 16, a.groups) - 16;
         int s = 0;
         for (int j = 0; j < kQK / 2; ++j)
-            s += kValuesMXFP4[w[i].qs[j] & 0xf] * y[j] + kValuesMXFP4[w[i].qs[j] >> 4] * y[j + 16];
+            s += kValuesMXFP4[w[i].qs[j] & 0xf] * y[j] + kValuesMXFP4[w[i].qs[j] >> 4] * y_hi[j + 16];
         sum += e8m0_half(w[i].e) * a.d[i] * static_cast<float>(s);
     }
     return sum;
