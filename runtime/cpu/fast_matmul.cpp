@@ -137,12 +137,18 @@ ExpertMatmul::Activations ExpertMatmul::prepare(const Operand& op, const float* 
     const std::int64_t cols = op.w->cols;
     if (op.format == ActFormat::f32)
         return {reinterpret_cast<const std::uint8_t*>(x), static_cast<std::size_t>(cols) * sizeof(float)};
-    const std::size_t stride = fast::act_row_bytes(op.format, cols);
-    buffer.resize(stride * static_cast<std::size_t>(n_tokens));
+    // Rows start on cache lines (a kernel's 32- and 64-byte loads never straddle two) and,
+    // for a batch, not a multiple of 4 KiB apart (the tokens' rows would share L1 sets).
+    constexpr std::size_t kLine = 64;
+    std::size_t stride = (fast::act_row_bytes(op.format, cols) + kLine - 1) / kLine * kLine;
+    if (stride % 4096 == 0) stride += kLine;
+    buffer.resize(stride * static_cast<std::size_t>(n_tokens) + kLine);
+    std::uint8_t* base =
+        buffer.data() + (kLine - reinterpret_cast<std::uintptr_t>(buffer.data()) % kLine) % kLine;
     for (std::int64_t t = 0; t < n_tokens; ++t)
         fast::quantize_activations(op.format, x + t * cols, cols,
-                                   buffer.data() + static_cast<std::size_t>(t) * stride);
-    return {buffer.data(), stride};
+                                   base + static_cast<std::size_t>(t) * stride);
+    return {base, stride};
 }
 
 void ExpertMatmul::rows(const Operand& op, const Activations& act, std::int64_t n_tokens, std::int64_t r0,
