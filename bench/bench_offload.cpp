@@ -32,6 +32,7 @@
 #include "scheduler/trace.h"
 #include "vk/buffer.h"
 #include "vk/command.h"
+#include "vk/copy_rate.h"
 #include "vk/device.h"
 #include "vk/instance.h"
 
@@ -232,17 +233,8 @@ double measure_upload_bandwidth(vk::Device& device) {
     vk::Buffer staging(device, bytes, vk::MemoryKind::Staging, "upload probe (staging)");
     std::memset(staging.bytes().data(), 1, staging.bytes().size());  // pages touched before timing
     vk::Buffer dst(device, bytes, vk::MemoryKind::DeviceLocal, "upload probe");
-    vk::CommandBuffer cmd(device, vk::QueueKind::Transfer);
-    double best = 0;
-    for (int i = 0; i < 4; ++i) {
-        cmd.begin();
-        cmd.copy(staging, dst);
-        const auto t0 = Clock::now();
-        cmd.submit();
-        cmd.wait();
-        if (i > 0) best = std::max(best, double(bytes) / seconds_since(t0));
-    }
-    return best;
+    const vk::CopyStep upload[] = {{&staging, &dst}};
+    return double(bytes) / vk::time_copies(device, vk::QueueKind::Transfer, upload, 3).seconds;
 }
 
 model::GpuModelOptions model_options(const Config& c, const Options& o) {

@@ -7,7 +7,7 @@
 #include "base/timing.h"
 #include "base/units.h"
 #include "vk/barrier.h"
-#include "vk/timestamps.h"
+#include "vk/copy_rate.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -48,33 +48,13 @@ CopyBandwidth measure_copy_bandwidth(vk::Device& device) {
     CopyBandwidth result;
     const std::uint64_t bytes = std::min<std::uint64_t>(64ull << 20, device.accountant().available() / 3);
     if (bytes < (1u << 20)) return result;
-    result.buffer_bytes = bytes;
     vk::Buffer a(device, bytes, vk::MemoryKind::DeviceLocal, "bandwidth probe");
     vk::Buffer b(device, bytes, vk::MemoryKind::DeviceLocal, "bandwidth probe");
-    vk::CommandBuffer cmd(device, vk::QueueKind::Compute);
-    std::optional<vk::Timestamps> timer;
-    if (vk::Timestamps::supported(device, vk::QueueKind::Compute))
-        timer.emplace(device, vk::QueueKind::Compute, 2);
-    result.gpu_timed = timer.has_value();
-    for (int i = 0; i < 4; ++i) {
-        cmd.begin();
-        if (timer) {
-            timer->reset(cmd, 0, 2);
-            timer->write(cmd, 0, VK_PIPELINE_STAGE_TRANSFER_BIT);
-        }
-        cmd.copy(a, b);
-        vk::transfer_to_transfer(cmd);
-        cmd.copy(b, a);
-        if (timer) timer->write(cmd, 1, VK_PIPELINE_STAGE_TRANSFER_BIT);
-        const auto t = std::chrono::steady_clock::now();
-        cmd.submit();
-        cmd.wait();
-        const double host_s = seconds_since(t);
-        const std::optional<double> gpu_s = timer ? timer->seconds(0, 1) : std::nullopt;
-        const double s = gpu_s && *gpu_s > 0 ? *gpu_s : host_s;
-        if (i > 0)
-            result.bytes_per_s = std::max(result.bytes_per_s, 4.0 * double(bytes) / s);  // 2 copies, r + w
-    }
+    const vk::CopyStep there_and_back[] = {{&a, &b}, {&b, &a}};
+    const vk::CopyTiming t = vk::time_copies(device, vk::QueueKind::Compute, there_and_back, 3);
+    result.bytes_per_s = 4.0 * double(bytes) / t.seconds;  // 2 copies, each read + write
+    result.buffer_bytes = bytes;
+    result.gpu_timed = t.gpu_timed;
     return result;
 }
 

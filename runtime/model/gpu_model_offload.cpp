@@ -7,6 +7,7 @@
 #include "model/gpu_model.h"
 #include "model/gpu_model_work.h"
 #include "vk/barrier.h"
+#include "vk/copy_rate.h"
 
 #include <algorithm>
 #include <chrono>
@@ -288,17 +289,8 @@ void GpuModel::measure_upload_rate() {
     const ExpertPool& pool = weights_.layers[0].gate;
     const vk::Buffer& staging = work_->staging;
     const std::uint64_t bytes = std::min(pool.buffer.size(), staging.size());
-    vk::CommandBuffer copy(device_, vk::QueueKind::Transfer);
-    double best = 1e30;
-    for (int i = 0; i < 3; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        copy.begin();
-        copy.copy(staging, pool.buffer, {0, 0, bytes});
-        copy.submit();
-        copy.wait();
-        best = std::min(best, seconds_since(t0));
-    }
-    upload_rate_ = double(bytes) / std::max(best, 1e-9);
+    const vk::CopyStep upload[] = {{&staging, &pool.buffer, {0, 0, bytes}}};
+    upload_rate_ = double(bytes) / vk::time_copies(device_, vk::QueueKind::Transfer, upload, 3).seconds;
 }
 
 // How many predicted experts to copy ahead: as many as the link moves while one layer

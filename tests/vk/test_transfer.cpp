@@ -2,11 +2,13 @@
 #include "elementwise_gpu.h"
 #include "support/vulkan_test_device.h"
 #include "vk/barrier.h"
+#include "vk/copy_rate.h"
 #include "vk/transfer.h"
 
 #include <doctest/doctest.h>
 
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 using namespace ferry;
@@ -87,4 +89,27 @@ TEST_CASE("a download waits for the compute submission that wrote its source") {
         CAPTURE(i);
         REQUIRE(got[i] == 2.0f * a[i]);
     }
+}
+
+TEST_CASE("time_copies runs the steps in order and reports a plausible time") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    constexpr std::uint64_t bytes = 4u << 20;
+    vk::Buffer staging(device, bytes, vk::MemoryKind::Staging, "staging");
+    vk::Buffer middle(device, bytes, vk::MemoryKind::DeviceLocal, "middle");
+    vk::Buffer readback(device, bytes, vk::MemoryKind::Readback, "readback");
+    auto host = staging.as<std::uint32_t>();
+    std::iota(host.begin(), host.end(), 7u);
+    const vk::CopyStep steps[] = {{&staging, &middle}, {&middle, &readback, {0, 0, bytes / 2}}};
+    for (vk::QueueKind queue : {vk::QueueKind::Transfer, vk::QueueKind::Compute}) {
+        const vk::CopyTiming t = vk::time_copies(device, queue, steps, 2);
+        CHECK(t.seconds > 0);
+        CHECK(t.seconds < 10);
+        readback.invalidate();
+        const auto out = readback.as<std::uint32_t>();
+        CHECK(out[0] == 7u);
+        CHECK(out[bytes / 8 - 1] == 7u + bytes / 8 - 1);  // the last word of the half copied
+    }
+    CHECK_THROWS_AS(vk::time_copies(device, vk::QueueKind::Transfer, steps, 0), std::logic_error);
 }
