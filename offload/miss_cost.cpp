@@ -142,6 +142,10 @@ void MissCostModel::observe_cpu(std::uint64_t bytes, double seconds) {
     if (const double r = sample_rate(bytes, seconds)) blend(rates_.cpu_bytes_per_s, r);
 }
 
+void MissCostModel::observe_gpu_prefill(std::uint64_t bytes, double seconds) {
+    if (const double r = sample_rate(bytes, seconds)) blend(rates_.gpu_bytes_per_s, r);
+}
+
 void MissCostModel::observe_gpu_pass(double seconds) {
     // Same sanity bounds as the fixed cost: a pass is microseconds to milliseconds.
     if (positive_finite(seconds) && seconds < 1) blend(rates_.gpu_pass_s, seconds);

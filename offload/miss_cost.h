@@ -107,6 +107,8 @@ public:
     void observe_cpu_fixed(double seconds);
     // One decode FFN pass on the GPU.
     void observe_gpu_pass(double seconds);
+    // A prefill chunk on the GPU: `bytes` of expert weights (its experts) in `seconds`.
+    void observe_gpu_prefill(std::uint64_t bytes, double seconds);
 
     const MissRates& rates() const { return rates_; }
     MissPolicy policy() const { return policy_; }

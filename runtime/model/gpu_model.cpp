@@ -374,10 +374,10 @@ void GpuModel::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer) {
     const GpuLayerWeights& L = weights_.layers[layer];
     Work& w = *work_;
     const std::uint32_t K = c.n_experts_used, F = c.n_ff_expert, E = c.n_embd;
-    const bool timed = pass_timer_ && !pass_timer_armed_;  // for the cost model (auto)
+    const bool timed = ffn_timer_ && !pass_timer_armed_;  // for the cost model (auto)
     if (timed) {
-        pass_timer_->reset(cmd, 0, 2);
-        pass_timer_->write(cmd, 0, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+        ffn_timer_->reset(cmd, 0, 2);
+        ffn_timer_->write(cmd, 0, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
     }
     mat_.expert_matvec(cmd, L.gate.matrices(), w.gate_off, K, {.buffer = &w.h},
                        {.buffer = &w.g, .slot_stride = F});
@@ -394,7 +394,7 @@ void GpuModel::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer) {
     mat_.expert_matvec(cmd, L.down.matrices(), w.down_off, K, {.buffer = &w.a, .slot_stride = F},
                        {.buffer = &w.d, .slot_stride = E});
     if (timed) {
-        pass_timer_->write(cmd, 1, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+        ffn_timer_->write(cmd, 1, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
         pass_timer_armed_ = true;
     }
     vk::compute_to_compute(cmd);
@@ -412,6 +412,7 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
 
     const bool cpu_side = cpu_experts_ != nullptr;  // cpu, auto or cpu_moe: the CPU may take misses
     const Routes r = read_routes(cmd, routes, false, cpu_side ? B : 0);
+    if (miss_cost_) follow_measurements();  // the read-back waited: earlier work has finished
     const std::vector<std::int32_t>& ids = r.ids;
     // routes grouped by expert, in route order within a group (deterministic).
     std::vector<std::vector<std::uint32_t>> by_expert(c.n_experts);
@@ -481,6 +482,12 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
         cb.copy(w.staging, w.groups_down, {area + 2 * table, 0, bytes});
         cb.copy(w.staging, w.routes, {routes_at, 0, begin * 4ull});
         vk::transfer_to_compute(cb);
+        // The cost model's prefill GPU rate: one chunk's expert FFN timed at a time.
+        const bool timed = index == 0 && ffn_timer_ && !chunk_timer_armed_;
+        if (timed) {
+            ffn_timer_->reset(cb, 2, 2);
+            ffn_timer_->write(cb, 2, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+        }
         const kernels::Activations h{.buffer = &w.h, .token_stride = E};
         mat_.expert_matmul(cb, L.gate.matrices(), w.groups_gate, n_groups, w.routes, max_routes, K, h,
                            {.buffer = &w.g, .token_stride = K * F, .slot_stride = F});
@@ -492,6 +499,12 @@ void GpuModel::record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t laye
         mat_.expert_matmul(cb, L.down.matrices(), w.groups_down, n_groups, w.routes, max_routes, K,
                            {.buffer = &w.a, .token_stride = K * F, .slot_stride = F},
                            {.buffer = &w.d, .token_stride = K * E, .slot_stride = E});
+        if (timed) {
+            ffn_timer_->write(cb, 3, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+            chunk_timer_armed_ = true;
+            chunk_timed_bytes_ =
+                experts.size() * (L.gate.expert_bytes + L.up.expert_bytes + L.down.expert_bytes);
+        }
         vk::compute_to_compute(cb);
         if (last && &cb == &cmd) {  // the rest of the layer follows in cmd
             pending_ready_ = std::max(pending_ready_, ready);

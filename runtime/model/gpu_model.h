@@ -207,10 +207,13 @@ private:
     std::unique_ptr<CpuExperts> cpu_experts_;                  // hybrid / cpu_moe only
     std::unique_ptr<offload::MissCostModel> miss_cost_;        // hybrid only
     std::vector<float> cpu_out_;  // [tokens, n_embd]: the CPU experts' weighted sum (hybrid)
-    // Hybrid: one decode FFN pass timed on the GPU at a time (queries 0 and 1), read back once
-    // the layer after it has waited for its work; null where timestamps are unsupported.
-    std::unique_ptr<vk::Timestamps> pass_timer_;
-    bool pass_timer_armed_ = false;  // a pair is written and not yet read
+    // Hybrid: one decode FFN pass (queries 0, 1) and one prefill chunk (2, 3) timed on the GPU
+    // at a time, read back once the next layer has waited for its work; null where
+    // timestamps are unsupported.
+    std::unique_ptr<vk::Timestamps> ffn_timer_;
+    bool pass_timer_armed_ = false;        // queries 0, 1 are written and not yet read
+    bool chunk_timer_armed_ = false;       // queries 2, 3 likewise
+    std::uint64_t chunk_timed_bytes_ = 0;  // expert bytes of the timed chunk
 };
 
 }  // namespace ferry::model

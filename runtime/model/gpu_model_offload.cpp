@@ -269,15 +269,22 @@ void GpuModel::run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::
 }
 
 void GpuModel::follow_measurements() {
+    if (!offload_) return;
     for (const LinkSample& sample : offload_->take_link_samples()) {
         if (miss_cost_) miss_cost_->observe_upload(sample.bytes, sample.seconds);
         const double rate = double(sample.bytes) / sample.seconds;
         if (std::isfinite(rate) && rate > 0) upload_rate_ += 0.2 * (rate - upload_rate_);
     }
     if (pass_timer_armed_) {
-        if (const std::optional<double> s = pass_timer_->seconds(0, 1)) {
+        if (const std::optional<double> s = ffn_timer_->seconds(0, 1)) {
             miss_cost_->observe_gpu_pass(*s);
             pass_timer_armed_ = false;
+        }
+    }
+    if (chunk_timer_armed_) {
+        if (const std::optional<double> s = ffn_timer_->seconds(2, 3)) {
+            miss_cost_->observe_gpu_prefill(chunk_timed_bytes_, *s);
+            chunk_timer_armed_ = false;
         }
     }
 }
@@ -355,7 +362,7 @@ void GpuModel::start_hybrid(const gguf::File& file) {
     miss_cost_ = std::make_unique<offload::MissCostModel>(rates, options_.miss_policy);
     if (options_.miss_policy != offload::MissPolicy::Copy &&
         vk::Timestamps::supported(device_, vk::QueueKind::Compute))
-        pass_timer_ = std::make_unique<vk::Timestamps>(device_, vk::QueueKind::Compute, 2);
+        ffn_timer_ = std::make_unique<vk::Timestamps>(device_, vk::QueueKind::Compute, 4);
 }
 
 }  // namespace ferry::model

@@ -153,7 +153,11 @@ TEST_CASE("observations move the rates toward the samples and ignore nonsense") 
     CHECK(m.rates().cpu_fixed_s == doctest::Approx(1.2e-4));
     m.observe_gpu_pass(120e-6);
     CHECK(m.rates().gpu_pass_s == doctest::Approx(40e-6));
-    CHECK(m.rates().gpu_bytes_per_s == 100e9);  // prefill's GPU rate is measured once
+    CHECK(m.rates().gpu_bytes_per_s == 100e9);  // only prefill chunks move the prefill rate
+    m.observe_gpu_prefill(kMB, 1e-5);           // 100 GB/s: no change
+    CHECK(m.rates().gpu_bytes_per_s == doctest::Approx(100e9));
+    m.observe_gpu_prefill(kMB, 2e-5);  // 50 GB/s
+    CHECK(m.rates().gpu_bytes_per_s == doctest::Approx(90e9));
 
     const MissRates before = m.rates();
     const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -170,6 +174,9 @@ TEST_CASE("observations move the rates toward the samples and ignore nonsense") 
     CHECK(m.rates().cpu_bytes_per_s == before.cpu_bytes_per_s);
     CHECK(m.rates().cpu_fixed_s == before.cpu_fixed_s);
     CHECK(m.rates().gpu_pass_s == before.gpu_pass_s);
+    m.observe_gpu_prefill(kMB, nan);
+    m.observe_gpu_prefill(0, 1e-3);
+    CHECK(m.rates().gpu_bytes_per_s == before.gpu_bytes_per_s);
 
     for (int i = 0; i < 40; ++i) m.observe_upload(2 * kMB, 1e-4);
     CHECK(m.rates().upload_bytes_per_s == doctest::Approx(20e9).epsilon(1e-3));
