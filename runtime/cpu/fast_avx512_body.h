@@ -306,6 +306,21 @@ void rows_q6_K(std::int64_t n, const void* wv, const void* act, std::size_t act_
     });
 }
 
+// IQ4_XS: the 8 sub-block scales (iq4_xs_scale) as int16, computed in registers (through
+// memory, 8 scalar stores and a vector load, the load waits for the stores to retire).
+inline __m128i iq4_xs_scales(const BlockIQ4_XS& b) {
+    std::uint32_t low;
+    std::memcpy(&low, b.scales_l, sizeof low);
+    const __m128i m4 = _mm_set1_epi8(0xf), l = _mm_cvtsi32_si128(static_cast<int>(low));
+    // Byte j: low nibble j (bytes of scales_l low nibble first).
+    const __m128i nibbles = _mm_unpacklo_epi8(_mm_and_si128(l, m4), _mm_and_si128(_mm_srli_epi16(l, 4), m4));
+    const __m128i high = _mm_and_si128(_mm_srlv_epi16(_mm_set1_epi16(static_cast<short>(b.scales_h)),
+                                                      _mm_setr_epi16(0, 2, 4, 6, 8, 10, 12, 14)),
+                                       _mm_set1_epi16(3));
+    return _mm_sub_epi16(_mm_or_si128(_mm_cvtepu8_epi16(nibbles), _mm_slli_epi16(high, 4)),
+                         _mm_set1_epi16(32));
+}
+
 // IQ4_XS, for up to kMaxTokens tokens at once: a 64-byte load holds sub-blocks 4h .. 4h + 3
 // (16 bytes each); nibble planes are interleaved back into element order, two sub-blocks
 // per vector, looked up in the codebook once per super-block.
@@ -326,11 +341,9 @@ void rows_iq4_xs(std::int64_t n, const void* wv, const void* act, std::size_t ac
             a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
         __m512 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-        alignas(16) std::int16_t ls[8];
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
             prefetch_ahead<sizeof(w[i])>(w + i);
-            for (int j = 0; j < 8; ++j) ls[j] = static_cast<std::int16_t>(iq4_xs_scale(w[i], j));
-            const __m512i sc = _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i*>(ls)));
+            const __m512i sc = _mm512_castsi128_si512(iq4_xs_scales(w[i]));
             __m512i magnitude[4], scale[4];  // [k]: sub-blocks 2k, 2k + 1 = activations 64k .. 64k + 63
             __mmask64 negative[4];
             for (int h = 0; h < 2; ++h) {
