@@ -192,10 +192,7 @@ inline __m128 e8m0_half4(const BlockMXFP4* b) {
 
 void rows_mxfp4(std::int64_t n, const void* w, const void* act, std::size_t act_stride, int n_tokens,
                 float* out, std::size_t out_stride) {
-    // The codebook (-12 .. 12) plus 16 for the groups, as it is for the tail.
-    alignas(16) std::int8_t offset_book[16];
-    for (int k = 0; k < 16; ++k) offset_book[k] = static_cast<std::int8_t>(kValuesMXFP4[k] + 16);
-    const __m256i book16 = _mm256_broadcastsi128_si256(load128(offset_book));
+    const __m256i book16 = _mm256_broadcastsi128_si256(load128(kValuesMXFP4Plus16.data()));  // codebook + 16
     const __m256i book = _mm256_broadcastsi128_si256(load128(kValuesMXFP4.data()));
     rows_nib4<BlockMXFP4, 4>(
         n, w, act, act_stride, n_tokens, out, out_stride,

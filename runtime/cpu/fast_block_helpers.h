@@ -2,6 +2,7 @@
 // Small helpers shared by the kernel files. Everything here has internal linkage (an
 // unnamed namespace), so each kernel file, compiled with its own -m flags, gets its own
 // copy and no SIMD instruction can leak into another file's code through the linker.
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -125,6 +126,13 @@ inline void scales_mins_k4(const std::uint8_t* s, std::uint8_t* sc, std::uint8_t
 inline int iq4_xs_scale(const quant::BlockIQ4_XS& b, int j) {
     return (((b.scales_l[j / 2] >> (4 * (j % 2))) & 0xf) | (((b.scales_h >> (2 * j)) & 3) << 4)) - 32;
 }
+
+// MXFP4's codebook (-12 .. 12) plus 16: the unsigned weights of the q8_0_nib kernels.
+alignas(16) constexpr std::array<std::int8_t, 16> kValuesMXFP4Plus16 = [] {
+    std::array<std::int8_t, 16> v{};
+    for (int k = 0; k < 16; ++k) v[k] = static_cast<std::int8_t>(quant::kValuesMXFP4[k] + 16);
+    return v;
+}();
 
 // MXFP4's E8M0 scale halved (quant::e8m0_to_fp32_half).
 inline float e8m0_half(std::uint8_t e) {
