@@ -25,6 +25,7 @@
 #include "gguf/reader.h"
 #include "model/config.h"
 #include "model/gpu_model.h"
+#include "model/summary.h"
 #include "model/synthetic_model.h"
 #include "offload/miss_cost.h"
 #include "sample/sampler.h"
@@ -137,7 +138,8 @@ std::uint32_t parse_budget(const std::string& text, std::uint32_t n_experts) {
     fail("--slots: '{}' is not 'all', a share like '40%' or a slot count like '1'", text);
 }
 
-std::vector<Config> configurations(const Options& o, std::uint32_t n_experts) {
+// max_slots: the slots per layer one storage binding of the device holds (model/summary.h).
+std::vector<Config> configurations(const Options& o, std::uint32_t n_experts, std::uint32_t max_slots) {
     std::vector<Mode> modes;
     for (const std::string& m : o.modes) modes.push_back(parse_mode(m));
     std::vector<Config> out;
@@ -147,7 +149,15 @@ std::vector<Config> configurations(const Options& o, std::uint32_t n_experts) {
         out.push_back(std::move(c));
     };
     for (const std::string& b : o.budgets) {
-        const std::uint32_t slots = parse_budget(b, n_experts);
+        std::uint32_t slots = parse_budget(b, n_experts);
+        if ((slots == 0 || slots > max_slots) && max_slots < n_experts) {
+            fmt::print(
+                stderr,
+                "bench_offload: --slots {}: this device binds at most {} of {} experts per layer in one "
+                "buffer; measuring {} instead{}\n",
+                b, max_slots, n_experts, max_slots, slots == 0 ? " (no resident reference)" : "");
+            slots = max_slots;
+        }
         if (slots == 0) add({b, 0, Mode::Resident});
         for (Mode m : modes)
             if (slots > 0 && m != Mode::CpuMoe) add({b, slots, m});
@@ -614,13 +624,13 @@ void run(const Options& o, const std::string& command) {
     open_model(o, mf);
     const gguf::File file = gguf::File::open(mf.path);
     const ModelFacts facts = model_facts(file);
-    const std::vector<Config> configs = configurations(o, facts.config.n_experts);
     const std::vector<std::int32_t> prompt = prompt_tokens(o.prompt, facts.config.n_vocab);
 
     vk::Instance instance(vk::InstanceOptions::from_env());
     vk::DeviceOptions device_options;
     device_options.apply_env();
     Header h;
+    std::uint32_t max_slots = facts.config.n_experts;
     h.command = command;
     h.cpu = cpu_model();
     h.cpu_threads = std::max(1u, std::thread::hardware_concurrency());
@@ -631,7 +641,9 @@ void run(const Options& o, const std::string& command) {
         h.device = fmt::format("{} ({}, {}, {})", device.info().name, device.info().driver_name,
                                device.info().driver_info, vk::device_type_name(device.info().type));
         h.upload_bytes_per_s = measure_upload_bandwidth(device);
+        max_slots = model::slots_per_binding(model::summarize(file), model::GpuModel::max_pool_bytes(device));
     }
+    const std::vector<Config> configs = configurations(o, facts.config.n_experts, max_slots);
 
     std::vector<Row> rows;
     for (std::size_t i = 0; i < configs.size(); ++i) {

@@ -20,7 +20,14 @@ struct PlanInputs {
     std::uint32_t n_experts = 0;            // routed experts per layer
     std::uint32_t n_experts_used = 0;       // top-k
     std::uint32_t ctx = 0;                  // for messages
+    // Each layer's pool of one expert tensor (slots x its largest slice) is one storage
+    // binding, so the device's binding limit caps the slots per layer. 0: no limit.
+    std::uint64_t slice_bytes = 0;     // the largest gate, up or down slice of one expert
+    std::uint64_t max_pool_bytes = 0;  // the device's largest binding (and allocation)
 };
+
+// Slots per layer the binding limit allows: n_experts when there is no limit.
+std::uint32_t max_slots_per_layer(const PlanInputs& in);
 
 struct BudgetPlan {
     bool fits = false;              // the fixed part plus one slot per layer fits
@@ -29,6 +36,7 @@ struct BudgetPlan {
     std::uint64_t used_bytes = 0;   // fixed + slots (never above the budget)
     std::uint32_t total_slots = 0;
     std::vector<std::uint32_t> slots_per_layer;  // even split; the first layers get the remainder
+    bool capped_by_binding = false;              // the device's binding limit, not the budget, stopped it
     bool all_experts_resident = false;
     double resident_fraction = 0;     // total_slots / (n_layers * n_experts)
     std::uint64_t missing_bytes = 0;  // when !fits: how much more the budget would need

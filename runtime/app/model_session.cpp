@@ -81,15 +81,18 @@ ModelSession::ModelSession(const ModelOptions& o) {
     // Host-visible buffers count against the budget where they are device-local (integrated
     // GPUs, lavapipe): ask the device with a probe allocation.
     const bool host_counts = vk::Buffer(*device_, 16, vk::MemoryKind::Staging, "probe").counted_bytes() > 0;
+    const std::uint64_t max_pool = model::GpuModel::max_pool_bytes(*device_);  // a layer's pool: one binding
     auto plan_for = [&](std::uint64_t offload_expert_bytes) {
         return model::plan_budget(summary, {.vram_budget = budget,
                                             .ctx = o.ctx,
                                             .work_reserve = model::work_buffer_bytes(
-                                                config, o.batch, host_counts, offload_expert_bytes)});
+                                                config, o.batch, host_counts, offload_expert_bytes),
+                                            .max_pool_bytes = max_pool});
     };
     model::BudgetPlan plan = plan_for(0);
     if (o.cpu_moe || !plan.fits || plan.slots_total < summary.experts.total_experts)
         plan = plan_for(summary.experts.expert_bytes_max);  // offloading: its tables and upload ring too
+    if (!plan.fits && plan.missing == 0) fail("{}: {}", o.model_path, plan.advice);  // not a budget matter
     if (!plan.fits)
         fail("{} needs at least {} of VRAM ({})", o.model_path, format_bytes(budget + plan.missing),
              plan.advice);
@@ -109,9 +112,13 @@ ModelSession::ModelSession(const ModelOptions& o) {
     if (o.cpu_moe)
         fmt::print(stderr, "ferry: every routed expert runs on the CPU (--cpu-moe)\n");
     else if (slots)
-        fmt::print(stderr,
-                   "ferry: {} of {} experts per layer in VRAM ({:.0f}%); the rest are copied in on demand\n",
-                   slots, config.n_experts, 100.0 * slots / config.n_experts);
+        fmt::print(
+            stderr,
+            "ferry: {} of {} experts per layer in VRAM ({:.0f}%){}; the rest are copied in on demand\n",
+            slots, config.n_experts, 100.0 * slots / config.n_experts,
+            plan.capped_by_binding ? fmt::format(" (as many as one {} buffer binding of this device holds)",
+                                                 format_bytes(max_pool))
+                                   : std::string());
     const std::uint64_t all_weights = model::weight_bytes(*file_, config);
     const std::uint64_t experts = model::expert_weight_bytes(*file_, config);
     if (slots) {

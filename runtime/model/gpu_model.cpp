@@ -14,6 +14,13 @@
 
 namespace ferry::model {
 
+std::uint64_t GpuModel::max_pool_bytes(const vk::Device& device) {
+    const vk::DeviceLimits& limits = device.limits();
+    std::uint64_t max_pool = std::min<std::uint64_t>(limits.max_storage_buffer_range, 1ull << 32);
+    if (limits.max_memory_allocation) max_pool = std::min(max_pool, limits.max_memory_allocation);
+    return max_pool;
+}
+
 namespace {
 
 struct ElementwisePush {

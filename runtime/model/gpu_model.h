@@ -119,6 +119,9 @@ public:
     struct WorkBytes {
         std::uint64_t device = 0, host = 0;
     };
+    // The largest expert pool (one tensor's slots of one layer) the device can bind: the
+    // storage buffer range, the allocation limit and the shaders' 32-bit offsets.
+    static std::uint64_t max_pool_bytes(const vk::Device& device);
     static WorkBytes work_bytes(const ModelConfig& config, std::uint32_t batch,
                                 std::uint64_t attn_scratch_bytes);
 

@@ -38,8 +38,8 @@ constexpr std::array<std::string_view, 17> kHyperKeys{
     "attention.layer_norm_epsilon",
 };
 
-constexpr std::array<std::string_view, 3> kExpertSuffixes{
-    "ffn_gate_exps.weight", "ffn_up_exps.weight", "ffn_down_exps.weight"};
+constexpr std::array<std::string_view, 3> kExpertSuffixes{"ffn_gate_exps.weight", "ffn_up_exps.weight",
+                                                          "ffn_down_exps.weight"};
 
 // "blk.<N>.ffn_{gate,up,down}_exps.weight" -> N.
 std::optional<std::uint32_t> routed_expert_layer(std::string_view name) {
@@ -60,7 +60,8 @@ std::uint64_t integer_key(const gguf::File& file, const std::string& key, ModelS
     if (v == nullptr) return 0;
     if (const auto u = v->as_u64()) return *u;
     if (v->type() != gguf::ValueType::Array)
-        s.notes.push_back(fmt::format("{} is {}, expected an integer; ignored", key, gguf::value_type_name(v->type())));
+        s.notes.push_back(
+            fmt::format("{} is {}, expected an integer; ignored", key, gguf::value_type_name(v->type())));
     return 0;
 }
 
@@ -71,7 +72,8 @@ void read_tokenizer(const gguf::File& file, const std::string& arch, ModelSummar
     };
     s.tokenizer_model = text("tokenizer.ggml.model");
     s.tokenizer_pre = text("tokenizer.ggml.pre");
-    if (const gguf::Value* tokens = file.find("tokenizer.ggml.tokens"); tokens && tokens->type() == gguf::ValueType::Array)
+    if (const gguf::Value* tokens = file.find("tokenizer.ggml.tokens");
+        tokens && tokens->type() == gguf::ValueType::Array)
         s.vocab_size = tokens->array_size();
     else if (const std::uint64_t n = integer_key(file, arch + ".vocab_size", s); n > 0)
         s.vocab_size = n;
@@ -99,8 +101,9 @@ void read_shape(const gguf::File& file, const std::string& arch, ModelSummary& s
         } else if (v->type() == gguf::ValueType::Array && v->array_size() == s.n_layers) {
             for (std::size_t l = 0; l < kv_heads.size(); ++l) kv_heads[l] = v->uint_at(l).value_or(0);
         } else {
-            s.notes.push_back(fmt::format("{} is neither an integer nor one integer per layer; KV cache not counted",
-                                          key("attention.head_count_kv")));
+            s.notes.push_back(
+                fmt::format("{} is neither an integer nor one integer per layer; KV cache not counted",
+                            key("attention.head_count_kv")));
             kv_heads.assign(s.n_layers, 0);
         }
     }
@@ -127,8 +130,9 @@ void read_tensors(const gguf::File& file, ModelSummary& s) {
         const std::optional<std::uint32_t> layer = routed_expert_layer(t.name);
         bool routed = layer && t.dims.size() == 3 && t.dims[2] > 0;
         if (routed && expert_count_key != 0 && t.dims[2] != expert_count_key) {
-            s.notes.push_back(fmt::format("{} has {} experts in dim 2 but expert_count is {}; counted as dense",
-                                          t.name, t.dims[2], expert_count_key));
+            s.notes.push_back(
+                fmt::format("{} has {} experts in dim 2 but expert_count is {}; counted as dense", t.name,
+                            t.dims[2], expert_count_key));
             routed = false;
         }
         if (!routed) {
@@ -141,6 +145,7 @@ void read_tensors(const gguf::File& file, ModelSummary& s) {
         s.experts.experts_per_layer = std::max(s.experts.experts_per_layer, t.dims[2]);
         s.routed_expert_bytes += t.bytes;
         expert_bytes_by_layer[*layer] += t.bytes / t.dims[2];  // experts are contiguous along dim 2
+        s.experts.slice_bytes_max = std::max(s.experts.slice_bytes_max, t.bytes / t.dims[2]);
     }
     for (const auto& [type, tb] : by_type) s.bytes_by_type.push_back(tb);
     std::stable_sort(s.bytes_by_type.begin(), s.bytes_by_type.end(),
@@ -150,7 +155,8 @@ void read_tensors(const gguf::File& file, ModelSummary& s) {
     s.experts.total_experts = s.experts.moe_layers * s.experts.experts_per_layer;
     for (const auto& [layer, bytes] : expert_bytes_by_layer) {
         s.experts.expert_bytes_max = std::max(s.experts.expert_bytes_max, bytes);
-        s.experts.expert_bytes_min = s.experts.expert_bytes_min == 0 ? bytes : std::min(s.experts.expert_bytes_min, bytes);
+        s.experts.expert_bytes_min =
+            s.experts.expert_bytes_min == 0 ? bytes : std::min(s.experts.expert_bytes_min, bytes);
     }
 }
 
@@ -160,7 +166,9 @@ void append_line(std::string& out, fmt::format_string<Args...> format, Args&&...
     out += '\n';
 }
 
-std::string percent(double p) { return fmt::format("{:.1f}%", p); }
+std::string percent(double p) {
+    return fmt::format("{:.1f}%", p);
+}
 
 }  // namespace
 
@@ -192,8 +200,8 @@ std::uint64_t estimate_work_reserve(const ModelSummary& s) {
     const std::uint64_t kv_dim = s.n_kv_heads_max * (s.key_length + s.value_length);
     // Per token of the batch, f32: residual, normed input, attention output, FFN output
     // (4 x n_embd), q, k and v, router logits, and gate/up intermediates of the top-k experts.
-    const std::uint64_t per_token = 4 * s.n_embd + q_dim + kv_dim + s.experts.experts_per_layer +
-                                    2 * s.n_experts_used * s.n_ff_expert;
+    const std::uint64_t per_token =
+        4 * s.n_embd + q_dim + kv_dim + s.experts.experts_per_layer + 2 * s.n_experts_used * s.n_ff_expert;
     const std::uint64_t logits = s.vocab_size.value_or(0);
     return kDriverReserve + (kPrefillBatch * per_token + logits) * sizeof(float);
 }
@@ -219,6 +227,8 @@ BudgetPlan plan_budget(const ModelSummary& s, const BudgetRequest& r) {
     in.n_experts = s.experts.experts_per_layer;
     in.n_experts_used = std::uint32_t(s.n_experts_used);
     in.ctx = r.ctx;
+    in.slice_bytes = s.experts.slice_bytes_max;
+    in.max_pool_bytes = r.max_pool_bytes;
     const offload::BudgetPlan plan = offload::plan_budget(in);
     p.fits = plan.fits;
     p.missing = plan.missing_bytes;
@@ -226,6 +236,7 @@ BudgetPlan plan_budget(const ModelSummary& s, const BudgetRequest& r) {
     if (!p.fits) return p;
     p.expert_space = p.budget - plan.fixed_bytes;
     p.slots_total = plan.total_slots;
+    p.capped_by_binding = plan.capped_by_binding;
     p.slots_per_layer = plan.slots_per_layer.empty()
                             ? 0
                             : *std::min_element(plan.slots_per_layer.begin(), plan.slots_per_layer.end());
@@ -235,32 +246,45 @@ BudgetPlan plan_budget(const ModelSummary& s, const BudgetRequest& r) {
     return p;
 }
 
+std::uint32_t slots_per_binding(const ModelSummary& s, std::uint64_t max_pool_bytes) {
+    return offload::max_slots_per_layer({.n_experts = std::uint32_t(s.experts.experts_per_layer),
+                                         .slice_bytes = s.experts.slice_bytes_max,
+                                         .max_pool_bytes = max_pool_bytes});
+}
+
 std::string format_summary(const ModelSummary& s, const std::optional<BudgetPlan>& plan) {
     std::string out;
     append_line(out, "file          {} ({}, GGUF v{})", s.file, format_bytes(s.file_size), s.version);
-    append_line(out, "architecture  {}", s.architecture.empty() ? "(not set)" : gguf::printable(s.architecture));
+    append_line(out, "architecture  {}",
+                s.architecture.empty() ? "(not set)" : gguf::printable(s.architecture));
     if (!s.name.empty()) append_line(out, "name          {}", gguf::printable(s.name));
     if (!s.hyper_parameters.empty()) {
         append_line(out, "hyper-parameters ({}.*)", gguf::printable(s.architecture));
-        for (const HyperParameter& h : s.hyper_parameters) append_line(out, "  {:<36} {}", h.key, h.value.to_display());
+        for (const HyperParameter& h : s.hyper_parameters)
+            append_line(out, "  {:<36} {}", h.key, h.value.to_display());
     }
     if (!s.tokenizer_model.empty() || s.vocab_size)
-        append_line(out, "tokenizer     {} / {}, {} tokens", s.tokenizer_model.empty() ? "?" : gguf::printable(s.tokenizer_model),
-             s.tokenizer_pre.empty() ? "(no pre-tokenizer)" : gguf::printable(s.tokenizer_pre),
-             s.vocab_size ? fmt::format("{}", *s.vocab_size) : "?");
+        append_line(out, "tokenizer     {} / {}, {} tokens",
+                    s.tokenizer_model.empty() ? "?" : gguf::printable(s.tokenizer_model),
+                    s.tokenizer_pre.empty() ? "(no pre-tokenizer)" : gguf::printable(s.tokenizer_pre),
+                    s.vocab_size ? fmt::format("{}", *s.vocab_size) : "?");
     append_line(out, "tensors       {}, {}", s.tensor_count, format_bytes(s.tensor_bytes));
     for (const TypeBytes& t : s.bytes_by_type)
-        append_line(out, "  {:<8} {:>6} tensors  {:>10}", gguf::type_name(t.type), t.tensors, format_bytes(t.bytes));
+        append_line(out, "  {:<8} {:>6} tensors  {:>10}", gguf::type_name(t.type), t.tensors,
+                    format_bytes(t.bytes));
     if (s.tensor_count > 0) {
         append_line(out, "dense weights         {}", format_bytes(s.dense_bytes));
         if (s.experts.moe_layers > 0) {
-            append_line(out, "routed experts        {} ({} layers x {} experts = {})", format_bytes(s.routed_expert_bytes),
-                 s.experts.moe_layers, s.experts.experts_per_layer, s.experts.total_experts);
+            append_line(out, "routed experts        {} ({} layers x {} experts = {})",
+                        format_bytes(s.routed_expert_bytes), s.experts.moe_layers,
+                        s.experts.experts_per_layer, s.experts.total_experts);
             if (s.experts.expert_bytes_min == s.experts.expert_bytes_max)
-                append_line(out, "one expert            {} (gate + up + down)", format_bytes(s.experts.expert_bytes_max));
+                append_line(out, "one expert            {} (gate + up + down)",
+                            format_bytes(s.experts.expert_bytes_max));
             else
                 append_line(out, "one expert            {} to {} by layer (gate + up + down)",
-                     format_bytes(s.experts.expert_bytes_min), format_bytes(s.experts.expert_bytes_max));
+                            format_bytes(s.experts.expert_bytes_min),
+                            format_bytes(s.experts.expert_bytes_max));
         } else {
             append_line(out, "routed experts        none (no blk.N.ffn_*_exps.weight tensors)");
         }
@@ -280,7 +304,8 @@ std::string format_summary(const ModelSummary& s, const std::optional<BudgetPlan
     }
     if (s.tensor_count == 0) {
         append_line(out, "  left over           {:>10}", format_bytes(p.expert_space));
-        append_line(out, "  no tensors in this file (vocabulary only): KV cache and buffers are what its keys imply");
+        append_line(
+            out, "  no tensors in this file (vocabulary only): KV cache and buffers are what its keys imply");
         return out;
     }
     if (s.experts.total_experts == 0) {
@@ -292,8 +317,9 @@ std::string format_summary(const ModelSummary& s, const std::optional<BudgetPlan
     if (p.slots_total == s.experts.total_experts) {
         append_line(out, "  all {} experts fit: the whole model is resident", s.experts.total_experts);
     } else {
-        append_line(out, "  {} expert slots of {}: {} per layer, {} of all {} experts", p.slots_total, format_bytes(p.slot_bytes),
-             p.slots_per_layer, percent(p.percent_of_experts), s.experts.total_experts);
+        append_line(out, "  {} expert slots of {}: {} per layer, {} of all {} experts", p.slots_total,
+                    format_bytes(p.slot_bytes), p.slots_per_layer, percent(p.percent_of_experts),
+                    s.experts.total_experts);
     }
     return out;
 }
@@ -309,10 +335,14 @@ std::string summary_json(const ModelSummary& s, const std::optional<BudgetPlan>&
     j["name"] = s.name;
     json hyper = json::object();
     for (const HyperParameter& h : s.hyper_parameters) {
-        if (const auto u = h.value.as_u64()) hyper[h.key] = *u;
-        else if (const auto i = h.value.as_i64()) hyper[h.key] = *i;
-        else if (const auto f = h.value.as_f64()) hyper[h.key] = *f;
-        else hyper[h.key] = h.value.to_display();
+        if (const auto u = h.value.as_u64())
+            hyper[h.key] = *u;
+        else if (const auto i = h.value.as_i64())
+            hyper[h.key] = *i;
+        else if (const auto f = h.value.as_f64())
+            hyper[h.key] = *f;
+        else
+            hyper[h.key] = h.value.to_display();
     }
     j["hyper_parameters"] = hyper;
     j["tokenizer"] = {{"model", s.tokenizer_model}, {"pre", s.tokenizer_pre}};
@@ -333,12 +363,19 @@ std::string summary_json(const ModelSummary& s, const std::optional<BudgetPlan>&
     j["notes"] = s.notes;
     if (plan) {
         const BudgetPlan& p = *plan;
-        j["budget"] = {{"vram_budget", p.budget},       {"ctx", p.ctx},
-                       {"dense_bytes", p.dense_bytes},  {"kv_cache_bytes", p.kv_cache_bytes},
-                       {"work_reserve", p.work_reserve}, {"fits", p.fits},
-                       {"missing", p.missing}, {"advice", p.advice},          {"expert_space", p.expert_space},
-                       {"slot_bytes", p.slot_bytes},    {"slots_total", p.slots_total},
-                       {"slots_per_layer", p.slots_per_layer}, {"percent_of_experts", p.percent_of_experts}};
+        j["budget"] = {{"vram_budget", p.budget},
+                       {"ctx", p.ctx},
+                       {"dense_bytes", p.dense_bytes},
+                       {"kv_cache_bytes", p.kv_cache_bytes},
+                       {"work_reserve", p.work_reserve},
+                       {"fits", p.fits},
+                       {"missing", p.missing},
+                       {"advice", p.advice},
+                       {"expert_space", p.expert_space},
+                       {"slot_bytes", p.slot_bytes},
+                       {"slots_total", p.slots_total},
+                       {"slots_per_layer", p.slots_per_layer},
+                       {"percent_of_experts", p.percent_of_experts}};
     }
     return j.dump(2, ' ', false, json::error_handler_t::replace);
 }

@@ -31,6 +31,9 @@ struct ExpertLayout {
     // some layers bigger experts, so both ends are kept; a VRAM slot must hold the largest.
     std::uint64_t expert_bytes_min = 0;
     std::uint64_t expert_bytes_max = 0;
+    // The largest one-tensor slice of one expert (a gate, up or down slice): a layer's pool
+    // of that tensor is slots x this, and must fit one storage binding on the device.
+    std::uint64_t slice_bytes_max = 0;
 };
 
 struct ModelSummary {
@@ -69,6 +72,7 @@ struct BudgetRequest {
     std::uint64_t vram_budget = 0;
     std::uint32_t ctx = 4096;
     std::optional<std::uint64_t> work_reserve;  // default: estimate_work_reserve()
+    std::uint64_t max_pool_bytes = 0;           // the device's largest binding; 0: no limit known
 };
 
 struct BudgetPlan {
@@ -84,7 +88,8 @@ struct BudgetPlan {
     std::uint64_t slot_bytes = 0;    // one slot holds the largest expert
     std::uint64_t slots_total = 0;   // capped at the number of experts
     std::uint64_t slots_per_layer = 0;
-    double percent_of_experts = 0;  // slots_total / total experts * 100
+    double percent_of_experts = 0;   // slots_total / total experts * 100
+    bool capped_by_binding = false;  // the device's binding limit, not the budget, set the slots
 };
 
 // Work buffers for a prefill batch of 512 tokens (f32 activations: hidden states, q/k/v,
@@ -93,6 +98,9 @@ struct BudgetPlan {
 std::uint64_t estimate_work_reserve(const ModelSummary& summary);
 
 BudgetPlan plan_budget(const ModelSummary& summary, const BudgetRequest& request);
+// Slots per layer whose pools fit bindings of max_pool_bytes (0: no limit): at most the
+// experts per layer.
+std::uint32_t slots_per_binding(const ModelSummary& summary, std::uint64_t max_pool_bytes);
 
 // Human-readable report, and the same as a JSON object (pretty-printed).
 std::string format_summary(const ModelSummary& summary, const std::optional<BudgetPlan>& plan);

@@ -69,6 +69,10 @@ void DeviceOptions::disable(std::string_view name) {
 }
 
 void DeviceOptions::apply_env() {
+    if (const char* size = std::getenv("FERRY_MAX_BINDING")) {
+        max_binding = parse_byte_size(size);
+        if (*max_binding < 4096) fail("FERRY_MAX_BINDING={}: give at least 4K", size);
+    }
     const char* env = std::getenv("FERRY_DISABLE");
     if (!env) return;
     std::string_view list(env);
@@ -84,6 +88,9 @@ Device::Device(const Instance& instance, const DeviceOptions& options) : instanc
     const std::vector<DeviceInfo> devices = list_devices(instance);
     info_ = choose_device(devices, options.index);
     enabled_ = enabled_features(info_.features, options);
+    if (options.max_binding)
+        info_.limits.max_storage_buffer_range =
+            std::min(info_.limits.max_storage_buffer_range, *options.max_binding);
     vkGetPhysicalDeviceMemoryProperties(info_.handle, &memory_);
 
     const std::uint64_t budget = options.vram_budget.value_or(default_vram_budget(info_));

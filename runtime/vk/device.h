@@ -33,9 +33,12 @@ struct DeviceOptions {
     bool disable_buffer_device_address = false;  // "bda"
     bool disable_transfer_queue = false;         // "transfer_queue": copies on the compute queue
     bool disable_host_query_reset = false;       // "query_reset": queries reset by commands only
+    // A smaller storage-binding limit than the device's (FERRY_MAX_BINDING=64M), so the
+    // paths for devices that bind little (expert pools capped, weights split) run anywhere.
+    std::optional<std::uint64_t> max_binding;
 
-    // Reads FERRY_DISABLE, a comma-separated list of the names above ("fp16,int8");
-    // throws ferry::Error for an unknown name, listing the known ones.
+    // Reads FERRY_DISABLE, a comma-separated list of the names above ("fp16,int8"), and
+    // FERRY_MAX_BINDING (a byte size); throws ferry::Error for an unknown name or bad size.
     void apply_env();
     void disable(std::string_view name);
 };

@@ -24,17 +24,21 @@ struct Result {
     std::string err;  // stderr
 };
 
-std::string tmp(const std::string& name) { return (fs::path(FERRY_TEST_TMP_DIR) / name).string(); }
+std::string tmp(const std::string& name) {
+    return (fs::path(FERRY_TEST_TMP_DIR) / name).string();
+}
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// Runs `ferry <args>` with stdin from /dev/null; args are passed through the shell.
-Result run_ferry(const std::string& args) {
+// Runs `ferry <args>` with stdin from /dev/null; args are passed through the shell. `env`:
+// variable assignments for this run ("FERRY_MAX_BINDING=128K").
+Result run_ferry(const std::string& args, const std::string& env = "") {
     const std::string out = tmp("cli.out"), err = tmp("cli.err");
-    const std::string cmd = std::string(FERRY_BIN) + " " + args + " < /dev/null > " + out + " 2> " + err;
+    const std::string cmd =
+        env + " " + std::string(FERRY_BIN) + " " + args + " < /dev/null > " + out + " 2> " + err;
     const int raw = std::system(cmd.c_str());
     Result r;
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -46,7 +50,8 @@ Result run_ferry(const std::string& args) {
 const std::string& tiny_model() {
     static const std::string path = [] {
         const std::string p = tmp("cli_tiny.gguf");
-        const Result r = run_ferry("make-model --preset tiny --quant q4_k_m --vocab 512 -o " + p + " --force");
+        const Result r =
+            run_ferry("make-model --preset tiny --quant q4_k_m --vocab 512 -o " + p + " --force");
         REQUIRE(r.status == 0);
         return p;
     }();
@@ -61,7 +66,9 @@ bool one_error_line(const Result& r) {
     return last.rfind("ferry: error: ", 0) == 0 && r.err.find("error") == r.err.find("ferry: error: ") + 7;
 }
 
-std::string fmt_events(std::size_t n) { return "trace:   " + std::to_string(n) + " routing events"; }
+std::string fmt_events(std::size_t n) {
+    return "trace:   " + std::to_string(n) + " routing events";
+}
 
 }  // namespace
 
@@ -126,7 +133,8 @@ TEST_CASE("perplexity prints the running estimate and the final line") {
     REQUIRE(r.status == 0);
     CHECK(r.out.find("[1]") != std::string::npos);
     CHECK(r.out.find("Final estimate: PPL = ") != std::string::npos);
-    const Result too_short = run_ferry("perplexity -m " + tiny_model() + " -f " + tmp("ppl.txt") + " -c 4096");
+    const Result too_short =
+        run_ferry("perplexity -m " + tiny_model() + " -f " + tmp("ppl.txt") + " -c 4096");
     CHECK(too_short.status == 1);
     CHECK(too_short.err.find("--ctx") != std::string::npos);
 }
@@ -144,8 +152,10 @@ TEST_CASE("bench prints a table with t/s and the bandwidth bound, and JSON") {
 TEST_CASE("run --trace-out records every router decision, and simulate replays it") {
     if (!ferry::test::vulkan_device()) return;
     const std::string trace = tmp("run.trace");
-    const Result r = run_ferry("run -m " + tiny_model() + " -p 'Hello there' -n 10 --temp 0 --ignore-eos --stats "
-                               "--trace-out " + trace);
+    const Result r = run_ferry("run -m " + tiny_model() +
+                               " -p 'Hello there' -n 10 --temp 0 --ignore-eos --stats "
+                               "--trace-out " +
+                               trace);
     REQUIRE(r.status == 0);
     const std::string text = slurp(trace);
     CHECK(text.rfind("{", 0) == 0);
@@ -160,7 +170,8 @@ TEST_CASE("run --trace-out records every router decision, and simulate replays i
 
 TEST_CASE("run with a VRAM budget smaller than the model offloads experts and prints the same text") {
     if (!ferry::test::vulkan_device()) return;
-    const std::string args = "run -m " + tiny_model() + " -p 'Hello there' -n 8 --temp 0 --ignore-eos --ctx 64 --stats";
+    const std::string args =
+        "run -m " + tiny_model() + " -p 'Hello there' -n 8 --temp 0 --ignore-eos --ctx 64 --stats";
     const Result resident = run_ferry(args);
     REQUIRE(resident.status == 0);
     CHECK(resident.err.find("copied in on demand") == std::string::npos);
@@ -183,7 +194,8 @@ TEST_CASE("run with a VRAM budget smaller than the model offloads experts and pr
         const Result hybrid = run_ferry(args + " --vram-budget 3.5M " + mode);
         REQUIRE(hybrid.status == 0);
         CHECK(hybrid.err.find("experts: ") != std::string::npos);
-        if (std::string(mode) != "--miss-policy auto") CHECK(hybrid.err.find("hybrid: ") != std::string::npos);
+        if (std::string(mode) != "--miss-policy auto")
+            CHECK(hybrid.err.find("hybrid: ") != std::string::npos);
     }
     const Result bad_predictor = run_ferry(args + " --vram-budget 3.5M --predictor foo");
     CHECK(bad_predictor.status == 1);
@@ -193,4 +205,27 @@ TEST_CASE("run with a VRAM budget smaller than the model offloads experts and pr
     CHECK(too_small.status == 1);
     CHECK(one_error_line(too_small));
     CHECK(too_small.err.find("needs at least") != std::string::npos);
+}
+
+TEST_CASE("run on a device that binds little caps the expert slots and prints the same text") {
+    if (!ferry::test::vulkan_device()) return;
+    const std::string args =
+        "run -m " + tiny_model() + " -p 'Hello there' -n 8 --temp 0 --ignore-eos --ctx 64";
+    const Result resident = run_ferry(args);
+    REQUIRE(resident.status == 0);
+    // The tiny model's largest expert slice is 52.5 KiB: a 128 KiB binding holds 2 of its 8
+    // experts per layer, whatever the budget.
+    const Result capped = run_ferry(args, "FERRY_MAX_BINDING=128K");
+    REQUIRE(capped.status == 0);
+    CHECK(capped.err.find("2 of 8 experts per layer") != std::string::npos);
+    CHECK(capped.err.find("buffer binding of this device") != std::string::npos);
+    CHECK(capped.out == resident.out);
+    // Under one slice: one error line, not a budget figure.
+    const Result none = run_ferry(args, "FERRY_MAX_BINDING=16K");
+    CHECK(none.status == 1);
+    CHECK(one_error_line(none));
+    CHECK(none.err.find("more than this device can bind in one buffer") != std::string::npos);
+    const Result bad = run_ferry(args, "FERRY_MAX_BINDING=lots");
+    CHECK(bad.status == 1);
+    CHECK(one_error_line(bad));
 }

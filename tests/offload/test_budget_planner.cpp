@@ -66,3 +66,34 @@ TEST_CASE("the minimum is the fixed part plus one slot per layer") {
     CHECK(p.advice.find("KV cache") != std::string::npos);
     CHECK(p.advice.find("1 expert slot(s) per layer") != std::string::npos);
 }
+
+TEST_CASE("a device binding limit caps the slots per layer, whatever the budget") {
+    // lavapipe binds 128 MiB: with a 1.23 MiB largest slice (a Qwen3-30B down slice at Q6_K), 104 slots.
+    PlanInputs in = qwen_like(64ull << 30);
+    in.slice_bytes = 1290240;
+    in.max_pool_bytes = 128ull << 20;
+    CHECK(max_slots_per_layer(in) == 104);
+    BudgetPlan p = plan_budget(in);
+    REQUIRE(p.fits);
+    CHECK_FALSE(p.all_experts_resident);
+    CHECK(p.capped_by_binding);
+    CHECK(p.total_slots == 48 * 104);
+    for (std::uint32_t s : p.slots_per_layer) CHECK(s == 104);
+
+    // A small budget is below the cap: the budget decides, as without a limit.
+    in.budget_bytes = 6ull << 30;
+    p = plan_budget(in);
+    CHECK_FALSE(p.capped_by_binding);
+    CHECK(p.total_slots == plan_budget(qwen_like(6ull << 30)).total_slots);
+
+    // No limit known (info without a device): every expert.
+    in.max_pool_bytes = 0;
+    CHECK(max_slots_per_layer(in) == 128);
+
+    // Not even one slice fits a binding: one clear line, not a budget figure.
+    in.max_pool_bytes = 1 << 20;
+    p = plan_budget(in);
+    CHECK_FALSE(p.fits);
+    CHECK(p.missing_bytes == 0);
+    CHECK(p.advice.find("more than this device can bind in one buffer") != std::string::npos);
+}
