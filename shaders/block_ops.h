@@ -70,12 +70,16 @@
 #define FERRY_PUSH_GLU \
     uint n;
 
-/* out[t] = dequantized row ids[t] of the table: [tokens, n_cols] F32. */
+/* out[t] = dequantized row ids[t] of the table: [tokens, n_cols] F32. The binding holds
+   rows [first_row, first_row + n_rows) of a total_rows table (a table larger than one
+   binding takes several dispatches; the first also writes zeros for ids outside it). */
 #define FERRY_PUSH_EMBED \
     uint tokens;         \
     uint n_cols;         \
     uint row_bytes;      \
-    uint n_rows;
+    uint n_rows;         \
+    uint first_row;      \
+    uint total_rows;
 
 /* Router over logits [tokens, n_experts]; see shaders/router.comp. function: 0 softmax
  * then top-k, 1 top-k then softmax, 2 sigmoid (as cpu::RouterFunction). */

@@ -92,7 +92,11 @@ void main() {
     const uint c = gl_GlobalInvocationID.x, t = gl_WorkGroupID.y;
     if (c >= pc.n_cols || t >= pc.tokens) return;
     const int id = ids[t];
-    float v = 0.0;
-    if (id >= 0 && uint(id) < pc.n_rows) v = element(uint(id) * pc.row_bytes, c);
-    out_[t * pc.n_cols + c] = v;
+    if (id < 0 || uint(id) >= pc.total_rows) {
+        if (pc.first_row == 0) out_[t * pc.n_cols + c] = 0.0;
+        return;
+    }
+    const uint row = uint(id);
+    if (row < pc.first_row || row - pc.first_row >= pc.n_rows) return;  // another dispatch's rows
+    out_[t * pc.n_cols + c] = element((row - pc.first_row) * pc.row_bytes, c);
 }

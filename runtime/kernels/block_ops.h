@@ -28,9 +28,9 @@ namespace ferry::kernels {
 // tokens, n = n_embd. Qwen3's per-head q_norm/k_norm: rows = tokens * heads, n = head_dim
 // (x = y = q, in place).
 struct RmsNormArgs {
-    vk::BufferBinding x;         // F32 [rows, x_stride]
-    vk::BufferBinding weight;    // F32 [n]
-    vk::BufferBinding y;         // F32 [rows, y_stride]; may be x
+    vk::BufferBinding x;       // F32 [rows, x_stride]
+    vk::BufferBinding weight;  // F32 [n]
+    vk::BufferBinding y;       // F32 [rows, y_stride]; may be x
     std::uint32_t n = 0;
     std::uint32_t rows = 1;
     float eps = 1e-6f;
@@ -60,9 +60,9 @@ struct KvAppendArgs {
     vk::BufferBinding v_cache;    // F16 [n_ctx, n_kv_heads, head_dim]
     std::uint32_t tokens = 1;
     std::uint32_t n_kv_heads = 0;
-    std::uint32_t head_dim = 0;   // a multiple of 4
+    std::uint32_t head_dim = 0;  // a multiple of 4
     std::uint32_t n_ctx = 0;
-    std::uint32_t k_stride = 0;   // 0: n_kv_heads * head_dim
+    std::uint32_t k_stride = 0;  // 0: n_kv_heads * head_dim
     std::uint32_t v_stride = 0;
 };
 
@@ -78,21 +78,21 @@ struct AttentionArgs {
     vk::BufferBinding positions;  // int32 [tokens], each < kv_len
     vk::BufferBinding k_cache;    // F16 [n_ctx, n_kv_heads, head_dim], n_ctx >= kv_len
     vk::BufferBinding v_cache;
-    vk::BufferBinding out;        // F32 [tokens, n_heads, head_dim]
-    vk::BufferBinding scratch;    // attention_scratch_bytes(params) bytes
+    vk::BufferBinding out;      // F32 [tokens, n_heads, head_dim]
+    vk::BufferBinding scratch;  // attention_scratch_bytes(params) bytes
     std::uint32_t tokens = 1;
-    std::uint32_t kv_len = 0;     // keys in the cache: n_past + tokens
+    std::uint32_t kv_len = 0;  // keys in the cache: n_past + tokens
     cpu::AttentionParams params{};
-    std::uint32_t q_stride = 0;   // 0: n_heads * head_dim
+    std::uint32_t q_stride = 0;  // 0: n_heads * head_dim
 };
 
 // How attention() cuts the work (chosen from the shape and the device).
 struct AttentionPlan {
-    std::uint32_t local_size = 0;       // threads per workgroup = keys per chunk
-    std::uint32_t heads_per_group = 0;  // query heads sharing one KV head in a workgroup
-    std::uint32_t tokens_per_group = 0; // query tokens per workgroup
-    std::uint32_t n_splits = 1;         // > 1: partial results merged by attention_combine
-    std::uint32_t split_len = 0;        // keys per split (a multiple of local_size)
+    std::uint32_t local_size = 0;        // threads per workgroup = keys per chunk
+    std::uint32_t heads_per_group = 0;   // query heads sharing one KV head in a workgroup
+    std::uint32_t tokens_per_group = 0;  // query tokens per workgroup
+    std::uint32_t n_splits = 1;          // > 1: partial results merged by attention_combine
+    std::uint32_t split_len = 0;         // keys per split (a multiple of local_size)
 };
 
 // Top-k (k >= 1) of each row of values: the k largest, descending, ties to the lower
@@ -139,8 +139,8 @@ struct RouterArgs {
     vk::BufferBinding weights;              // F32 [tokens, top_k]
     std::optional<vk::BufferBinding> bias;  // F32 [n_experts], for selection only
     std::uint32_t tokens = 1;
-    std::uint32_t n_experts = 0;            // <= kRouterMaxExperts
-    std::uint32_t top_k = 0;                // <= kRouterMaxK
+    std::uint32_t n_experts = 0;  // <= kRouterMaxExperts
+    std::uint32_t top_k = 0;      // <= kRouterMaxK
     cpu::RouterFunction function = cpu::RouterFunction::SoftmaxThenTopK;
     bool renormalize = false;
     float weight_scale = 1.f;
@@ -168,6 +168,7 @@ struct BlockOpsOptions {
     std::uint32_t reduction_workgroup = 0;    // rms_norm over n_embd rows, top-k
     std::uint32_t attention_workgroup = 0;    // attention: also the keys per chunk
     std::uint32_t router_workgroup = 0;       // router, rms_norm over head rows, combine
+    std::uint64_t max_binding_bytes = 0;      // below the device's storage binding limit (tests)
 };
 
 class BlockOps {
@@ -184,7 +185,8 @@ public:
     void moe_combine(vk::CommandBuffer& cmd, const MoeCombineArgs& a);
     void top_k(vk::CommandBuffer& cmd, const TopKArgs& a);
 
-    AttentionPlan plan_attention(std::uint32_t tokens, std::uint32_t kv_len, const cpu::AttentionParams& p) const;
+    AttentionPlan plan_attention(std::uint32_t tokens, std::uint32_t kv_len,
+                                 const cpu::AttentionParams& p) const;
     // Scratch attention() needs for any tokens and kv_len with these params.
     static std::uint64_t attention_scratch_bytes(const cpu::AttentionParams& p);
 
@@ -201,6 +203,7 @@ private:
     std::uint32_t wg_rows_ = 256;       // reductions over long rows, top-k
     std::uint32_t wg_small_rows_ = 64;  // router, rows of at most 256, attention combine
     std::uint32_t wg_attention_ = 128;
+    std::uint64_t max_binding_bytes_ = 0;  // 0: the device's limit
 };
 
 }  // namespace ferry::kernels

@@ -13,7 +13,9 @@ using detail::require_bytes;
 using detail::spread_groups;
 
 BlockOps::BlockOps(vk::Device& device, const BlockOpsOptions& options)
-    : pipelines_(device), kv_f16_(device.features().storage_buffer_16bit) {
+    : pipelines_(device),
+      kv_f16_(device.features().storage_buffer_16bit),
+      max_binding_bytes_(options.max_binding_bytes) {
     if (device.info().type == vk::DeviceType::Cpu) {
         const std::uint32_t simd = std::max<std::uint32_t>(device.limits().subgroup_size, 4);
         wg_small_rows_ = wg_attention_ = simd;
@@ -21,11 +23,12 @@ BlockOps::BlockOps(vk::Device& device, const BlockOpsOptions& options)
         // lavapipe 22.3 (tests/kernels; not root-caused); 32 and more never did.
         wg_rows_ = std::max<std::uint32_t>(32, simd);
     }
-    for (auto [chosen, wanted] : {std::pair{&wg_, options.elementwise_workgroup},
-                                  std::pair{&wg_rows_, options.reduction_workgroup},
-                                  std::pair{&wg_attention_, options.attention_workgroup},
-                                  std::pair{&wg_small_rows_, options.router_workgroup}}) {
-        if (wanted && !detail::is_power_of_two(wanted)) fail("workgroup size {} is not a power of two", wanted);
+    for (auto [chosen, wanted] :
+         {std::pair{&wg_, options.elementwise_workgroup}, std::pair{&wg_rows_, options.reduction_workgroup},
+          std::pair{&wg_attention_, options.attention_workgroup},
+          std::pair{&wg_small_rows_, options.router_workgroup}}) {
+        if (wanted && !detail::is_power_of_two(wanted))
+            fail("workgroup size {} is not a power of two", wanted);
         if (wanted) *chosen = wanted;
         // Every Vulkan device allows 128 invocations; larger sizes shrink to the limit.
         while (*chosen > device.limits().max_workgroup_invocations) *chosen /= 2;
@@ -42,10 +45,14 @@ void BlockOps::rms_norm(vk::CommandBuffer& cmd, const RmsNormArgs& a) {
     require_bytes(a.weight, std::uint64_t(a.n) * 4, "rms_norm", "weight");
     // Rows of a head (128) use a smaller group than rows of n_embd.
     const std::uint32_t wg = a.n <= 256 ? wg_small_rows_ : wg_rows_;
-    const vk::Pipeline& p = pipelines_.get(
-        {.shader = "rms_norm", .spec_constants = {wg}, .push_constant_bytes = sizeof(push::RmsNorm), .storage_buffers = 3});
+    const vk::Pipeline& p = pipelines_.get({.shader = "rms_norm",
+                                            .spec_constants = {wg},
+                                            .push_constant_bytes = sizeof(push::RmsNorm),
+                                            .storage_buffers = 3});
     const push::RmsNorm pc{a.n, a.rows, xs, ys, a.eps};
-    cmd.dispatch({.pipeline = &p, .buffers = {a.x, a.weight, a.y}, .push = vk::push_bytes(pc),
+    cmd.dispatch({.pipeline = &p,
+                  .buffers = {a.x, a.weight, a.y},
+                  .push = vk::push_bytes(pc),
                   .groups = spread_groups(a.rows)});
 }
 
@@ -60,12 +67,16 @@ void BlockOps::rope(vk::CommandBuffer& cmd, const RopeArgs& a) {
     require_bytes(a.x, (std::uint64_t(a.tokens - 1) * stride + a.n_heads * a.head_dim) * 4, "rope", "x");
     require_bytes(a.positions, std::uint64_t(a.tokens) * 4, "rope", "positions");
     const char* shader = a.params.style == cpu::RopeStyle::Neox ? "rope_neox" : "rope_normal";
-    const vk::Pipeline& p = pipelines_.get(
-        {.shader = shader, .spec_constants = {wg_}, .push_constant_bytes = sizeof(push::Rope), .storage_buffers = 2});
-    const push::Rope pc{a.tokens,       a.n_heads,          a.head_dim, std::uint32_t(rot), stride,
-                        a.params.freq_base, a.params.freq_scale};
+    const vk::Pipeline& p = pipelines_.get({.shader = shader,
+                                            .spec_constants = {wg_},
+                                            .push_constant_bytes = sizeof(push::Rope),
+                                            .storage_buffers = 2});
+    const push::Rope pc{a.tokens, a.n_heads,          a.head_dim,         std::uint32_t(rot),
+                        stride,   a.params.freq_base, a.params.freq_scale};
     const std::uint64_t pairs = std::uint64_t(a.tokens) * a.n_heads * std::uint32_t(rot / 2);
-    cmd.dispatch({.pipeline = &p, .buffers = {a.x, a.positions}, .push = vk::push_bytes(pc),
+    cmd.dispatch({.pipeline = &p,
+                  .buffers = {a.x, a.positions},
+                  .push = vk::push_bytes(pc),
                   .groups = spread_groups((pairs + wg_ - 1) / wg_)});
 }
 
@@ -89,8 +100,10 @@ void BlockOps::kv_append(vk::CommandBuffer& cmd, const KvAppendArgs& a) {
                                             .storage_buffers = 5});
     const push::KvAppend pc{a.tokens, row, ks, vs, a.n_ctx};
     const std::uint64_t quads = std::uint64_t(a.tokens) * row / 4;
-    cmd.dispatch({.pipeline = &p, .buffers = {a.k, a.v, a.positions, a.k_cache, a.v_cache},
-                  .push = vk::push_bytes(pc), .groups = spread_groups((quads + wg_ - 1) / wg_)});
+    cmd.dispatch({.pipeline = &p,
+                  .buffers = {a.k, a.v, a.positions, a.k_cache, a.v_cache},
+                  .push = vk::push_bytes(pc),
+                  .groups = spread_groups((quads + wg_ - 1) / wg_)});
 }
 
 }  // namespace ferry::kernels

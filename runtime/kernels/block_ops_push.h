@@ -8,16 +8,36 @@ namespace ferry::kernels::push {
 using uint = std::uint32_t;
 #include "shaders/block_ops.h"
 
-struct RmsNorm { FERRY_PUSH_RMS_NORM };
-struct Rope { FERRY_PUSH_ROPE };
-struct KvAppend { FERRY_PUSH_KV_APPEND };
-struct Attention { FERRY_PUSH_ATTENTION };
-struct AttentionCombine { FERRY_PUSH_ATTENTION_COMBINE };
-struct Glu { FERRY_PUSH_GLU };
-struct Embed { FERRY_PUSH_EMBED };
-struct Router { FERRY_PUSH_ROUTER };
-struct MoeCombine { FERRY_PUSH_MOE_COMBINE };
-struct TopK { FERRY_PUSH_TOPK };
+struct RmsNorm {
+    FERRY_PUSH_RMS_NORM
+};
+struct Rope {
+    FERRY_PUSH_ROPE
+};
+struct KvAppend {
+    FERRY_PUSH_KV_APPEND
+};
+struct Attention {
+    FERRY_PUSH_ATTENTION
+};
+struct AttentionCombine {
+    FERRY_PUSH_ATTENTION_COMBINE
+};
+struct Glu {
+    FERRY_PUSH_GLU
+};
+struct Embed {
+    FERRY_PUSH_EMBED
+};
+struct Router {
+    FERRY_PUSH_ROUTER
+};
+struct MoeCombine {
+    FERRY_PUSH_MOE_COMBINE
+};
+struct TopK {
+    FERRY_PUSH_TOPK
+};
 
 static_assert(sizeof(RmsNorm) == 20);
 static_assert(sizeof(Rope) == 28);
@@ -25,7 +45,7 @@ static_assert(sizeof(KvAppend) == 20);
 static_assert(sizeof(Attention) == 40);
 static_assert(sizeof(AttentionCombine) == 16);
 static_assert(sizeof(Glu) == 4);
-static_assert(sizeof(Embed) == 16);
+static_assert(sizeof(Embed) == 24);
 static_assert(sizeof(Router) == 28);
 static_assert(sizeof(MoeCombine) == 16);
 static_assert(sizeof(TopK) == 20);

@@ -4,7 +4,9 @@
 
 #include "quant/quant.h"
 
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include <doctest/doctest.h>
 
@@ -33,15 +35,19 @@ TEST_CASE("swiglu and geglu match the CPU reference, large and odd sizes, in pla
             gate[0] = -120.f;  // exp overflow on the way: silu must give -0, gelu 0
             const auto up = test::random_normal(n, n + 1, 2.f);
             std::vector<float> want(n);
-            if (kind == kernels::Glu::SwiGLU) cpu::swiglu(gate, up, want);
-            else cpu::geglu(gate, up, want);
-            vk::Buffer dg = test::device_buffer(device, gate, "gate"), du = test::device_buffer(device, up, "up");
+            if (kind == kernels::Glu::SwiGLU)
+                cpu::swiglu(gate, up, want);
+            else
+                cpu::geglu(gate, up, want);
+            vk::Buffer dg = test::device_buffer(device, gate, "gate"),
+                       du = test::device_buffer(device, up, "up");
             test::run_once(device, [&](vk::CommandBuffer& cmd) {
                 ops.glu(cmd, {.gate = dg, .up = du, .out = dg, .n = n, .kind = kind});  // in place over gate
             });
             const auto got = test::read_back<float>(device, dg, n);
             const double e = test::nmse(got, want);
-            MESSAGE(std::string(kind == kernels::Glu::SwiGLU ? "swiglu" : "geglu") << " n=" << n << " nmse=" << e);
+            MESSAGE(std::string(kind == kernels::Glu::SwiGLU ? "swiglu" : "geglu")
+                    << " n=" << n << " nmse=" << e);
             CHECK(e <= kGluBound);
             CHECK(std::isfinite(got[0]));
         }
@@ -69,11 +75,17 @@ TEST_CASE("moe_combine adds the weighted expert outputs into the residual in k o
                 for (std::uint32_t k = 0; k < s.k; ++k)
                     cpu::axpy(w[t * s.k + k], std::span(experts).subspan((t * s.k + k) * s.n, s.n),
                               std::span(want).subspan(t * s.n, s.n));
-            vk::Buffer dx = test::device_buffer(device, x, "x"), de = test::device_buffer(device, experts, "experts");
+            vk::Buffer dx = test::device_buffer(device, x, "x"),
+                       de = test::device_buffer(device, experts, "experts");
             vk::Buffer dw = test::device_buffer(device, w, "weights");
             test::run_once(device, [&](vk::CommandBuffer& cmd) {
-                ops.moe_combine(cmd, {.x = dx, .expert_out = de, .weights = dw, .tokens = s.tokens, .n = s.n,
-                                      .top_k = s.k, .accumulate = accumulate});
+                ops.moe_combine(cmd, {.x = dx,
+                                      .expert_out = de,
+                                      .weights = dw,
+                                      .tokens = s.tokens,
+                                      .n = s.n,
+                                      .top_k = s.k,
+                                      .accumulate = accumulate});
             });
             const double e = test::nmse(test::read_back<float>(device, dx, x.size()), want);
             MESSAGE("moe_combine tokens=" << s.tokens << " n=" << s.n << " nmse=" << e);
@@ -113,10 +125,16 @@ TEST_CASE("embed gathers rows of every quant type as F32, equal to dequantize_ro
             std::copy(row.begin(), row.end(), want.begin() + t * n_cols);
         }
         table.resize((table.size() + 3) / 4 * 4, 0);
-        vk::Buffer dt = test::device_buffer(device, table, "table"), di = test::device_buffer(device, ids, "ids");
+        vk::Buffer dt = test::device_buffer(device, table, "table"),
+                   di = test::device_buffer(device, ids, "ids");
         vk::Buffer dout = test::device_scratch(device, want.size() * 4, "out");
         test::run_once(device, [&](vk::CommandBuffer& cmd) {
-            ops.embed(cmd, {.table = dt, .ids = di, .out = dout, .type = type, .n_rows = n_rows, .n_cols = n_cols,
+            ops.embed(cmd, {.table = dt,
+                            .ids = di,
+                            .out = dout,
+                            .type = type,
+                            .n_rows = n_rows,
+                            .n_cols = n_cols,
                             .tokens = std::uint32_t(ids.size())});
         });
         const auto got = test::read_back<float>(device, dout, want.size());
@@ -124,5 +142,54 @@ TEST_CASE("embed gathers rows of every quant type as F32, equal to dequantize_ro
         MESSAGE("embed " << traits.name << " nmse=" << e);
         CHECK(e <= kEmbedBound);
         for (std::uint32_t c = 0; c < n_cols; ++c) CHECK(got[5 * n_cols + c] == 0.f);
+    }
+}
+
+TEST_CASE("embed reads a table larger than one binding in row ranges, with the same result") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    const std::uint64_t align =
+        std::max<std::uint64_t>(device.limits().min_storage_buffer_offset_alignment, 4);
+    using T = gguf::TensorType;
+    for (T type : {T::F32, T::Q8_0, T::Q4_K, T::MXFP4}) {
+        const auto& traits = gguf::type_traits(type);
+        const std::uint32_t n_cols = traits.block_elements == 256 ? 256 : 3 * 32;
+        const std::uint64_t row_bytes = gguf::row_bytes(traits, n_cols);
+        const std::uint64_t step = align / std::gcd(align, row_bytes);  // rows per aligned range start
+        const std::uint32_t n_rows = std::uint32_t(7 * step + 3);       // 4 ranges of 2 steps, the last short
+        CAPTURE(traits.name);
+        const auto values = test::random_normal(std::size_t(n_rows) * n_cols, 17);
+        std::vector<std::uint8_t> table(n_rows * row_bytes);
+        for (std::uint32_t r = 0; r < n_rows; ++r)
+            quant::quantize_row(type, values.data() + r * n_cols, table.data() + r * row_bytes, n_cols);
+        table.resize((table.size() + 3) / 4 * 4, 0);
+        // First, last, both sides of each range edge, and two outside the table.
+        std::vector<std::int32_t> ids = {0, std::int32_t(n_rows - 1), -1, std::int32_t(n_rows)};
+        for (std::uint64_t edge = 2 * step; edge < n_rows; edge += 2 * step)
+            ids.insert(ids.end(), {std::int32_t(edge - 1), std::int32_t(edge)});
+        vk::Buffer dt = test::device_buffer(device, table, "table"),
+                   di = test::device_buffer(device, ids, "ids");
+        std::vector<std::vector<float>> results;
+        for (std::uint64_t max_binding : {std::uint64_t{0}, 2 * step * row_bytes + 3}) {
+            kernels::BlockOps ops(device, {.max_binding_bytes = max_binding});
+            vk::Buffer dout = test::device_scratch(device, ids.size() * n_cols * 4, "out");
+            test::run_once(device, [&](vk::CommandBuffer& cmd) {
+                ops.embed(cmd, {.table = dt,
+                                .ids = di,
+                                .out = dout,
+                                .type = type,
+                                .n_rows = n_rows,
+                                .n_cols = n_cols,
+                                .tokens = std::uint32_t(ids.size())});
+            });
+            results.push_back(test::read_back<float>(device, dout, ids.size() * n_cols));
+        }
+        CHECK(results[0] == results[1]);
+        for (std::uint32_t c = 0; c < n_cols; ++c) {
+            CHECK(results[1][2 * n_cols + c] == 0.f);  // id -1
+            CHECK(results[1][3 * n_cols + c] == 0.f);  // id n_rows
+        }
+        CHECK(std::any_of(results[1].begin(), results[1].end(), [](float v) { return v != 0.f; }));
     }
 }
