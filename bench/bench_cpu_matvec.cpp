@@ -5,7 +5,7 @@
 // as a missing expert does. Markdown on stdout; JSON with --out.
 //
 //   bench_cpu_matvec [--threads N] [--seconds S] [--types Q4_K,Q6_K] [--paths avx2,avx512_vnni]
-//                    [--working-set MiB] [--out results.json]
+//                    [--tokens 1,8] [--working-set MiB] [--out results.json]
 //
 // --working-set 1 keeps the weights in L2 (2 copies of one matrix): the kernels' compute
 // throughput without DRAM, to tell a compute bound from a memory bound.
@@ -41,6 +41,7 @@ struct Options {
     std::string out;
     std::string types, paths;                          // comma-separated filters; empty = all
     std::size_t working_set = std::size_t{256} << 20;  // bytes the rotating weight copies span
+    std::vector<std::int64_t> tokens = {1, 8};         // batch sizes measured (1..64)
 };
 
 bool listed(const std::string& filter, std::string_view name) {
@@ -203,10 +204,18 @@ Options parse(int argc, char** argv) {
             o.types = value();
         else if (a == "--paths")
             o.paths = value();
-        else {
+        else if (a == "--tokens") {
+            o.tokens.clear();
+            const std::string list = value();
+            for (std::size_t start = 0; start <= list.size();) {
+                const std::size_t comma = std::min(list.find(',', start), list.size());
+                o.tokens.push_back(std::clamp<std::int64_t>(std::atoll(list.c_str() + start), 1, 64));
+                start = comma + 1;
+            }
+        } else {
             fmt::print(stderr,
                        "usage: bench_cpu_matvec [--threads N] [--seconds S] [--types Q4_K,..] [--paths "
-                       "avx2,..] [--working-set MiB] [--out results.json]\n");
+                       "avx2,..] [--tokens 1,8] [--working-set MiB] [--out results.json]\n");
             std::exit(a == "--help" ? 0 : 2);
         }
     }
@@ -259,7 +268,7 @@ int main(int argc, char** argv) {
             if (!listed(opt.types, gguf::type_name(type))) continue;
             const Weights w = make_weights(type, s.rows, s.cols, opt.working_set);
             for (CpuPath path : paths)
-                for (std::int64_t tokens : {1, 8})
+                for (std::int64_t tokens : opt.tokens)
                     for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
                         ThreadPool pool(thread_counts[ti]);
                         ExpertMatmul mm(pool, path);
@@ -302,7 +311,7 @@ int main(int argc, char** argv) {
         const std::string name =
             fmt::format("{}+{}", gguf::type_name(mix.gate_up), gguf::type_name(mix.down));
         for (CpuPath path : paths)
-            for (std::int64_t tokens : {1, 8})
+            for (std::int64_t tokens : opt.tokens)
                 for (std::size_t ti = 0; ti < thread_counts.size(); ++ti) {
                     ThreadPool pool(thread_counts[ti]);
                     ExpertMatmul mm(pool, path);

@@ -350,6 +350,7 @@ const KernelSet kAvx2{
     "avx2",
     {rows_q4_0, rows_q8_0, rows_mxfp4, k4::rows_k4<false>, k4::rows_k4<true>, rows_q6_K, rows_iq4_xs,
      rows_of<dot_f16>, rows_of<dot_bf16>},
+    {},
 };
 
 }  // namespace

@@ -6,8 +6,9 @@
 // contiguous run of activations where the layout allows. Q4_K and Q5_K run 256-bit code
 // (fast_k4_body.h, here with 32 registers and, in the VNNI file, vpdpbusd + vpdpwssd): their
 // 512-bit versions were slower on Skylake-SP-class Xeons, needing lane-crossing setup per
-// block. The quantized kernels take up to kMaxTokens tokens and unpack each weight block
-// once for all of them. Not a standalone header.
+// block; for batches of 2+ tokens the VNNI file runs two rows side by side in 512-bit
+// vectors instead (k4::rows2_k4). The quantized kernels take up to kMaxTokens tokens and
+// unpack each weight block once for all of them. Not a standalone header.
 // GCC 12 warns about the deliberately undefined upper lanes inside its own AVX-512
 // intrinsics (_mm512_undefined_*; GCC bug 105593, fixed in 13).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -411,6 +412,11 @@ const KernelSet kAvx512{
     FERRY_AVX512_VNNI ? "avx512_vnni" : "avx512",
     {rows_q4_0, rows_q8_0, rows_mxfp4, k4::rows_k4<false>, k4::rows_k4<true>, rows_q6_K, rows_iq4_xs,
      rows_of<dot_f16>, rows_of<dot_bf16>},
+#if FERRY_AVX512_VNNI
+    {nullptr, nullptr, nullptr, k4::rows2_k4<false>, k4::rows2_k4<true>},
+#else
+    {},
+#endif
 };
 
 }  // namespace

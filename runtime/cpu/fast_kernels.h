@@ -36,11 +36,21 @@ constexpr int kMaxTokens = 8;
 using RowDotFn = void (*)(std::int64_t n, const void* w_row, const void* act, std::size_t act_stride,
                           int n_tokens, float* out, std::size_t out_stride);
 
+// Two consecutive weight rows, w_row and w_row + w_stride bytes, against n_tokens
+// (2..kMaxTokens) activation rows: out[t * out_stride + r] for r = 0, 1. Each output is
+// computed exactly as the one-row kernel of the same set computes it (same operations in
+// the same order), so which entry runs never changes a result.
+using RowPairDotFn = void (*)(std::int64_t n, const void* w_row, std::size_t w_stride, const void* act,
+                              std::size_t act_stride, int n_tokens, float* out, std::size_t out_stride);
+
 struct KernelSet {
     const char* name;
     // Indexed by FastType. An AVX-512 set may leave an entry null where the AVX2 kernel is
     // as fast or faster; the dispatcher then uses the AVX2 one.
     RowDotFn dot[kFastTypeCount];
+    // Indexed by FastType, for batches of 2 or more tokens; null where the set has none
+    // (the dispatcher then calls dot row by row).
+    RowPairDotFn dot2[kFastTypeCount];
 };
 
 // Defined by fast_scalar.cpp, fast_avx2.cpp, fast_avx512.cpp, fast_avx512_vnni.cpp; the

@@ -104,7 +104,8 @@ bool has_fast_kernel(TensorType type) {
 
 struct ExpertMatmul::Operand {
     const QuantMatrix* w;
-    fast::RowDotFn dot;  // nullptr: dequantize rows, F32 dot
+    fast::RowDotFn dot;       // nullptr: dequantize rows, F32 dot
+    fast::RowPairDotFn dot2;  // two rows at a time for 2+ tokens; nullptr: dot per row
     ActFormat format;
     std::uint64_t stride;
 };
@@ -128,8 +129,9 @@ ExpertMatmul::Operand ExpertMatmul::operand(const QuantMatrix& w) const {
         w.row_stride ? w.row_stride
                      : gguf::row_bytes(gguf::type_traits(w.type), static_cast<std::uint64_t>(w.cols));
     if (const auto t = fast_type(w.type))
-        return {&w, kernels_->dot[static_cast<int>(*t)], act_format(*t), stride};
-    return {&w, nullptr, ActFormat::f32, stride};
+        return {&w, kernels_->dot[static_cast<int>(*t)], kernels_->dot2[static_cast<int>(*t)], act_format(*t),
+                stride};
+    return {&w, nullptr, nullptr, ActFormat::f32, stride};
 }
 
 ExpertMatmul::Activations ExpertMatmul::prepare(const Operand& op, const float* x, std::int64_t n_tokens,
@@ -161,7 +163,12 @@ void ExpertMatmul::rows(const Operand& op, const Activations& act, std::int64_t 
             const int nt = static_cast<int>(std::min(kTokenGroup, n_tokens - t0));
             const std::uint8_t* a = act.data + static_cast<std::size_t>(t0) * act.stride;
             float* out = y + static_cast<std::size_t>(t0) * out_stride;
-            for (std::int64_t r = r0; r < r1; ++r)
+            std::int64_t r = r0;
+            if (op.dot2 && nt >= 2)
+                for (; r + 2 <= r1; r += 2)
+                    op.dot2(w.cols, base + static_cast<std::uint64_t>(r) * op.stride, op.stride, a,
+                            act.stride, nt, out + r, out_stride);
+            for (; r < r1; ++r)
                 op.dot(w.cols, base + static_cast<std::uint64_t>(r) * op.stride, a, act.stride, nt, out + r,
                        out_stride);
         }

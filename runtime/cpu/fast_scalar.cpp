@@ -165,6 +165,7 @@ const KernelSet kScalar{
     "scalar",
     {rows_of<dot_q4_0>, rows_of<dot_q8_0>, rows_of<dot_mxfp4>, rows_of<dot_q4_K>, rows_of<dot_q5_K>,
      rows_of<dot_q6_K>, rows_of<dot_iq4_xs>, rows_of<dot_f16>, rows_of<dot_bf16>},
+    {},
 };
 
 }  // namespace
