@@ -53,13 +53,11 @@ template <class Block, class Values, class Scale>
 void rows_blocks32(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
                    float* out, std::size_t out_stride, Values values, Scale scale) {
     const auto* w = static_cast<const Block*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const std::int64_t nb = n / kQK;
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
         const __m256i ones = _mm256_set1_epi16(1);
-        Q8_0Row a[NT];
-        for (int t = 0; t < NT; ++t) a[t] = q8_0_row(act_bytes + static_cast<std::size_t>(t) * act_stride, n);
+        const auto a = per_token<NT>(act, act_stride, [n](const void* p) { return q8_0_row(p, n); });
         // Block i of token t as 8 floats and their scale: the int32 sums of 4 products.
         auto product = [&](__m256i q, __m256i magnitude, __m256 dw, int t, std::int64_t i) {
             const __m256i p =
@@ -113,16 +111,13 @@ void rows_nib4(std::int64_t n, const void* wv, const void* act, std::size_t act_
                float* out, std::size_t out_stride, Unsigned unsigned_values, Signed signed_values,
                Scales4 scales4, Scale scale) {
     const auto* w = static_cast<const Block*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const std::int64_t nb = n / kQK;
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
         const __m256i m4 = _mm256_set1_epi8(0xf), ones = _mm256_set1_epi16(1);
         const __m256i lanes01 = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0);
         const __m256i lanes23 = _mm256_set_epi32(3, 3, 3, 3, 2, 2, 2, 2);
-        Q8_0NibRow a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = q8_0_nib_row(act_bytes + static_cast<std::size_t>(t) * act_stride, n);
+        const auto a = per_token<NT>(act, act_stride, [n](const void* p) { return q8_0_nib_row(p, n); });
         const std::int64_t groups = a[0].groups;
         __m256 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
@@ -227,13 +222,10 @@ alignas(16) constexpr std::uint8_t kScalePairs[8][16] = {
 void rows_q6_K(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
                float* out, std::size_t out_stride) {
     const auto* w = static_cast<const BlockQ6_K*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
         const __m256i m4 = _mm256_set1_epi8(0xf), m3 = _mm256_set1_epi8(3), m30 = _mm256_set1_epi8(0x30);
-        const BlockQ8_K* a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        const auto a = q8_K_rows<NT>(act, act_stride);
         __m256 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
@@ -279,13 +271,10 @@ void rows_q6_K(std::int64_t n, const void* wv, const void* act, std::size_t act_
 void rows_iq4_xs(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
                  float* out, std::size_t out_stride) {
     const auto* w = static_cast<const BlockIQ4_XS*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const __m256i book = _mm256_broadcastsi128_si256(load128(kValuesIQ4NL.data()));
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
-        const BlockQ8_K* a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        const auto a = q8_K_rows<NT>(act, act_stride);
         __m256 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {

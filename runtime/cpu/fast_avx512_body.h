@@ -105,12 +105,10 @@ template <class Block, class Values2, class Values, class Scale>
 void rows_blocks32(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
                    float* out, std::size_t out_stride, Values2 values2, Values values, Scale scale) {
     const auto* w = static_cast<const Block*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const std::int64_t nb = n / kQK;
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
-        Q8_0Row a[NT];
-        for (int t = 0; t < NT; ++t) a[t] = q8_0_row(act_bytes + static_cast<std::size_t>(t) * act_stride, n);
+        const auto a = per_token<NT>(act, act_stride, [n](const void* p) { return q8_0_row(p, n); });
         __m512 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
         std::int64_t i = 0;
@@ -159,15 +157,12 @@ void rows_nib4(std::int64_t n, const void* wv, const void* act, std::size_t act_
                float* out, std::size_t out_stride, Unsigned unsigned_values, Signed signed_values,
                Scales4 scales4, Scale scale) {
     const auto* w = static_cast<const Block*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const std::int64_t nb = n / kQK;
     const __m512i m4 = _mm512_set1_epi8(0xf);
     const __m512i lanes4 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
-        Q8_0NibRow a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = q8_0_nib_row(act_bytes + static_cast<std::size_t>(t) * act_stride, n);
+        const auto a = per_token<NT>(act, act_stride, [n](const void* p) { return q8_0_nib_row(p, n); });
         const std::int64_t groups = a[0].groups;
         __m512 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
@@ -262,14 +257,11 @@ alignas(64) constexpr std::int16_t kQ6Shift[2][32] = {
 void rows_q6_K(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
                float* out, std::size_t out_stride) {
     const auto* w = static_cast<const BlockQ6_K*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const __m512i m4 = _mm512_set1_epi8(0xf), m3 = _mm512_set1_epi8(3);
     const __m512i shift01 = load512(kQ6Shift[0]), shift23 = load512(kQ6Shift[1]);
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
-        const BlockQ8_K* a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        const auto a = q8_K_rows<NT>(act, act_stride);
         __m512 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
@@ -325,7 +317,6 @@ inline __m128i iq4_xs_scales(const BlockIQ4_XS& b) {
 void rows_iq4_xs(std::int64_t n, const void* wv, const void* act, std::size_t act_stride, int n_tokens,
                  float* out, std::size_t out_stride) {
     const auto* w = static_cast<const BlockIQ4_XS*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     const __m512i book = _mm512_broadcast_i32x4(load128(kValuesIQ4NL.data()));
     const __m512i m4 = _mm512_set1_epi8(0xf);
     const __m512i first = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
@@ -334,9 +325,7 @@ void rows_iq4_xs(std::int64_t n, const void* wv, const void* act, std::size_t ac
     const __m512i upper = _mm512_mask_set1_epi16(_mm512_setzero_si512(), 0xffff0000u, 1);
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
-        const BlockQ8_K* a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        const auto a = q8_K_rows<NT>(act, act_stride);
         __m512 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {

@@ -53,6 +53,22 @@ void with_tokens(int n_tokens, F&& f) {
     }
 }
 
+// A kernel's view of its NT tokens' activation rows: make(act + t * act_stride bytes) for
+// each token t (q8_0_row, q8_0_nib_row or a cast to the row's blocks).
+template <int NT, class Make>
+inline auto per_token(const void* act, std::size_t act_stride, Make make) {
+    std::array<decltype(make(act)), NT> rows;
+    for (int t = 0; t < NT; ++t)
+        rows[t] = make(static_cast<const std::uint8_t*>(act) + static_cast<std::size_t>(t) * act_stride);
+    return rows;
+}
+// The Q8_K activation rows (ActFormat::q8_K) of NT tokens.
+template <int NT>
+inline std::array<const quant::BlockQ8_K*, NT> q8_K_rows(const void* act, std::size_t act_stride) {
+    return per_token<NT>(act, act_stride,
+                         [](const void* p) { return static_cast<const quant::BlockQ8_K*>(p); });
+}
+
 // Weights stream from DRAM once per product; the hardware prefetchers stop at 4 KiB page
 // boundaries and ramp up again after, so the kernels also ask for the bytes kPrefetchBytes
 // ahead of the block they read (measured on a Cascade Lake VM: 10-20% faster at 1 token

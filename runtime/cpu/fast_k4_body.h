@@ -99,13 +99,10 @@ void rows_k4(std::int64_t n, const void* wv, const void* act, std::size_t act_st
              float* out, std::size_t out_stride) {
     using Block = std::conditional_t<kFifthBit, BlockQ5_K, BlockQ4_K>;
     const auto* w = static_cast<const Block*>(wv);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
         const __m256i m4 = _mm256_set1_epi8(0xf), bit4 = _mm256_set1_epi8(0x10);
-        const BlockQ8_K* a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        const auto a = q8_K_rows<NT>(act, act_stride);
         __m256 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
@@ -181,14 +178,11 @@ void rows2_k4(std::int64_t n, const void* wv, std::size_t w_stride, const void* 
     using Block = std::conditional_t<kFifthBit, BlockQ5_K, BlockQ4_K>;
     const auto* w0 = static_cast<const Block*>(wv);
     const auto* w1 = reinterpret_cast<const Block*>(static_cast<const std::uint8_t*>(wv) + w_stride);
-    const auto* act_bytes = static_cast<const std::uint8_t*>(act);
     with_tokens(n_tokens, [&](auto nt) {
         constexpr int NT = decltype(nt)::value;
         const __m512i m4 = _mm512_set1_epi8(0xf), bit4 = _mm512_set1_epi8(0x10);
         const __m128i double_mins = _mm_load_si128(reinterpret_cast<const __m128i*>(kDoubleMins));
-        const BlockQ8_K* a[NT];
-        for (int t = 0; t < NT; ++t)
-            a[t] = reinterpret_cast<const BlockQ8_K*>(act_bytes + static_cast<std::size_t>(t) * act_stride);
+        const auto a = q8_K_rows<NT>(act, act_stride);
         __m512 acc[NT];
         for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
         for (std::int64_t i = 0; i < n / kQKK; ++i) {
