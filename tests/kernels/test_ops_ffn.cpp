@@ -94,6 +94,27 @@ TEST_CASE("moe_combine adds the weighted expert outputs into the residual in k o
     }
 }
 
+namespace {
+
+// out[tokens, n_cols] of ops.embed over the table `dt` and ids `di`, read back.
+std::vector<float> run_embed(vk::Device& device, kernels::BlockOps& ops, const vk::Buffer& dt,
+                             const vk::Buffer& di, gguf::TensorType type, std::uint32_t n_rows,
+                             std::uint32_t n_cols, std::uint32_t tokens) {
+    vk::Buffer dout = test::device_scratch(device, std::uint64_t(tokens) * n_cols * 4, "out");
+    test::run_once(device, [&](vk::CommandBuffer& cmd) {
+        ops.embed(cmd, {.table = dt,
+                        .ids = di,
+                        .out = dout,
+                        .type = type,
+                        .n_rows = n_rows,
+                        .n_cols = n_cols,
+                        .tokens = tokens});
+    });
+    return test::read_back<float>(device, dout, std::size_t(tokens) * n_cols);
+}
+
+}  // namespace
+
 TEST_CASE("embed gathers rows of every quant type as F32, equal to dequantize_row") {
     test::GpuTest gpu;
     if (!gpu) return;
@@ -127,17 +148,7 @@ TEST_CASE("embed gathers rows of every quant type as F32, equal to dequantize_ro
         table.resize((table.size() + 3) / 4 * 4, 0);
         vk::Buffer dt = test::device_buffer(device, table, "table"),
                    di = test::device_buffer(device, ids, "ids");
-        vk::Buffer dout = test::device_scratch(device, want.size() * 4, "out");
-        test::run_once(device, [&](vk::CommandBuffer& cmd) {
-            ops.embed(cmd, {.table = dt,
-                            .ids = di,
-                            .out = dout,
-                            .type = type,
-                            .n_rows = n_rows,
-                            .n_cols = n_cols,
-                            .tokens = std::uint32_t(ids.size())});
-        });
-        const auto got = test::read_back<float>(device, dout, want.size());
+        const auto got = run_embed(device, ops, dt, di, type, n_rows, n_cols, std::uint32_t(ids.size()));
         const double e = test::nmse(got, want);
         MESSAGE("embed " << traits.name << " nmse=" << e);
         CHECK(e <= kEmbedBound);
@@ -173,17 +184,8 @@ TEST_CASE("embed reads a table larger than one binding in row ranges, with the s
         std::vector<std::vector<float>> results;
         for (std::uint64_t max_binding : {std::uint64_t{0}, 2 * step * row_bytes + 3}) {
             kernels::BlockOps ops(device, {.max_binding_bytes = max_binding});
-            vk::Buffer dout = test::device_scratch(device, ids.size() * n_cols * 4, "out");
-            test::run_once(device, [&](vk::CommandBuffer& cmd) {
-                ops.embed(cmd, {.table = dt,
-                                .ids = di,
-                                .out = dout,
-                                .type = type,
-                                .n_rows = n_rows,
-                                .n_cols = n_cols,
-                                .tokens = std::uint32_t(ids.size())});
-            });
-            results.push_back(test::read_back<float>(device, dout, ids.size() * n_cols));
+            results.push_back(
+                run_embed(device, ops, dt, di, type, n_rows, n_cols, std::uint32_t(ids.size())));
         }
         CHECK(results[0] == results[1]);
         for (std::uint32_t c = 0; c < n_cols; ++c) {
