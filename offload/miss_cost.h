@@ -28,6 +28,7 @@
 // Rates start from measurements (or the defaults below) and follow observations through an
 // exponential moving average, so the split adapts to the machine while running. Plain
 // numbers only: the model layer times the work, the offload engine acts on the answer.
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -115,6 +116,10 @@ public:
 
 private:
     double combine(double cpu, double gpu) const;
+    // Prefill finish time for n_m of m misses and n_h of g hits on the CPU, whose experts
+    // are used by cpu_tokens tokens in all.
+    double prefill_cost(std::size_t n_m, std::size_t n_h, std::size_t m, std::size_t g, double cpu_tokens,
+                        std::uint64_t expert_bytes) const;
 
     MissRates rates_;
     MissPolicy policy_;

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include <cmath>
@@ -215,4 +216,30 @@ TEST_CASE("prefill: the CPU takes the least-used misses while that finishes soon
     // {0,2} max(5, 0) = 5.
     const std::vector<std::uint32_t> hits{1, 4};
     CHECK(model(MissPolicy::Auto, 100, 5).prefill_split(none, hits, 10) == split(0, 1));
+}
+
+TEST_CASE(
+    "prefill: the chosen split is the fastest of all as prefill_seconds prices them, bar the copy margin") {
+    MissRates r = rates(8e9, 15e9, 1e-4, 2e-4);
+    r.gpu_bytes_per_s = 60e9;
+    const MissCostModel model(r, MissPolicy::Auto);
+    std::uint32_t seed = 7;
+    auto next = [&seed] { return seed = seed * 1103515245u + 12345u, (seed >> 16) % 9 + 1; };
+    for (int round = 0; round < 20; ++round) {
+        std::vector<std::uint32_t> misses(next()), hits(next());
+        for (auto& t : misses) t = next();
+        for (auto& t : hits) t = next();
+        std::sort(misses.begin(), misses.end());
+        std::sort(hits.begin(), hits.end());
+        const CpuSplit chosen = model.prefill_split(misses, hits, kMB);
+        const double chosen_s = model.prefill_seconds(chosen, misses, hits, kMB);
+        double best_s = chosen_s;
+        for (std::uint32_t m = 0; m <= misses.size(); ++m)
+            for (std::uint32_t h = 0; h <= hits.size(); ++h)
+                best_s = std::min(best_s, model.prefill_seconds(split(m, h), misses, hits, kMB));
+        if (chosen == split(0, 0))  // all on the GPU unless a split is kCopyMargin faster
+            CHECK(best_s >= chosen_s * (1 - MissCostModel::kCopyMargin) * (1 - 1e-12));
+        else
+            CHECK(chosen_s <= best_s * (1 + 1e-12));
+    }
 }
