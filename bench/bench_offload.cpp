@@ -166,7 +166,7 @@ std::vector<Config> configurations(const Options& o, std::uint32_t n_experts, st
     return out;
 }
 
-model::OffloadStats operator-(const model::OffloadStats& a, const model::OffloadStats& b) {
+offload::OffloadStats operator-(const offload::OffloadStats& a, const offload::OffloadStats& b) {
     return {.hits = a.hits - b.hits,
             .misses = a.misses - b.misses,
             .bytes_uploaded = a.bytes_uploaded - b.bytes_uploaded,
@@ -178,7 +178,7 @@ model::OffloadStats operator-(const model::OffloadStats& a, const model::Offload
             .cpu_experts = a.cpu_experts - b.cpu_experts};
 }
 
-model::OffloadStats& operator+=(model::OffloadStats& a, const model::OffloadStats& b) {
+offload::OffloadStats& operator+=(offload::OffloadStats& a, const offload::OffloadStats& b) {
     a.hits += b.hits;
     a.misses += b.misses;
     a.bytes_uploaded += b.bytes_uploaded;
@@ -200,7 +200,7 @@ struct Row {
     Config config;
     std::uint64_t vram_peak = 0;  // device-local bytes at most, load and runs included
     Samples prefill_tps, decode_tps;
-    model::OffloadStats decode;
+    offload::OffloadStats decode;
     std::uint64_t decode_tokens = 0;
     std::vector<std::vector<int>> tokens;     // greedy tokens per repetition
     std::vector<float> prefill_logits;        // of the first repetition
@@ -282,7 +282,7 @@ struct Generation {
     double prefill_s = 0, decode_s = 0;
     std::vector<float> prefill_logits;  // the prompt's last token's
     std::vector<int> tokens;            // the prompt's greedy next token, then one per decode step
-    model::OffloadStats decode;
+    offload::OffloadStats decode;
 };
 
 // From an empty context: the prompt in one forward call (batches of max_batch inside), then
@@ -295,7 +295,7 @@ Generation generate(model::GpuModel& m, std::span<const std::int32_t> prompt, st
     g.prefill_s = seconds_since(t0);
     std::int32_t token = sample::argmax(g.prefill_logits);
     g.tokens.push_back(token);
-    const model::OffloadStats before = m.offload_stats();
+    const offload::OffloadStats before = m.offload_stats();
     t0 = Clock::now();
     for (std::uint32_t i = 0; i < n; ++i) {
         token = sample::argmax(m.forward(std::span<const std::int32_t>(&token, 1)));

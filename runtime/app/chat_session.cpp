@@ -239,7 +239,7 @@ void ChatSession::print_stats() const {
     text += fmt::format("VRAM: {} used of the {} budget\n", format_bytes(vram.current()),
                         format_bytes(vram.budget()));
     if (session_.model().offloading()) {
-        const model::OffloadStats st = session_.model().offload_stats();
+        const offload::OffloadStats st = session_.model().offload_stats();
         text += "since start: " + offload_report(st, session_.model().tokens_processed());
     }
     text += fmt::format("template: {}{}; sampler: temp {} top-k {} top-p {} min-p {} seed {}",

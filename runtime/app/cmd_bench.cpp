@@ -133,7 +133,7 @@ void run(const BenchOptions& o) {
                                    {"weights_gbs", gbs}});
     }
     if (m.offloading()) {
-        const model::OffloadStats st = m.offload_stats();
+        const offload::OffloadStats st = m.offload_stats();
         fmt::print("\n{}", offload_report(st, m.tokens_processed()));
         json["offload"] = {{"hits", st.hits},
                            {"misses", st.misses},

@@ -122,15 +122,16 @@ ModelSession::ModelSession(const ModelOptions& o) {
     const std::uint64_t all_weights = model::weight_bytes(*file_, config);
     const std::uint64_t experts = model::expert_weight_bytes(*file_, config);
     if (slots) {
-        model::ExpertSourceOptions source_options;
-        source_options.tier = o.no_mmap ? model::HostTier::NoMmap
-                              : o.mlock ? model::HostTier::Mlock
-                                        : model::HostTier::Mmap;
+        offload::ExpertSourceOptions source_options;
+        source_options.tier = o.no_mmap ? offload::HostTier::NoMmap
+                              : o.mlock ? offload::HostTier::Mlock
+                                        : offload::HostTier::Mmap;
         std::unique_ptr<ProgressBar> reading;
-        if (source_options.tier != model::HostTier::Mmap)
+        if (source_options.tier != offload::HostTier::Mmap)
             reading =
                 std::make_unique<ProgressBar>(o.no_mmap ? "reading experts" : "locking experts", experts);
-        experts_ = std::make_unique<model::ExpertSource>(*file_, config, device_.get(), source_options,
+        experts_ = std::make_unique<offload::ExpertSource>(*file_, model::expert_layout(*file_, config),
+                                                           device_.get(), source_options,
                                                          [&](std::uint64_t done, std::uint64_t) {
                                                              if (reading) reading->set(done);
                                                          });

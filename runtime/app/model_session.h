@@ -52,7 +52,7 @@ private:
     std::unique_ptr<vk::Instance> instance_;
     std::unique_ptr<vk::Device> device_;
     std::unique_ptr<text::Tokenizer> tokenizer_;
-    std::unique_ptr<model::ExpertSource> experts_;  // offloading only; outlives model_
+    std::unique_ptr<offload::ExpertSource> experts_;  // offloading only; outlives model_
     std::unique_ptr<model::GpuModel> model_;
     double load_seconds_ = 0;
 };

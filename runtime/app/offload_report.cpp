@@ -16,7 +16,7 @@ double percent(std::uint64_t part, std::uint64_t whole) {
 
 }  // namespace
 
-std::string offload_report(const model::OffloadStats& st, std::uint64_t tokens) {
+std::string offload_report(const offload::OffloadStats& st, std::uint64_t tokens) {
     const std::uint64_t uses = st.hits + st.misses, per = std::max<std::uint64_t>(1, tokens);
     std::string out =
         fmt::format("experts: {:.1f}% hits ({} of {}), {} uploaded ({} per token), stall {:.1f} ms/token\n",

@@ -1,28 +1,19 @@
 #include "model/config.h"
 
 #include "base/error.h"
+#include "model/recipe.h"
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <vector>
 
 namespace ferry::model {
 
-namespace {
 
-std::string shape_text(std::span<const std::uint64_t> dims) {
-    return fmt::format("[{}]", fmt::join(dims, ", "));
+cpu::AttentionParams attention_params(const ModelConfig& c) {
+    return {int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)), 0, 0.f};
 }
-
-void expect_shape(const gguf::File& file, const std::string& name, std::vector<std::uint64_t> expected) {
-    const gguf::TensorInfo* t = file.find_tensor(name);
-    if (!t) fail("{}: tensor {} is missing (expected shape {})", file.name(), name, shape_text(expected));
-    if (t->dims != expected)
-        fail("{}: tensor {} has shape {}, expected {}", file.name(), name, shape_text(t->dims),
-             shape_text(expected));
-}
-
-}  // namespace
 
 std::string layer_tensor(std::uint32_t layer, const char* suffix) {
     return fmt::format("blk.{}.{}", layer, suffix);
@@ -89,30 +80,9 @@ void require_runnable(const ModelConfig& c, const gguf::File& file) {
 }
 
 void check_tensor_shapes(const ModelConfig& c, const gguf::File& file) {
-    const std::uint64_t q_out = std::uint64_t(c.n_heads) * c.head_dim;
-    const std::uint64_t kv_out = std::uint64_t(c.n_kv_heads) * c.head_dim;
-    const std::uint64_t v_out = std::uint64_t(c.n_kv_heads) * c.value_dim;
-    const std::uint64_t attn_out = std::uint64_t(c.n_heads) * c.value_dim;
-    expect_shape(file, "token_embd.weight", {c.n_embd, c.n_vocab});
-    expect_shape(file, "output_norm.weight", {c.n_embd});
-    // Tied embeddings: no output.weight, the head reuses token_embd.
-    if (file.find_tensor("output.weight")) expect_shape(file, "output.weight", {c.n_embd, c.n_vocab});
-    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
-        expect_shape(file, layer_tensor(l, "attn_norm.weight"), {c.n_embd});
-        expect_shape(file, layer_tensor(l, "attn_q.weight"), {c.n_embd, q_out});
-        expect_shape(file, layer_tensor(l, "attn_k.weight"), {c.n_embd, kv_out});
-        expect_shape(file, layer_tensor(l, "attn_v.weight"), {c.n_embd, v_out});
-        expect_shape(file, layer_tensor(l, "attn_output.weight"), {attn_out, c.n_embd});
-        if (c.traits.qk_norm_per_head) {
-            expect_shape(file, layer_tensor(l, "attn_q_norm.weight"), {c.head_dim});
-            expect_shape(file, layer_tensor(l, "attn_k_norm.weight"), {c.head_dim});
-        }
-        expect_shape(file, layer_tensor(l, "ffn_norm.weight"), {c.n_embd});
-        expect_shape(file, layer_tensor(l, "ffn_gate_inp.weight"), {c.n_embd, c.n_experts});
-        expect_shape(file, layer_tensor(l, "ffn_gate_exps.weight"), {c.n_embd, c.n_ff_expert, c.n_experts});
-        expect_shape(file, layer_tensor(l, "ffn_up_exps.weight"), {c.n_embd, c.n_ff_expert, c.n_experts});
-        expect_shape(file, layer_tensor(l, "ffn_down_exps.weight"), {c.n_ff_expert, c.n_embd, c.n_experts});
-    }
+    const Recipe& r = recipe_for(c, file);
+    r.tensors(TensorTable(file), c);
+    r.experts(file, c);
 }
 
 }  // namespace ferry::model

@@ -40,6 +40,9 @@ void require_runnable(const ModelConfig& config, const gguf::File& file);
 // Checks that every tensor the forward pass reads exists with the expected shape.
 void check_tensor_shapes(const ModelConfig& config, const gguf::File& file);
 
+// The attention of a plain GQA layer: heads from the config, scale 1/√head_dim.
+cpu::AttentionParams attention_params(const ModelConfig& config);
+
 // "blk.<layer>.<suffix>"
 std::string layer_tensor(std::uint32_t layer, const char* suffix);
 

@@ -1,28 +1,25 @@
 #pragma once
-// The forward pass on Vulkan. It reads like the model (runtime/model/reference_forward.cpp
-// is the same walk on the CPU): embed, then per layer attention and MoE blocks, then the
-// output head. Decode (one token) runs as one submission with no host round trip: the
-// router's choice becomes expert weight offsets on the GPU (kernels/expert_slots.h).
-// Prefill runs batches of tokens; each layer's expert groups are built on the host from
-// the router's ids (one read-back per layer), then one expert matmul per weight.
-#include "cpu/thread_pool.h"
+// The forward pass on Vulkan: the family's recipe (families/*.cpp) recorded through
+// GpuBlocks over batches of tokens, with the routed experts in the expert engine
+// (offload/expert_engine.h). Decode (one token) runs as one submission with no host round
+// trip when every expert is resident: the router's choice becomes expert weight offsets on
+// the GPU (kernels/expert_slots.h). Prefill runs batches of tokens; each layer's expert
+// groups are built on the host from the router's ids (one read-back per layer).
+// runtime/model/reference_forward.h is the same recipe on the CPU.
 #include "gguf/reader.h"
 #include "kernels/block_ops.h"
 #include "kernels/matvec.h"
 #include "model/config.h"
-#include "model/cpu_experts.h"
-#include "model/expert_offload.h"
 #include "model/gpu_weights.h"
+#include "model/recipe.h"
 #include "model/route_observer.h"
+#include "model/sequence_state.h"
+#include "offload/expert_engine.h"
 #include "offload/miss_cost.h"
-#include "vk/buffer.h"
 #include "vk/command.h"
 #include "vk/device.h"
-#include "vk/timestamps.h"
 
-#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,11 +27,12 @@
 
 namespace ferry::model {
 
-// Replaces a decode step's routing (benchmarks: replay a real model's routing trace on a
-// generated model, so cache behaviour is realistic). Gets the router's choice for `layer` at
-// `position` in ids / weights ([top-k]) and may overwrite both; returns whether it did.
-using RouteOverride = std::function<bool(std::uint32_t layer, std::uint32_t position,
-                                         std::span<std::int32_t> ids, std::span<float> weights)>;
+struct Work;
+class GpuBlocks;
+
+using RouteOverride = offload::RouteOverride;
+using offload::ExpertSource;
+using offload::OffloadStats;
 
 struct GpuModelOptions {
     std::uint32_t n_ctx = 4096;    // KV cache positions
@@ -88,7 +86,9 @@ public:
     GpuModel& operator=(const GpuModel&) = delete;
 
     const ModelConfig& config() const { return config_; }
-    std::uint32_t n_past() const { return n_past_; }
+    // The sequence forward() runs on: the model's own unless use_sequence() chose another.
+    SequenceState& sequence() { return *sequence_; }
+    std::uint32_t n_past() const { return sequence_->n_past(); }
     // Tokens run through forward() since construction (resets do not count back).
     std::uint64_t tokens_processed() const { return tokens_processed_; }
     std::uint32_t n_ctx() const { return options_.n_ctx; }
@@ -98,8 +98,15 @@ public:
     // Throws ferry::Error when the context would overflow or an id is outside the vocabulary.
     std::vector<float> forward(std::span<const std::int32_t> tokens, bool all_logits = false);
     // Forgets positions >= n (the KV entries stay but are overwritten before being read).
-    void truncate(std::uint32_t n);
-    void reset() { truncate(0); }
+    void truncate(std::uint32_t n) { sequence_->truncate(n); }
+    void reset() { sequence_->reset(); }
+
+    // Another sequence's state (n_ctx positions; device memory counted against the budget),
+    // for use_sequence(); the model's own is made at construction.
+    std::unique_ptr<SequenceState> new_sequence();
+    // forward(), truncate() and n_past() act on `sequence` from now on (null: the model's own).
+    // It must outlive its use here.
+    void use_sequence(SequenceState* sequence);
 
     // Device-local bytes this model holds (weights, KV cache, work buffers).
     std::uint64_t device_bytes() const;
@@ -107,13 +114,13 @@ public:
     // Sees every router decision (copied out of the GPU once per batch, so decode keeps
     // its single submission). Empty: routing is not read back at all.
     void set_route_observer(RouteObserver observer) { observer_ = std::move(observer); }
-    void set_prediction_observer(PredictionObserver observer) { prediction_observer_ = std::move(observer); }
+    void set_prediction_observer(PredictionObserver observer);
 
-    bool offloading() const { return offload_ != nullptr; }
+    bool offloading() const { return engine_->offloading(); }
     // Hybrid offload's cost model (its measured rates); null otherwise.
-    const offload::MissCostModel* miss_cost() const { return miss_cost_.get(); }
+    const offload::MissCostModel* miss_cost() const { return engine_->miss_cost(); }
     // Zeroes when not offloading.
-    OffloadStats offload_stats() const { return offload_ ? offload_->stats() : OffloadStats{}; }
+    OffloadStats offload_stats() const { return engine_->stats(); }
 
     // Bytes of the Work buffers (gpu_model_work.h): device-local and host-visible ones.
     struct WorkBytes {
@@ -126,97 +133,29 @@ public:
                                 std::uint64_t attn_scratch_bytes);
 
 private:
-    struct Work;  // activation buffers, sized for max_batch tokens
-
-    // Runs one batch (tokens <= max_batch) at positions n_past_...; logits of the batch's
+    // Runs one batch (tokens <= max_batch) at positions n_past...; logits of the batch's
     // tokens (all or last) are appended to `logits`.
     void forward_batch(std::span<const std::int32_t> tokens, bool all_logits, std::vector<float>& logits);
-    void record_attention(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
-    void record_router(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
-                       bool lookahead = false);
-    void record_experts_decode(vk::CommandBuffer& cmd, std::uint32_t layer);
-    void record_experts_prefill(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
-    void record_residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
-    // Reads the layer's router ids and weights back (one submission); with `predicted`,
-    // also the lookahead prediction of the next layer (record_router with lookahead).
-    // With h_rows, also that many rows of the normed hidden state (hybrid: CPU experts' input).
-    struct Routes {
-        std::vector<std::int32_t> ids;
-        std::vector<float> weights;
-        std::vector<std::uint32_t> predicted;  // the lookahead's ids and router weights [K]
-        std::vector<float> predicted_weights;
-        std::vector<float> h;  // [h_rows, n_embd]
-    };
-    // route_override: lets it rewrite `routes` and uploads the result as the layer's choice.
-    void override_routes(vk::CommandBuffer& cmd, std::uint32_t layer, Routes& routes);
-    Routes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
-                       std::uint32_t h_rows = 0);
-    // Decode, offloading: reads this layer's choice, makes it resident (or hands misses to
-    // the CPU), starts prefetches, and records the layer's MoE block.
-    void decode_offloaded_layer(vk::CommandBuffer& cmd, std::uint32_t layer);
-    // The expert FFN of one token over K routes whose offsets are in gate_off/up_off/down_off.
-    void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer);
-    // Prefill, hybrid: which of `used` experts the CPU computes (removed from `used`).
-    // by_expert[e]: the batch's routes to expert e. Everything with cpu_moe; the misses (and
-    // hits) the cost model gives the CPU, the least-used ones, otherwise.
-    std::vector<std::uint32_t> take_cpu_experts(std::uint32_t layer, std::vector<std::uint32_t>& used,
-                                                const std::vector<std::vector<std::uint32_t>>& by_expert);
-    // Hybrid: records x += Σ weights · expert_out with the weights of the `cpu` routes zeroed
-    // (moe_combine then skips their rows), submits, computes the `cpu` routes on the CPU from
-    // routes.h while the GPU runs, and records x += their sum. `cmd` is recording before and after.
-    // gpu_idle: `cmd` holds no expert FFN work (its wait then measures the path's fixed cost).
-    void run_cpu_routes(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
-                        const vk::Buffer& expert_out, const Routes& routes, std::span<const ExpertRoute> cpu,
-                        bool gpu_idle);
-    void start_hybrid(const gguf::File& file);
-    // Hybrid: feeds the cost model what was measured since the last call (GPU-timed upload
-    // batches, the timed FFN pass) and keeps the prefetch count's link rate current.
-    void follow_measurements();
-    void measure_upload_rate();
-    std::uint32_t prefetch_count(std::uint32_t layer);
-    void record_route_copy(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens);
     void report_routes(std::uint32_t tokens);
-    void submit_and_wait(vk::CommandBuffer& cmd);
-    void submit_compute(vk::CommandBuffer& cmd);  // submit_and_wait in two halves, so the host
-    void finish_compute(vk::CommandBuffer& cmd);  // can compute CPU experts in between
 
     vk::Device& device_;
     const gguf::File& file_;
     ModelConfig config_;
     GpuModelOptions options_;
+    const Recipe& recipe_;
+    offload::ExpertLayout expert_layout_;
     GpuWeights weights_;
-    std::vector<vk::Buffer> k_cache_, v_cache_;  // per layer: F16 [n_ctx, n_kv_heads, head_dim]
+    std::unique_ptr<offload::ExpertEngine> engine_;
+    std::unique_ptr<SequenceState> own_sequence_;
+    SequenceState* sequence_ = nullptr;
     std::unique_ptr<Work> work_;
     kernels::BlockOps ops_;
     kernels::MatKernels mat_;
     kernels::PipelineSet pipelines_;  // elementwise add, expert_slots
+    std::unique_ptr<GpuBlocks> blocks_;
     std::unique_ptr<vk::CommandBuffer> cmd_;
-    std::unique_ptr<vk::CommandBuffer>
-        prefill_cmd_;  // offloading: the second buffer of streamed prefill chunks
-    std::uint32_t n_past_ = 0;
     std::uint64_t tokens_processed_ = 0;
     RouteObserver observer_;
-    PredictionObserver prediction_observer_;
-
-    std::unique_ptr<ExpertSource> own_source_;  // when options_.expert_source is null
-    std::unique_ptr<ExpertOffload> offload_;    // null: every expert resident
-    std::uint64_t pending_ready_ = 0;       // offload timeline value the next compute submission waits for
-    std::vector<std::uint32_t> predicted_;  // the experts predicted for layer predicted_layer_ (decode)
-    std::uint32_t predicted_layer_ = 0;
-    double upload_rate_ = 0;                                   // host -> device bytes/s, measured at start
-    double layer_seconds_ = 0;                                 // decode time per layer (moving average)
-    std::chrono::steady_clock::time_point last_layer_time_{};  // the last router read-back
-    std::unique_ptr<cpu::ThreadPool> threads_;                 // hybrid / cpu_moe only
-    std::unique_ptr<CpuExperts> cpu_experts_;                  // hybrid / cpu_moe only
-    std::unique_ptr<offload::MissCostModel> miss_cost_;        // hybrid only
-    std::vector<float> cpu_out_;  // [tokens, n_embd]: the CPU experts' weighted sum (hybrid)
-    // Hybrid: one decode FFN pass (queries 0, 1) and one prefill chunk (2, 3) timed on the GPU
-    // at a time, read back once the next layer has waited for its work; null where
-    // timestamps are unsupported.
-    std::unique_ptr<vk::Timestamps> ffn_timer_;
-    bool pass_timer_armed_ = false;        // queries 0, 1 are written and not yet read
-    bool chunk_timer_armed_ = false;       // queries 2, 3 likewise
-    std::uint64_t chunk_timed_bytes_ = 0;  // expert bytes of the timed chunk
 };
 
 }  // namespace ferry::model

@@ -1,9 +1,8 @@
 #pragma once
-// GpuModel's activation, staging and readback buffers (gpu_model.cpp and
-// gpu_model_offload.cpp both record into them).
+// The forward pass's activation, staging and readback buffers (gpu_model.cpp,
+// gpu_blocks.cpp and gpu_moe_block.cpp record into them).
 #include "kernels/matvec.h"
 #include "model/config.h"
-#include "model/gpu_model.h"
 #include "vk/buffer.h"
 #include "vk/device.h"
 
@@ -18,7 +17,7 @@ inline vk::Buffer device_buffer(vk::Device& d, std::uint64_t bytes, const char* 
 
 // Activation buffers for up to B = max_batch tokens. E = n_embd, K = top-k experts,
 // F = expert ff width, X = experts per layer, V = vocabulary.
-struct GpuModel::Work {
+struct Work {
     vk::Buffer tokens, positions;  // int32 [B]
     vk::Buffer x, h, o;            // [B, E]: residual stream, normed input, block output
     vk::Buffer q, attn;            // [B, n_heads * head_dim]
@@ -102,54 +101,5 @@ struct GpuModel::Work {
         pred_weights = device_buffer(dev, K * 4, "lookahead weights");
     }
 };
-
-// Mirrors Work's constructor buffer by buffer (tests compare it with the accountant).
-inline GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t batch,
-                                                std::uint64_t attn_scratch_bytes) {
-    const std::uint64_t B = batch, E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert, X = c.n_experts,
-                        V = c.n_vocab, L = c.n_layers;
-    const std::uint64_t qd = std::uint64_t(c.n_heads) * c.head_dim,
-                        kvd = std::uint64_t(c.n_kv_heads) * c.head_dim;
-    const std::uint64_t group = sizeof(kernels::gpu::ExpertGroup);
-    const auto dev = [](std::uint64_t bytes) { return std::max<std::uint64_t>(bytes, 16); };
-    WorkBytes w;
-    for (std::uint64_t bytes : {B * 4,
-                                B * 4,  // tokens, positions
-                                B * E * 4,
-                                B * E * 4,
-                                B * E * 4,  // x, h, o
-                                B * qd * 4,
-                                B * qd * 4,  // q, attn
-                                B * kvd * 4,
-                                B * kvd * 4,  // k, v
-                                attn_scratch_bytes,
-                                B * X * 4,  // scratch, router logits
-                                B * K * 4,
-                                B * K * 4,  // ids, weights
-                                K * 4,
-                                K * 4,
-                                K * 4,
-                                X * 4,  // offsets, residency
-                                X * group,
-                                X * group,
-                                X * group,  // groups
-                                B * K * 4,  // routes
-                                B * K * F * 4,
-                                B * K * F * 4,
-                                B * K * F * 4,  // g, u, a
-                                B * K * E * 4,
-                                K * E * 4,
-                                B * V * 4,  // d, d_routes, logits
-                                L * B * K * 4,
-                                L * B * K * 4,  // routing record
-                                E * 4,
-                                X * 4,
-                                K * 4,
-                                K * 4})  // lookahead
-        w.device += dev(bytes);
-    const std::uint64_t staging = 8 * B + 2 * (3 * X * group + B * K * 4) + 3 * K * 4 + B * K * 4 + B * E * 4;
-    w.host = staging + std::max(B * V, 2 * B * K + 2 * K + B * E) * 4 + 2 * L * B * K * 4;
-    return w;
-}
 
 }  // namespace ferry::model

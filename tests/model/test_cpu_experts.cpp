@@ -6,8 +6,9 @@
 #include "cpu/reference_ops.h"
 #include "gguf/reader.h"
 #include "model/config.h"
-#include "model/cpu_experts.h"
-#include "model/cpu_rate.h"
+#include "model/recipe.h"
+#include "offload/cpu_experts.h"
+#include "offload/cpu_rate.h"
 #include "model/synthetic_model.h"
 
 #include <doctest/doctest.h>
@@ -62,10 +63,10 @@ cpu::QuantMatrix expert(const gguf::File& f, std::uint32_t layer, const char* su
 
 // out[t] += w · down_e · swiglu(gate_e · h[t], up_e · h[t]) for each route, in route order.
 std::vector<float> reference(const gguf::File& f, const model::ModelConfig& c, std::uint32_t layer,
-                             const std::vector<float>& h, const std::vector<model::ExpertRoute>& routes,
+                             const std::vector<float>& h, const std::vector<offload::ExpertRoute>& routes,
                              std::vector<float> out) {
     std::vector<float> g(c.n_ff_expert), u(c.n_ff_expert), a(c.n_ff_expert), y(c.n_embd);
-    for (const model::ExpertRoute& r : routes) {
+    for (const offload::ExpertRoute& r : routes) {
         const std::span<const float> x(h.data() + std::size_t(r.token) * c.n_embd, c.n_embd);
         cpu::reference_matmul(expert(f, layer, "ffn_gate_exps.weight", r.expert), x, 1, g);
         cpu::reference_matmul(expert(f, layer, "ffn_up_exps.weight", r.expert), x, 1, u);
@@ -78,10 +79,10 @@ std::vector<float> reference(const gguf::File& f, const model::ModelConfig& c, s
 }
 
 // top_k distinct experts per token in a scrambled order, random weights.
-std::vector<model::ExpertRoute> random_routes(std::uint32_t n_tokens, std::uint32_t n_experts,
+std::vector<offload::ExpertRoute> random_routes(std::uint32_t n_tokens, std::uint32_t n_experts,
                                               std::uint32_t top_k, std::uint32_t seed) {
     std::mt19937 rng(seed);
-    std::vector<model::ExpertRoute> routes;
+    std::vector<offload::ExpertRoute> routes;
     for (std::uint32_t t = 0; t < n_tokens; ++t) {
         std::vector<std::uint32_t> ids(n_experts);
         for (std::uint32_t e = 0; e < n_experts; ++e) ids[e] = e;
@@ -116,7 +117,7 @@ TEST_CASE("cpu experts match the reference composition and do not depend on the 
         const gguf::File f = gguf::File::open(make(mix));
         const model::ModelConfig c = model::read_config(f);
         cpu::ThreadPool pool1(1), pool2(2);
-        model::CpuExperts one(f, c, pool1), two(f, c, pool2);
+        offload::CpuExperts one(f, model::expert_layout(f, c), pool1), two(f, model::expert_layout(f, c), pool2);
         // Decode (1 token, top-2), a few tokens sharing experts, a prefill-like batch.
         for (std::uint32_t n_tokens : {1u, 3u, 9u}) {
             for (std::uint32_t layer = 0; layer < c.n_layers; ++layer) {
@@ -148,7 +149,7 @@ TEST_CASE("cpu experts: no routes leave out unchanged; expert_bytes is one slice
     const gguf::File f = gguf::File::open(make(mix));
     const model::ModelConfig c = model::read_config(f);
     cpu::ThreadPool pool(2);
-    model::CpuExperts experts(f, c, pool);
+    offload::CpuExperts experts(f, model::expert_layout(f, c), pool);
     CHECK(experts.n_layers() == c.n_layers);
     std::vector<float> h(c.n_embd, 1.f), out(c.n_embd, 3.f);
     experts.add_experts(0, h, 1, {}, out);
@@ -167,36 +168,35 @@ TEST_CASE("cpu experts reject bad arguments and GeGLU models with clear errors")
     const gguf::File f = gguf::File::open(make(mix));
     model::ModelConfig c = model::read_config(f);
     cpu::ThreadPool pool(1);
-    model::CpuExperts experts(f, c, pool);
+    offload::CpuExperts experts(f, model::expert_layout(f, c), pool);
     std::vector<float> h(2 * c.n_embd), out(2 * c.n_embd);
-    const std::vector<model::ExpertRoute> ok{{1, 3, 0.5f}};
+    const std::vector<offload::ExpertRoute> ok{{1, 3, 0.5f}};
     CHECK_NOTHROW(experts.add_experts(1, h, 2, ok, out));
     CHECK_THROWS_WITH_AS(experts.add_experts(2, h, 2, ok, out), doctest::Contains("layer 2 is out of range"),
                          Error);
     CHECK_THROWS_WITH_AS(experts.add_experts(0, h, 3, ok, out), doctest::Contains("expected 3 tokens"),
                          Error);
-    const std::vector<model::ExpertRoute> bad_token{{2, 0, 1.f}}, bad_expert{{0, 8, 1.f}};
+    const std::vector<offload::ExpertRoute> bad_token{{2, 0, 1.f}}, bad_expert{{0, 8, 1.f}};
     CHECK_THROWS_WITH_AS(experts.add_experts(0, h, 2, bad_token, out), doctest::Contains("route (token 2"),
                          Error);
     CHECK_THROWS_WITH_AS(experts.add_experts(0, h, 2, bad_expert, out), doctest::Contains("expert 8)"),
                          Error);
     CHECK_THROWS_AS(experts.expert_bytes(5), Error);
 
-    c.traits.activation = model::Activation::GeGLU;
-    CHECK_THROWS_WITH_AS(model::CpuExperts(f, c, pool), doctest::Contains("GeGLU"), Error);
-    c = model::read_config(f);
+    offload::ExpertLayout gelu = model::expert_layout(f, c);
+    gelu.activation = offload::ExpertActivation::GeluTanh;
+    CHECK_THROWS_WITH_AS(offload::CpuExperts(f, gelu, pool), doctest::Contains("GeGLU"), Error);
     c.n_ff_expert = 128;  // disagrees with the tensors
-    CHECK_THROWS_WITH_AS(model::CpuExperts(f, c, pool),
-                         doctest::Contains("ffn_gate_exps.weight should have shape"), Error);
+    CHECK_THROWS_WITH_AS(model::expert_layout(f, c), doctest::Contains("ffn_gate_exps.weight has shape"), Error);
 }
 
 TEST_CASE("the CPU expert rate probe returns a positive, finite rate") {
     const Mix mix{"q4k_q8", TensorType::Q4_K, TensorType::Q8_0, 0};
     const gguf::File f = gguf::File::open(make(mix));
     cpu::ThreadPool pool(2);
-    model::CpuExperts experts(f, model::read_config(f), pool);
-    const double rate = model::measure_cpu_expert_rate(experts, 1, 5);
+    offload::CpuExperts experts(f, model::expert_layout(f, model::read_config(f)), pool);
+    const double rate = offload::measure_cpu_expert_rate(experts, 1, 5);
     CHECK(std::isfinite(rate));
     CHECK(rate > 0);
-    CHECK_THROWS_AS(model::measure_cpu_expert_rate(experts, 1, 0), Error);
+    CHECK_THROWS_AS(offload::measure_cpu_expert_rate(experts, 1, 0), Error);
 }

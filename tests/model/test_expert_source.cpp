@@ -3,8 +3,9 @@
 #include "base/error.h"
 #include "gguf/reader.h"
 #include "model/config.h"
-#include "model/expert_source.h"
-#include "model/read_ahead.h"
+#include "model/recipe.h"
+#include "offload/expert_source.h"
+#include "offload/read_ahead.h"
 #include "model/synthetic_model.h"
 #include "support/vulkan_test_device.h"
 #include "vk/command.h"
@@ -23,7 +24,8 @@
 #include <vector>
 
 using namespace ferry;
-using model::ExpertTensor;
+// Parts of a separate gate / up / down expert (offload/expert_layout.h).
+constexpr std::uint32_t kGate = 0, kUp = 1, kDown = 2;
 
 namespace {
 
@@ -39,7 +41,7 @@ constexpr bool kAddressSanitizer = false;
 constexpr bool kAddressSanitizer = false;
 #endif
 
-constexpr ExpertTensor kTensors[3] = {ExpertTensor::Gate, ExpertTensor::Up, ExpertTensor::Down};
+constexpr std::uint32_t kTensors[3] = {kGate, kUp, kDown};
 
 // Two layers of eight q8_0 experts: 26112 bytes each, so slices start off page boundaries.
 const std::filesystem::path& model_path() {
@@ -56,7 +58,7 @@ const std::filesystem::path& model_path() {
 }
 
 // The expert's bytes straight from the tensor table, independent of ExpertSource.
-std::span<const std::byte> file_slice(const gguf::File& file, std::uint32_t layer, ExpertTensor t,
+std::span<const std::byte> file_slice(const gguf::File& file, std::uint32_t layer, std::uint32_t t,
                                       std::uint32_t e) {
     static constexpr const char* names[3] = {"ffn_gate_exps.weight", "ffn_up_exps.weight",
                                              "ffn_down_exps.weight"};
@@ -65,9 +67,9 @@ std::span<const std::byte> file_slice(const gguf::File& file, std::uint32_t laye
     return file.tensor_data(info).subspan(e * bytes, bytes);
 }
 
-void check_every_slice(const gguf::File& file, model::ExpertSource& source) {
+void check_every_slice(const gguf::File& file, offload::ExpertSource& source) {
     for (std::uint32_t l = 0; l < source.n_layers(); ++l)
-        for (ExpertTensor t : kTensors)
+        for (std::uint32_t t : kTensors)
             for (std::uint32_t e = 0; e < source.n_experts(); ++e) {
                 CAPTURE(l);
                 CAPTURE(int(t));
@@ -114,13 +116,13 @@ private:
 TEST_CASE("every host tier hands out the file's bytes for every expert slice") {
     const gguf::File file = gguf::File::open(model_path());
     const model::ModelConfig config = model::read_config(file);
-    for (model::HostTier tier : {model::HostTier::Mmap, model::HostTier::Mlock, model::HostTier::NoMmap}) {
-        CAPTURE(model::host_tier_name(tier));
+    for (offload::HostTier tier : {offload::HostTier::Mmap, offload::HostTier::Mlock, offload::HostTier::NoMmap}) {
+        CAPTURE(offload::host_tier_name(tier));
         std::uint64_t last_done = 0, last_total = 0;
-        std::unique_ptr<model::ExpertSource> source;
+        std::unique_ptr<offload::ExpertSource> source;
         try {
             source =
-                std::make_unique<model::ExpertSource>(file, config, nullptr, model::ExpertSourceOptions{tier},
+                std::make_unique<offload::ExpertSource>(file, model::expert_layout(file, config), nullptr, offload::ExpertSourceOptions{tier},
                                                       [&](std::uint64_t done, std::uint64_t total) {
                                                           CHECK(done >= last_done);
                                                           last_done = done;
@@ -128,7 +130,7 @@ TEST_CASE("every host tier hands out the file's bytes for every expert slice") {
                                                       });
         } catch (const Error& e) {
             // Only an unprivileged CI runner with a small `ulimit -l` gets here.
-            REQUIRE(tier == model::HostTier::Mlock);
+            REQUIRE(tier == offload::HostTier::Mlock);
             REQUIRE(std::string(e.what()).find("ulimit -l") != std::string::npos);
             MESSAGE("SKIPPED the mlock tier: " << e.what());
             continue;
@@ -136,14 +138,14 @@ TEST_CASE("every host tier hands out the file's bytes for every expert slice") {
         CHECK(source->tier() == tier);
         CHECK(source->n_layers() == 2);
         CHECK(source->n_experts() == 8);
-        CHECK(source->expert_bytes(0, ExpertTensor::Down) == 26112);
-        if (tier != model::HostTier::Mmap) CHECK(last_done == last_total);  // progress ran to the end
-        CHECK_FALSE(source->device_visible(1, ExpertTensor::Up, 3));        // no device given
+        CHECK(source->expert_bytes(0, kDown) == 26112);
+        if (tier != offload::HostTier::Mmap) CHECK(last_done == last_total);  // progress ran to the end
+        CHECK_FALSE(source->device_visible(1, kUp, 3));        // no device given
         check_every_slice(file, *source);
-        if (tier == model::HostTier::NoMmap) {
+        if (tier == offload::HostTier::NoMmap) {
             // Its own memory, not the mapping, and read with pread.
-            CHECK(source->bytes(0, ExpertTensor::Gate, 0).data() !=
-                  file_slice(file, 0, ExpertTensor::Gate, 0).data());
+            CHECK(source->bytes(0, kGate, 0).data() !=
+                  file_slice(file, 0, kGate, 0).data());
             CHECK(source->stats().bytes_read == 2 * 3 * 8 * 26112ull);
         }
     }
@@ -152,7 +154,7 @@ TEST_CASE("every host tier hands out the file's bytes for every expert slice") {
 TEST_CASE("read-ahead of every expert brings its bytes in and changes no data") {
     const gguf::File file = gguf::File::open(model_path());
     const model::ModelConfig config = model::read_config(file);
-    model::ExpertSource source(file, config, nullptr, {model::HostTier::Mmap, 3});
+    offload::ExpertSource source(file, model::expert_layout(file, config), nullptr, {offload::HostTier::Mmap, 3});
     for (std::uint32_t l = 0; l < 2; ++l)
         for (std::uint32_t e = 0; e < 8; ++e) {
             source.will_need(l, e);
@@ -160,13 +162,13 @@ TEST_CASE("read-ahead of every expert brings its bytes in and changes no data") 
         }
     source.will_need(5, 0);  // out of range: ignored (a prediction, not a request)
     source.drain_read_ahead();
-    const model::ExpertSourceStats s = source.stats();
+    const offload::ExpertSourceStats s = source.stats();
     CHECK(s.read_aheads >= 2 * 3 * 8);
     CHECK(s.bytes_read >= 2 * 3 * 8 * 26112ull);
     check_every_slice(file, source);
 
     // Mlock and NoMmap have their bytes in RAM already: will_need does nothing.
-    model::ExpertSource owned(file, config, nullptr, {model::HostTier::NoMmap, 3});
+    offload::ExpertSource owned(file, model::expert_layout(file, config), nullptr, {offload::HostTier::NoMmap, 3});
     const std::uint64_t loaded = owned.stats().bytes_read;
     owned.will_need(0, 1);
     owned.drain_read_ahead();
@@ -180,7 +182,7 @@ TEST_CASE("the read-ahead pool reads each accepted range once and drops duplicat
     REQUIRE(fd >= 0);
     std::uint64_t accepted = 0, accepted_bytes = 0;
     {
-        model::ReadAheadPool pool(fd, file.bytes(), 2);
+        offload::ReadAheadPool pool(fd, file.bytes(), 2);
         for (int round = 0; round < 3; ++round)
             for (std::uint64_t off = 0; off + 4096 <= file.file_size(); off += 4096)
                 if (pool.request(off, 4096)) {
@@ -190,7 +192,7 @@ TEST_CASE("the read-ahead pool reads each accepted range once and drops duplicat
         pool.drain();
         CHECK(pool.completed() == accepted);
         CHECK(pool.bytes_read() == accepted_bytes);
-        model::ReadAheadPool off(fd, file.bytes(), 0);
+        offload::ReadAheadPool off(fd, file.bytes(), 0);
         CHECK_FALSE(off.request(0, 4096));  // no threads: read-ahead is off
     }
     ::close(fd);
@@ -199,7 +201,7 @@ TEST_CASE("the read-ahead pool reads each accepted range once and drops duplicat
 TEST_CASE("copies from an evicted mapping count the major faults they waited for") {
     const gguf::File file = gguf::File::open(model_path());
     const model::ModelConfig config = model::read_config(file);
-    model::ExpertSource source(file, config, nullptr, {model::HostTier::Mmap, 0});
+    offload::ExpertSource source(file, model::expert_layout(file, config), nullptr, {offload::HostTier::Mmap, 0});
     // Evict the file from the page cache; where the file system keeps it (tmpfs), there is
     // nothing to measure.
     const int fd = ::open(model_path().c_str(), O_RDONLY | O_CLOEXEC);
@@ -207,7 +209,7 @@ TEST_CASE("copies from an evicted mapping count the major faults they waited for
     ::fdatasync(fd);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     ::close(fd);
-    const auto slice = source.bytes(1, ExpertTensor::Down, 7);
+    const auto slice = source.bytes(1, kDown, 7);
     const long page = ::sysconf(_SC_PAGESIZE);
     auto* start = reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(slice.data()) &
                                                ~std::uintptr_t(page - 1));
@@ -218,10 +220,10 @@ TEST_CASE("copies from an evicted mapping count the major faults they waited for
         return;
     }
     std::vector<std::byte> dst(slice.size());
-    source.copy_to(1, ExpertTensor::Down, 7, dst);
+    source.copy_to(1, kDown, 7, dst);
     CHECK(source.stats().major_faults > 0);
     CHECK(source.stats().fault_stall_s > 0);
-    CHECK(std::memcmp(dst.data(), file_slice(file, 1, ExpertTensor::Down, 7).data(), dst.size()) == 0);
+    CHECK(std::memcmp(dst.data(), file_slice(file, 1, kDown, 7).data(), dst.size()) == 0);
 }
 
 TEST_CASE("--mlock over the memory-lock limit fails with what it asked and `ulimit -l`") {
@@ -235,7 +237,7 @@ TEST_CASE("--mlock over the memory-lock limit fails with what it asked and `ulim
     {
         LowMemlockLimit limit(64 * 1024);
         try {
-            model::ExpertSource source(file, config, nullptr, {model::HostTier::Mlock, 2});
+            offload::ExpertSource source(file, model::expert_layout(file, config), nullptr, {offload::HostTier::Mlock, 2});
         } catch (const Error& e) {
             message = e.what();
         }
@@ -252,7 +254,7 @@ TEST_CASE("no-mmap experts imported into Vulkan copy to VRAM straight from host 
     vk::Device& device = gpu.device();
     const gguf::File file = gguf::File::open(model_path());
     const model::ModelConfig config = model::read_config(file);
-    model::ExpertSource source(file, config, &device, {model::HostTier::NoMmap, 2});
+    offload::ExpertSource source(file, model::expert_layout(file, config), &device, {offload::HostTier::NoMmap, 2});
     if (!device.supports_host_import()) {
         CHECK_FALSE(source.imported());
         MESSAGE("SKIPPED: " << device.info().name << " cannot import host memory; uploads memcpy");
@@ -260,7 +262,7 @@ TEST_CASE("no-mmap experts imported into Vulkan copy to VRAM straight from host 
     }
     REQUIRE(source.imported());
     const std::uint64_t used = device.accountant().current();
-    const std::uint64_t bytes = source.expert_bytes(0, ExpertTensor::Gate);
+    const std::uint64_t bytes = source.expert_bytes(0, kGate);
     vk::Buffer vram(device, 3 * bytes, vk::MemoryKind::DeviceLocal, "slots");
     CHECK(device.accountant().current() == used + vram.counted_bytes());  // imports are not VRAM
     vk::CommandBuffer cmd(device, vk::QueueKind::Transfer);

@@ -195,7 +195,7 @@ struct OffloadCase {
     }
 
     std::vector<float> run(vk::Device& device, const model::GpuModelOptions& options,
-                           model::OffloadStats* stats, std::vector<std::int32_t>* greedy = nullptr) const {
+                           offload::OffloadStats* stats, std::vector<std::int32_t>* greedy = nullptr) const {
         model::GpuModel m(device, *file, options);
         std::vector<float> out = m.forward(tokens, true);
         std::vector<float> last(out.end() - m.config().n_vocab, out.end());
@@ -228,7 +228,7 @@ TEST_CASE("offloading changes speed, never results: logits are identical at ever
             CAPTURE(slots);
             CAPTURE(prefetch);
             CAPTURE(policy);
-            model::OffloadStats stats;
+            offload::OffloadStats stats;
             const std::vector<float> offloaded = test_case.run(gpu.device(),
                                                                {.n_ctx = 48,
                                                                 .max_batch = 8,
@@ -280,7 +280,7 @@ TEST_CASE("hybrid offload: misses computed on the CPU keep the results within th
         CAPTURE(offload::name(v.policy));
         CAPTURE(v.cpu_moe);
         CAPTURE(v.slots);
-        model::OffloadStats stats;
+        offload::OffloadStats stats;
         std::vector<std::int32_t> tokens;
         const std::vector<float> hybrid = test_case.run(gpu.device(),
                                                         {.n_ctx = 48,
@@ -342,7 +342,7 @@ TEST_CASE("forced routing (trace replay) drives decode the same way resident and
     const std::vector<float> own = test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr);
     const std::vector<float> resident =
         test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8, .route_override = force}, nullptr);
-    model::OffloadStats stats;
+    offload::OffloadStats stats;
     const std::vector<float> offloaded = test_case.run(
         gpu.device(), {.n_ctx = 48, .max_batch = 8, .expert_slots = 5, .route_override = force}, &stats);
     CHECK(offloaded == resident);

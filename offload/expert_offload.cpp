@@ -1,4 +1,4 @@
-#include "model/expert_offload.h"
+#include "offload/expert_offload.h"
 
 #include "base/error.h"
 #include "vk/barrier.h"
@@ -9,7 +9,7 @@
 #include <optional>
 #include <stdexcept>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 namespace {
 
@@ -25,14 +25,14 @@ std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
 }
 
 // Room for the demand copies of one token's layer and the prefetches of the next two.
-std::uint64_t ring_bytes_for(const ModelConfig& config, std::uint64_t expert_total) {
-    return (4ull * config.n_experts_used + 2) * expert_total + 64 * kStageAlign;
+std::uint64_t ring_bytes_for(std::uint32_t top_k, std::uint64_t expert_total) {
+    return (4ull * top_k + 2) * expert_total + 64 * kStageAlign;
 }
 
 }  // namespace
 
-std::uint64_t ExpertOffload::ring_bytes_bound(const ModelConfig& config, std::uint64_t expert_bytes) {
-    return ring_bytes_for(config, expert_bytes + 4 * kStageAlign);
+std::uint64_t ExpertOffload::ring_bytes_bound(std::uint32_t top_k, std::uint64_t expert_bytes) {
+    return ring_bytes_for(top_k, expert_bytes + 4 * kStageAlign);
 }
 
 // Host-visible staging memory used as a ring: each batch of copies takes the bytes after
@@ -45,31 +45,30 @@ struct ExpertOffload::Ring {
     std::deque<std::pair<std::uint64_t, std::uint64_t>> in_flight;  // (bytes, timeline value), oldest first
 };
 
-ExpertOffload::ExpertOffload(vk::Device& device, const ModelConfig& config,
-                             std::span<const GpuLayerWeights> layers, std::uint32_t slots,
+ExpertOffload::ExpertOffload(vk::Device& device, const ExpertLayout& layout, const ExpertPools& pools,
                              std::string_view policy, ExpertSource& source)
-    : device_(device), config_(config), layers_(layers), slots_(slots), source_(source) {
-    if (slots_ == 0 || slots_ >= config.n_experts)
+    : device_(device), layout_(layout), pools_(pools), slots_(pools.slots()), source_(source) {
+    const std::uint32_t L = layout.n_layers(), X = layout.n_experts;
+    if (pools.resident() || slots_ == 0 || slots_ >= X)
         throw std::logic_error("ExpertOffload needs between 1 and n_experts - 1 slots per layer");
-    geometry_.n_layers = config.n_layers;
-    geometry_.n_experts = config.n_experts;
-    geometry_.top_k = config.n_experts_used;
-    geometry_.cross_layer.assign(config.n_layers, true);
+    geometry_.n_layers = L;
+    geometry_.n_experts = X;
+    geometry_.top_k = layout.top_k;
+    geometry_.cross_layer.assign(L, true);
     policy_ = scheduler::make_policy(policy, geometry_.total_experts());
-    cache_ = std::make_unique<scheduler::ExpertCache>(geometry_, slots_ * config.n_layers, true, *policy_);
+    cache_ = std::make_unique<scheduler::ExpertCache>(geometry_, slots_ * L, true, *policy_);
     ready_.assign(geometry_.total_experts(), 0);
-    stats_.layer_hits.assign(config.n_layers, 0);
-    stats_.layer_misses.assign(config.n_layers, 0);
-    for (std::uint32_t l = 0; l < config.n_layers; ++l)
-        residency_.emplace_back(device, std::uint64_t(config.n_experts) * 4, vk::MemoryKind::DeviceLocal,
-                                "residency table");
+    stats_.layer_hits.assign(L, 0);
+    stats_.layer_misses.assign(L, 0);
+    for (std::uint32_t l = 0; l < L; ++l)
+        residency_.emplace_back(device, std::uint64_t(X) * 4, vk::MemoryKind::DeviceLocal, "residency table");
     timeline_ = std::make_unique<vk::Timeline>(device);
-    std::uint64_t expert_total = 0;  // gate + up + down of the largest layer
-    for (const GpuLayerWeights& L : layers_)
-        expert_total = std::max<std::uint64_t>(
-            expert_total, L.gate.expert_bytes + L.up.expert_bytes + L.down.expert_bytes + 4 * kStageAlign);
+    std::uint64_t expert_total = 0;  // every part of the largest layer's expert, each aligned
+    for (const ExpertLayer& layer : layout.layers)
+        expert_total =
+            std::max<std::uint64_t>(expert_total, layer.expert_bytes() + layer.parts.size() * kStageAlign);
     ring_ = std::make_unique<Ring>();
-    const std::uint64_t ring_bytes = ring_bytes_for(config, expert_total);
+    const std::uint64_t ring_bytes = ring_bytes_for(layout.top_k, expert_total + kStageAlign);
     ring_->buffer = vk::Buffer(device, ring_bytes, vk::MemoryKind::Staging, "expert upload ring");
     if (vk::Timestamps::supported(device, vk::QueueKind::Transfer))
         timestamps_ = std::make_unique<vk::Timestamps>(device, vk::QueueKind::Transfer, 2 * kTransferBuffers);
@@ -205,7 +204,7 @@ void ExpertOffload::stage_copy(std::span<const std::byte> bytes, const vk::Buffe
 
 // One slice: from the source's imported buffer when it has one (no host copy at all), else
 // copied into the ring (copy_to counts the page faults of a mapped file).
-void ExpertOffload::copy_slice(std::uint32_t layer, ExpertTensor t, std::uint32_t expert,
+void ExpertOffload::copy_slice(std::uint32_t layer, std::uint32_t t, std::uint32_t expert,
                                const vk::Buffer& dst, std::uint64_t dst_offset) {
     const std::uint64_t bytes = source_.expert_bytes(layer, t);
     if (const auto visible = source_.device_visible(layer, t, expert)) {
@@ -229,10 +228,9 @@ std::uint32_t ExpertOffload::place(std::uint32_t layer, std::uint32_t expert, bo
         cache_->evict(*victim);
     }
     const std::uint32_t slot = cache_->insert(key, prefetched, clock_) - layer * slots_;
-    const GpuLayerWeights& L = layers_[layer];
-    copy_slice(layer, ExpertTensor::Gate, expert, L.gate.buffer, std::uint64_t(slot) * L.gate.expert_bytes);
-    copy_slice(layer, ExpertTensor::Up, expert, L.up.buffer, std::uint64_t(slot) * L.up.expert_bytes);
-    copy_slice(layer, ExpertTensor::Down, expert, L.down.buffer, std::uint64_t(slot) * L.down.expert_bytes);
+    const std::span<const ExpertPool> pools = pools_.layer(layer);
+    for (std::uint32_t part = 0; part < pools.size(); ++part)
+        copy_slice(layer, part, expert, pools[part].buffer, std::uint64_t(slot) * pools[part].expert_bytes);
     stage_copy(std::as_bytes(std::span<const std::uint32_t, 1>(&slot, 1)), residency_[layer], 4ull * expert);
     return slot;
 }
@@ -380,4 +378,4 @@ void ExpertOffload::wait_ready(std::uint64_t ready) {
     stats_.stall_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

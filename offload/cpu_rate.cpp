@@ -1,4 +1,4 @@
-#include "model/cpu_rate.h"
+#include "offload/cpu_rate.h"
 
 #include "base/error.h"
 
@@ -6,7 +6,7 @@
 #include <chrono>
 #include <vector>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 double measure_cpu_expert_rate(CpuExperts& experts, std::uint32_t layer, int repeats) {
     if (repeats < 1) fail("measure_cpu_expert_rate: repeats must be at least 1 (got {})", repeats);
@@ -35,4 +35,4 @@ double measure_cpu_expert_rate(CpuExperts& experts, std::uint32_t layer, int rep
     return double(k) * double(experts.expert_bytes(layer)) / median;
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

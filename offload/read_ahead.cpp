@@ -1,4 +1,4 @@
-#include "model/read_ahead.h"
+#include "offload/read_ahead.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 ReadAheadPool::ReadAheadPool(int fd, std::span<const std::byte> mapped, unsigned threads)
     : fd_(fd), mapped_(mapped) {
@@ -101,4 +101,4 @@ std::uint64_t ReadAheadPool::read(const Range& r, std::vector<std::byte>& scratc
     return done;
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

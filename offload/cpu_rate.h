@@ -1,11 +1,11 @@
 #pragma once
 // Start-up measurement of how fast this machine computes routed experts on the CPU, the
 // cpu_bytes_per_s of offload/miss_cost.h. Timed work lives here, not in tests.
-#include "model/cpu_experts.h"
+#include "offload/cpu_experts.h"
 
 #include <cstdint>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 // Bytes of expert weights per second that add_experts reads for one decode token routed to
 // top-k experts of `layer`: one warm-up run over all the layer's experts (pages them in),
@@ -15,4 +15,4 @@ namespace ferry::model {
 // rate from RAM. Takes about (n_experts + repeats·k) expert computations.
 double measure_cpu_expert_rate(CpuExperts& experts, std::uint32_t layer, int repeats);
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

@@ -1,8 +1,8 @@
-#include "model/expert_source.h"
+#include "offload/expert_source.h"
 
 #include "base/error.h"
 #include "base/units.h"
-#include "model/read_ahead.h"
+#include "offload/read_ahead.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -17,11 +17,8 @@
 #include <cstring>
 #include <string>
 
-namespace ferry::model {
+namespace ferry::offload {
 namespace {
-
-constexpr const char* kTensorNames[3] = {"ffn_gate_exps.weight", "ffn_up_exps.weight",
-                                         "ffn_down_exps.weight"};
 
 std::uint64_t page_size() {
     return std::uint64_t(::sysconf(_SC_PAGESIZE));
@@ -78,23 +75,30 @@ std::string_view host_tier_name(HostTier tier) {
     return "?";
 }
 
-ExpertSource::ExpertSource(const gguf::File& file, const ModelConfig& config, vk::Device* device,
+ExpertSource::ExpertSource(const gguf::File& file, const ExpertLayout& layout, vk::Device* device,
                            const ExpertSourceOptions& options, const HostTierProgress& progress)
-    : file_(file), tier_(options.tier), n_layers_(config.n_layers), n_experts_(config.n_experts) {
-    slices_.resize(std::size_t(n_layers_) * 3);
-    for (std::uint32_t l = 0; l < n_layers_; ++l)
-        for (int t = 0; t < 3; ++t) {
-            const std::string name = layer_tensor(l, kTensorNames[t]);
-            const gguf::TensorInfo* info = file.find_tensor(name);
-            if (!info) fail("{}: tensor {} is missing", file.name(), name);
-            if (info->dim(2) != n_experts_)
-                fail("{}: tensor {} holds {} experts, the model has {}", file.name(), name, info->dim(2),
+    : file_(file), tier_(options.tier), n_layers_(layout.n_layers()), n_experts_(layout.n_experts) {
+    for (std::uint32_t l = 0; l < n_layers_; ++l) {
+        const ExpertLayer& layer = layout.layers[l];
+        parts_.push_back(std::uint32_t(layer.parts.size()));
+        for (const ExpertPart& p : layer.parts) {
+            if (p.file_offsets.size() != n_experts_)
+                fail("{}: {} lists {} experts, the model has {}", file.name(), p.name, p.file_offsets.size(),
                      n_experts_);
-            Slices& s = slices_[std::size_t(l) * 3 + t];
-            s.file_offset = info->offset;
-            s.expert_bytes = info->bytes / n_experts_;
-            s.host = file.tensor_data(*info).data();
+            Slices s;
+            s.layer = l;
+            s.expert_bytes = p.expert_bytes;
+            s.file_offsets = p.file_offsets;
+            for (std::uint64_t off : p.file_offsets) {
+                if (off + p.expert_bytes > file.file_size())
+                    fail("{}: {} has an expert beyond the end of the file", file.name(), p.name);
+                s.host.push_back(file.bytes().data() + off);
+            }
+            slices_.push_back(std::move(s));
         }
+    }
+    first_slice_.push_back(0);
+    for (std::uint32_t n : parts_) first_slice_.push_back(first_slice_.back() + n);
     fd_ = reopen(file);
     try {
         switch (tier_) {
@@ -127,12 +131,23 @@ void ExpertSource::lock_in_ram(const HostTierProgress& progress) {
     const std::byte* base = file_.bytes().data();
     std::vector<std::pair<const std::byte*, std::size_t>> ranges;
     std::uint64_t total = 0;
-    for (const Slices& s : slices_) {
-        const std::uint64_t start = s.file_offset / page * page;
-        const std::uint64_t end = round_up(s.file_offset + s.expert_bytes * n_experts_, page);
-        ranges.emplace_back(base + start, std::size_t(end - start));
-        total += end - start;
-    }
+    for (const Slices& s : slices_)
+        for (std::uint64_t off : s.file_offsets) {
+            const std::uint64_t start = off / page * page;
+            const std::uint64_t end = round_up(off + s.expert_bytes, page);
+            auto* last = ranges.empty() ? nullptr : &ranges.back();
+            if (last && last->first <= base + start && last->first + last->second >= base + start) {
+                // The next expert of a merged tensor: extend the last range.
+                const std::byte* last_end = last->first + last->second;
+                if (base + end > last_end) {
+                    total += std::uint64_t(base + end - last_end);
+                    last->second = std::size_t(base + end - last->first);
+                }
+                continue;
+            }
+            ranges.emplace_back(base + start, std::size_t(end - start));
+            total += end - start;
+        }
     std::uint64_t done = 0;
     for (const auto& [start, bytes] : ranges) {
         if (::mlock(start, bytes) != 0) {
@@ -157,13 +172,14 @@ void ExpertSource::lock_in_ram(const HostTierProgress& progress) {
 void ExpertSource::read_into_ram(vk::Device* device, const HostTierProgress& progress) {
     const bool import = device && device->supports_host_import();
     const std::uint64_t align = std::max(page_size(), import ? device->host_import_alignment() : 1);
-    // One region per layer: gate, up, down, each starting on an import boundary.
+    // One region per layer: each part's experts back to back, each part starting on an
+    // import boundary.
     std::vector<std::uint64_t> layer_bytes(n_layers_);
     std::uint64_t total = 0, ram_total = 0;
     for (std::uint32_t l = 0; l < n_layers_; ++l) {
         std::uint64_t at = 0;
-        for (int t = 0; t < 3; ++t) {
-            Slices& s = slices_[std::size_t(l) * 3 + t];
+        for (std::uint32_t t = first_slice_[l]; t < first_slice_[l + 1]; ++t) {
+            Slices& s = slices_[t];
             s.import = l;
             s.import_offset = at;
             at = round_up(at + s.expert_bytes * n_experts_, align);
@@ -181,35 +197,19 @@ void ExpertSource::read_into_ram(vk::Device* device, const HostTierProgress& pro
 
     std::uint64_t done = 0;
     for (std::uint32_t l = 0; l < n_layers_; ++l) {
-        auto region = std::make_unique<Owned>(layer_bytes[l], align);
+        auto region = std::make_unique<Owned>(std::max<std::uint64_t>(layer_bytes[l], align), align);
         if (!region->data)
             fail("{}: --no-mmap cannot allocate {} for the experts of layer {}: run without it", file_.name(),
                  format_bytes(layer_bytes[l]), l);
-        for (int t = 0; t < 3; ++t) {
-            Slices& s = slices_[std::size_t(l) * 3 + t];
-            std::byte* dst = region->data + s.import_offset;
-            const std::uint64_t bytes = s.expert_bytes * n_experts_;
-            constexpr std::uint64_t kPiece = 8ull << 20;  // progress steps
-            for (std::uint64_t at = 0; at < bytes;) {
-                const std::uint64_t n = std::min(kPiece, bytes - at);
-                if (fd_ < 0) {
-                    std::memcpy(dst + at, s.host + at, n);
-                    at += n;
-                } else {
-                    const ssize_t got = ::pread(fd_, dst + at, n, off_t(s.file_offset + at));
-                    if (got < 0 && errno == EINTR) continue;
-                    if (got <= 0)
-                        fail("{}: reading {} bytes of experts at offset {}: {}", file_.name(), n,
-                             s.file_offset + at, got < 0 ? std::strerror(errno) : "unexpected end of file");
-                    at += std::uint64_t(got);
-                    bytes_loaded_ += std::uint64_t(got);
-                }
-                if (progress) progress(done + at, total);
+        for (std::uint32_t t = first_slice_[l]; t < first_slice_[l + 1]; ++t) {
+            Slices& s = slices_[t];
+            for (std::uint32_t e = 0; e < n_experts_; ++e) {
+                std::byte* dst = region->data + s.import_offset + std::uint64_t(e) * s.expert_bytes;
+                read_range(s.file_offsets[e], s.host[e], s.expert_bytes, dst);
+                done += s.expert_bytes;
+                if (progress) progress(done, total);
+                s.host[e] = dst;
             }
-            done += bytes;
-            // The page cache's copy would double the RAM these bytes take: drop it.
-            if (fd_ >= 0) ::posix_fadvise(fd_, off_t(s.file_offset), off_t(bytes), POSIX_FADV_DONTNEED);
-            s.host = dst;
         }
         owned_.push_back(std::move(region));
     }
@@ -223,43 +223,66 @@ void ExpertSource::read_into_ram(vk::Device* device, const HostTierProgress& pro
     }
 }
 
-const ExpertSource::Slices& ExpertSource::slices(std::uint32_t layer, ExpertTensor t) const {
+// Reads `bytes` at file offset `offset` (mapped at `mapped`) into dst with pread, then drops
+// the page cache's copy, which would double the RAM these bytes take.
+void ExpertSource::read_range(std::uint64_t offset, const std::byte* mapped, std::uint64_t bytes, std::byte* dst) {
+    if (fd_ < 0) {
+        std::memcpy(dst, mapped, bytes);
+        return;
+    }
+    for (std::uint64_t at = 0; at < bytes;) {
+        const ssize_t got = ::pread(fd_, dst + at, bytes - at, off_t(offset + at));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0)
+            fail("{}: reading {} bytes of experts at offset {}: {}", file_.name(), bytes - at, offset + at,
+                 got < 0 ? std::strerror(errno) : "unexpected end of file");
+        at += std::uint64_t(got);
+        bytes_loaded_ += std::uint64_t(got);
+    }
+    ::posix_fadvise(fd_, off_t(offset), off_t(bytes), POSIX_FADV_DONTNEED);
+}
+
+const ExpertSource::Slices& ExpertSource::slices(std::uint32_t layer, std::uint32_t part) const {
     if (layer >= n_layers_) fail("expert source: layer {} of {}", layer, n_layers_);
-    return slices_[std::size_t(layer) * 3 + std::size_t(t)];
+    if (part >= parts_[layer]) fail("expert source: part {} of {}", part, parts_[layer]);
+    return slices_[first_slice_[layer] + part];
 }
 
-std::uint64_t ExpertSource::expert_bytes(std::uint32_t layer, ExpertTensor t) const {
-    return slices(layer, t).expert_bytes;
+std::uint32_t ExpertSource::parts(std::uint32_t layer) const {
+    if (layer >= n_layers_) fail("expert source: layer {} of {}", layer, n_layers_);
+    return parts_[layer];
 }
 
-std::span<const std::byte> ExpertSource::bytes(std::uint32_t layer, ExpertTensor t,
+std::uint64_t ExpertSource::expert_bytes(std::uint32_t layer, std::uint32_t part) const {
+    return slices(layer, part).expert_bytes;
+}
+
+std::span<const std::byte> ExpertSource::bytes(std::uint32_t layer, std::uint32_t part,
                                                std::uint32_t expert) const {
-    const Slices& s = slices(layer, t);
+    const Slices& s = slices(layer, part);
     if (expert >= n_experts_) fail("expert source: expert {} of {}", expert, n_experts_);
-    return {s.host + std::uint64_t(expert) * s.expert_bytes, std::size_t(s.expert_bytes)};
+    return {s.host[expert], std::size_t(s.expert_bytes)};
 }
 
 std::optional<std::pair<const vk::Buffer*, std::uint64_t>> ExpertSource::device_visible(
-    std::uint32_t layer, ExpertTensor t, std::uint32_t expert) const {
+    std::uint32_t layer, std::uint32_t part, std::uint32_t expert) const {
     if (imports_.empty()) return std::nullopt;
-    const Slices& s = slices(layer, t);
+    const Slices& s = slices(layer, part);
     if (expert >= n_experts_) fail("expert source: expert {} of {}", expert, n_experts_);
     return std::pair{&imports_[s.import], s.import_offset + std::uint64_t(expert) * s.expert_bytes};
 }
 
 void ExpertSource::will_need(std::uint32_t layer, std::uint32_t expert) {
     if (!read_ahead_ || layer >= n_layers_ || expert >= n_experts_) return;
-    for (int t = 0; t < 3; ++t) {
-        const Slices& s = slices_[std::size_t(layer) * 3 + t];
-        read_ahead_->request(s.file_offset + std::uint64_t(expert) * s.expert_bytes, s.expert_bytes);
-    }
+    for (std::uint32_t t = first_slice_[layer]; t < first_slice_[layer + 1]; ++t)
+        read_ahead_->request(slices_[t].file_offsets[expert], slices_[t].expert_bytes);
 }
 
 void ExpertSource::drain_read_ahead() {
     if (read_ahead_) read_ahead_->drain();
 }
 
-void ExpertSource::copy_to(std::uint32_t layer, ExpertTensor t, std::uint32_t expert,
+void ExpertSource::copy_to(std::uint32_t layer, std::uint32_t t, std::uint32_t expert,
                            std::span<std::byte> dst) {
     const std::span<const std::byte> src = bytes(layer, t, expert);
     if (dst.size() != src.size()) fail("expert source: copy of {} bytes into {}", src.size(), dst.size());
@@ -286,4 +309,4 @@ ExpertSourceStats ExpertSource::stats() const {
     return s;
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

@@ -14,9 +14,9 @@
 // layer's pools has finished; prefetches only target other layers, whose pools no queued
 // work reads. Copies into one slot are ordered by a transfer barrier at the start of each
 // batch.
-#include "model/config.h"
-#include "model/expert_source.h"
-#include "model/gpu_weights.h"
+#include "offload/expert_layout.h"
+#include "offload/expert_pools.h"
+#include "offload/expert_source.h"
 #include "scheduler/cache.h"
 #include "scheduler/policy.h"
 #include "scheduler/predictor.h"
@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 struct OffloadStats {
     std::uint64_t hits = 0;             // chosen experts already in a slot (or on their way)
@@ -71,8 +71,9 @@ public:
     // `slots` per layer (>= 1, < n_experts); `policy` one of scheduler::policy_names().
     // Experts come from `source` (which must outlive this): straight from its imported
     // buffer where it has one, else through the staging ring.
-    ExpertOffload(vk::Device& device, const ModelConfig& config, std::span<const GpuLayerWeights> layers,
-                  std::uint32_t slots, std::string_view policy, ExpertSource& source);
+    // `pools` (offloaded: fewer slots than experts) and `layout`, `source` must outlive this.
+    ExpertOffload(vk::Device& device, const ExpertLayout& layout, const ExpertPools& pools,
+                  std::string_view policy, ExpertSource& source);
     ~ExpertOffload();
     ExpertOffload(const ExpertOffload&) = delete;
     ExpertOffload& operator=(const ExpertOffload&) = delete;
@@ -80,7 +81,7 @@ public:
     std::uint32_t slots() const { return slots_; }
     // Host-visible bytes of the upload ring when one expert (gate + up + down) is at most
     // `expert_bytes`.
-    static std::uint64_t ring_bytes_bound(const ModelConfig& config, std::uint64_t expert_bytes);
+    static std::uint64_t ring_bytes_bound(std::uint32_t top_k, std::uint64_t expert_bytes);
 
     struct Placement {
         std::vector<std::uint32_t> slots;  // per requested expert: its slot in the layer's pools
@@ -155,12 +156,12 @@ private:
     // Reserves `bytes` of the ring (waiting for old batches when full) and returns its offset.
     std::uint64_t reserve(std::uint64_t bytes);
     void stage_copy(std::span<const std::byte> bytes, const vk::Buffer& dst, std::uint64_t dst_offset);
-    void copy_slice(std::uint32_t layer, ExpertTensor t, std::uint32_t expert, const vk::Buffer& dst,
+    void copy_slice(std::uint32_t layer, std::uint32_t part, std::uint32_t expert, const vk::Buffer& dst,
                     std::uint64_t dst_offset);
 
     vk::Device& device_;
-    const ModelConfig& config_;
-    std::span<const GpuLayerWeights> layers_;
+    const ExpertLayout& layout_;
+    const ExpertPools& pools_;
     std::uint32_t slots_;
     ExpertSource& source_;
     scheduler::Geometry geometry_;
@@ -191,4 +192,4 @@ private:
     mutable double link_s_ = 0;
 };
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

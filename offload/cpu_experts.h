@@ -6,13 +6,13 @@
 #include "cpu/fast_matmul.h"
 #include "cpu/thread_pool.h"
 #include "gguf/reader.h"
-#include "model/config.h"
+#include "offload/expert_layout.h"
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 // One (token, expert) pair the router chose, with the expert's weight for that token.
 struct ExpertRoute {
@@ -25,10 +25,10 @@ struct ExpertRoute {
 // pool with other users, whose runs then take turns.
 class CpuExperts {
 public:
-    // Reads each layer's ffn_{gate,up,down}_exps straight from `file`'s mapping (no copy);
-    // `file` and `pool` must outlive this. Throws ferry::Error for a GeGLU architecture, a
-    // missing tensor, a shape that disagrees with `config` or a type the CPU cannot run.
-    CpuExperts(const gguf::File& file, const ModelConfig& config, cpu::ThreadPool& pool);
+    // Reads each layer's experts (as `layout` places them) straight from `file`'s mapping
+    // (no copy); `file` and `pool` must outlive this. Throws ferry::Error for GELU experts
+    // or a type the CPU cannot run.
+    CpuExperts(const gguf::File& file, const ExpertLayout& layout, cpu::ThreadPool& pool);
 
     // out[t, :] += Σ_{routes r with r.token == t} r.weight · ffn_{r.expert}(h[t, :])
     //   h: [n_tokens, n_embd] (the layer's normed hidden state)   out: [n_tokens, n_embd]
@@ -46,17 +46,18 @@ public:
     std::uint32_t n_experts_used() const { return n_experts_used_; }
 
 private:
-    struct Layer {
-        cpu::QuantMatrix gate, up;  // [n_experts * n_ff, n_embd]; expert e is rows e*n_ff..
-        cpu::QuantMatrix down;      // [n_experts * n_embd, n_ff]; expert e is rows e*n_embd..
+    struct Expert {
+        cpu::QuantMatrix gate, up;  // [n_ff, n_embd]
+        cpu::QuantMatrix down;      // [n_embd, n_ff]
     };
-
-    Layer layer_weights(const gguf::File& file, std::uint32_t layer) const;
+    struct Layer {
+        std::vector<Expert> experts;  // [n_experts]
+        std::uint64_t bytes = 0;      // one expert's
+    };
     void check_routes(std::uint32_t layer, std::span<const float> h, std::uint32_t n_tokens,
                       std::span<const ExpertRoute> routes, std::span<float> out) const;
 
     std::uint32_t n_embd_ = 0;
-    std::uint32_t n_ff_ = 0;
     std::uint32_t n_experts_ = 0;
     std::uint32_t n_experts_used_ = 0;
     std::vector<Layer> layers_;
@@ -67,4 +68,4 @@ private:
     std::vector<float> y_;              // [rows, n_embd] its outputs
 };
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

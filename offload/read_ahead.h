@@ -13,7 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 class ReadAheadPool {
 public:
@@ -59,4 +59,4 @@ private:
     std::vector<std::thread> threads_;
 };
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

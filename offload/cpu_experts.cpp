@@ -1,4 +1,4 @@
-#include "model/cpu_experts.h"
+#include "offload/cpu_experts.h"
 
 #include "base/error.h"
 #include "quant/quant.h"
@@ -6,74 +6,64 @@
 #include <algorithm>
 #include <numeric>
 
-namespace ferry::model {
+namespace ferry::offload {
 
 namespace {
 
-// Expert e's rows of a 3-D expert tensor viewed as a matrix: a contiguous byte range.
-cpu::QuantMatrix expert_slice(const cpu::QuantMatrix& all, std::uint32_t expert, std::uint32_t rows) {
-    cpu::QuantMatrix m = all;
-    const std::uint64_t row_bytes = gguf::row_bytes(gguf::type_traits(all.type), std::uint64_t(all.cols));
-    m.rows = rows;
-    m.data = static_cast<const std::byte*>(all.data) + std::uint64_t(expert) * rows * row_bytes;
-    return m;
-}
-
-// The whole tensor [cols, rows, n_experts] (ggml order) as one matrix of n_experts * rows rows.
-cpu::QuantMatrix expert_tensor(const gguf::File& file, const std::string& name, std::uint64_t cols,
-                               std::uint64_t rows, std::uint64_t n_experts) {
-    const gguf::TensorInfo* t = file.find_tensor(name);
-    if (!t) fail("{}: tensor {} is missing", file.name(), name);
-    if (t->dims.size() != 3 || t->dim(0) != cols || t->dim(1) != rows || t->dim(2) != n_experts)
-        fail("{}: tensor {} should have shape [{}, {}, {}]", file.name(), name, cols, rows, n_experts);
-    if (!quant::can_dequantize(t->type))
-        fail("{}: tensor {} has type {}, which ferry cannot run on the CPU yet", file.name(), name,
-             gguf::type_name(t->type));
+// One expert's matrix of `part` (rows [first_row, first_row + rows) of it) as a CPU matrix.
+cpu::QuantMatrix expert_matrix(const gguf::File& file, const ExpertPart& part, std::uint32_t expert,
+                               std::uint32_t first_row, std::uint32_t rows) {
     cpu::QuantMatrix m;
-    m.type = t->type;
-    m.data = file.tensor_data(*t).data();
-    m.cols = std::int64_t(cols);
-    m.rows = std::int64_t(rows * n_experts);
-    cpu::check_matrix(m);
+    m.type = part.type;
+    m.cols = part.cols;
+    m.rows = rows;
+    const std::uint64_t row_bytes = gguf::row_bytes(gguf::type_traits(part.type), part.cols);
+    m.data = file.bytes().data() + part.file_offsets[expert] + first_row * row_bytes;
     return m;
 }
 
 }  // namespace
 
-CpuExperts::CpuExperts(const gguf::File& file, const ModelConfig& config, cpu::ThreadPool& pool)
-    : n_embd_(config.n_embd),
-      n_ff_(config.n_ff_expert),
-      n_experts_(config.n_experts),
-      n_experts_used_(config.n_experts_used),
-      matmul_(pool) {
+CpuExperts::CpuExperts(const gguf::File& file, const ExpertLayout& layout, cpu::ThreadPool& pool)
+    : n_embd_(layout.n_embd), n_experts_(layout.n_experts), n_experts_used_(layout.top_k), matmul_(pool) {
     // expert_ffn is SwiGLU only; a GeGLU path would need its own fused kernel.
-    if (config.traits.activation != Activation::SwiGLU)
+    if (layout.activation != ExpertActivation::SiLU)
         fail(
-            "{}: architecture {} uses GeGLU experts, which ferry cannot compute on the CPU yet; "
+            "{}: this model's experts are GeGLU (GELU-gated), which ferry cannot compute on the CPU yet; "
             "copy missing experts to the GPU instead (miss policy 'copy')",
-            file.name(), config.architecture);
-    if (n_experts_ == 0 || n_ff_ == 0 || n_embd_ == 0)
+            file.name());
+    if (n_experts_ == 0 || n_embd_ == 0 || layout.layers.empty())
         fail("{}: the model has no routed experts to compute on the CPU", file.name());
-    layers_.reserve(config.n_layers);
-    for (std::uint32_t l = 0; l < config.n_layers; ++l) layers_.push_back(layer_weights(file, l));
-}
-
-CpuExperts::Layer CpuExperts::layer_weights(const gguf::File& file, std::uint32_t l) const {
-    Layer L;
-    L.gate = expert_tensor(file, layer_tensor(l, "ffn_gate_exps.weight"), n_embd_, n_ff_, n_experts_);
-    L.up = expert_tensor(file, layer_tensor(l, "ffn_up_exps.weight"), n_embd_, n_ff_, n_experts_);
-    L.down = expert_tensor(file, layer_tensor(l, "ffn_down_exps.weight"), n_ff_, n_embd_, n_experts_);
-    return L;
+    for (const ExpertLayer& layer : layout.layers) {
+        for (const ExpertPart& p : layer.parts)
+            if (!quant::can_dequantize(p.type))
+                fail("{}: tensor {} has type {}, which ferry cannot run on the CPU yet", file.name(), p.name,
+                     gguf::type_name(p.type));
+        const std::uint32_t F = layer.n_ff;
+        Layer L;
+        L.bytes = layer.expert_bytes();
+        for (std::uint32_t e = 0; e < n_experts_; ++e) {
+            Expert x;
+            if (layer.kind == ExpertFfnKind::FusedGateUpDown) {
+                x.gate = expert_matrix(file, layer.parts[0], e, 0, F);
+                x.up = expert_matrix(file, layer.parts[0], e, F, F);
+                x.down = expert_matrix(file, layer.parts[1], e, 0, n_embd_);
+            } else {
+                x.gate = expert_matrix(file, layer.parts[0], e, 0, F);
+                x.up = expert_matrix(file, layer.parts[1], e, 0, F);
+                x.down = expert_matrix(file, layer.parts[2], e, 0, n_embd_);
+            }
+            for (const cpu::QuantMatrix* m : {&x.gate, &x.up, &x.down}) cpu::check_matrix(*m);
+            L.experts.push_back(x);
+        }
+        layers_.push_back(std::move(L));
+    }
 }
 
 std::uint64_t CpuExperts::expert_bytes(std::uint32_t layer) const {
     if (layer >= layers_.size())
         fail("cpu experts: layer {} is out of range (0..{})", layer, layers_.size() - 1);
-    const Layer& L = layers_[layer];
-    auto bytes = [](const cpu::QuantMatrix& m, std::uint32_t rows) {
-        return rows * gguf::row_bytes(gguf::type_traits(m.type), std::uint64_t(m.cols));
-    };
-    return bytes(L.gate, n_ff_) + bytes(L.up, n_ff_) + bytes(L.down, n_embd_);
+    return layers_[layer].bytes;
 }
 
 void CpuExperts::check_routes(std::uint32_t layer, std::span<const float> h, std::uint32_t n_tokens,
@@ -115,8 +105,8 @@ void CpuExperts::add_experts(std::uint32_t layer, std::span<const float> h, std:
             const std::uint32_t t = routes[order_[begin + i]].token;
             std::copy_n(h.begin() + std::ptrdiff_t(t * d), d, x_.begin() + std::ptrdiff_t(i * d));
         }
-        matmul_.expert_ffn(expert_slice(L.gate, e, n_ff_), expert_slice(L.up, e, n_ff_),
-                           expert_slice(L.down, e, n_embd_), x_, std::int64_t(rows), y_);
+        const Expert& x = L.experts[e];
+        matmul_.expert_ffn(x.gate, x.up, x.down, x_, std::int64_t(rows), y_);
         // out[t, :] += weight · y_[i, :]
         for (std::size_t i = 0; i < rows; ++i) {
             const ExpertRoute& r = routes[order_[begin + i]];
@@ -128,4 +118,4 @@ void CpuExperts::add_experts(std::uint32_t layer, std::span<const float> h, std:
     }
 }
 
-}  // namespace ferry::model
+}  // namespace ferry::offload

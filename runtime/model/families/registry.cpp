@@ -1,0 +1,32 @@
+// The recipes ferry has, one line each: adding a family adds its file and a line here.
+#include "base/error.h"
+#include "model/recipe.h"
+
+#include <array>
+
+namespace ferry::model {
+
+extern const Recipe kQwen3MoeRecipe;
+
+namespace {
+const std::array<const Recipe*, 1> kRecipes{&kQwen3MoeRecipe};
+}  // namespace
+
+const Recipe* find_recipe(std::string_view architecture) {
+    for (const Recipe* r : kRecipes)
+        if (r->architecture == architecture) return r;
+    return nullptr;
+}
+
+const Recipe& recipe_for(const ModelConfig& config, const gguf::File& file) {
+    require_runnable(config, file);
+    const Recipe* r = find_recipe(config.architecture);
+    if (!r) fail("{}: ferry has no recipe for architecture '{}'", file.name(), config.architecture);
+    return *r;
+}
+
+offload::ExpertLayout expert_layout(const gguf::File& file, const ModelConfig& config) {
+    return recipe_for(config, file).experts(file, config);
+}
+
+}  // namespace ferry::model

@@ -1,0 +1,214 @@
+#include "model/gpu_blocks.h"
+
+#include "kernels/expert_slots.h"
+#include "vk/barrier.h"
+
+#include <cmath>
+
+namespace ferry::model {
+
+namespace {
+
+std::uint32_t bit(Act a) {
+    return 1u << unsigned(a);
+}
+
+}  // namespace
+
+GpuBlocks::GpuBlocks(const ModelConfig& config, const GpuWeights& weights, Work& work, kernels::BlockOps& ops,
+                     kernels::MatKernels& mat, kernels::PipelineSet& pipelines, offload::ExpertEngine& engine)
+    : config_(config),
+      weights_(weights),
+      w_(work),
+      ops_(ops),
+      mat_(mat),
+      pipelines_(pipelines),
+      engine_(engine) {}
+
+void GpuBlocks::begin_batch(vk::CommandBuffer& cmd, SequenceState& sequence, std::uint32_t tokens,
+                            bool all_logits, bool record_routes) {
+    cmd_ = &cmd;
+    sequence_ = &sequence;
+    tokens_ = tokens;
+    all_logits_ = all_logits;
+    record_routes_ = record_routes;
+    written_ = read_ = 0;
+}
+
+const vk::Buffer& GpuBlocks::buffer(Act a) const {
+    switch (a) {
+        case Act::X: return w_.x;
+        case Act::H: return w_.h;
+        case Act::O: return w_.o;
+        case Act::Q: return w_.q;
+        case Act::K: return w_.k;
+        case Act::V: return w_.v;
+        case Act::Attn: return w_.attn;
+    }
+    return w_.x;
+}
+
+std::uint32_t GpuBlocks::width(Act a) const {
+    const ModelConfig& c = config_;
+    switch (a) {
+        case Act::Q:
+        case Act::Attn: return c.n_heads * c.head_dim;
+        case Act::K:
+        case Act::V: return c.n_kv_heads * c.head_dim;
+        default: return c.n_embd;
+    }
+}
+
+void GpuBlocks::barrier() {
+    if (written_ | read_) vk::compute_to_compute(*cmd_);
+    written_ = read_ = 0;
+}
+
+void GpuBlocks::access(std::initializer_list<Act> reads, std::initializer_list<Act> writes) {
+    std::uint32_t r = 0, wr = 0;
+    for (Act a : reads) r |= bit(a);
+    for (Act a : writes) wr |= bit(a);
+    // read after write, write after write, write after read
+    if ((r & written_) || (wr & written_) || (wr & read_)) {
+        vk::compute_to_compute(*cmd_);
+        written_ = read_ = 0;
+    }
+    read_ |= r;
+    written_ |= wr;
+}
+
+void GpuBlocks::embed() {
+    access({}, {Act::X});
+    const DeviceTensor& t = weights_.token_embd;
+    ops_.embed(*cmd_, {.table = t.buffer,
+                       .ids = w_.tokens,
+                       .out = w_.x,
+                       .type = t.type,
+                       .n_rows = config_.n_vocab,
+                       .n_cols = config_.n_embd,
+                       .tokens = tokens_});
+}
+
+void GpuBlocks::rms_norm(Act in, const DeviceTensor& weight, Act out) {
+    access({in}, {out});
+    ops_.rms_norm(*cmd_, {.x = buffer(in),
+                          .weight = weight.buffer,
+                          .y = buffer(out),
+                          .n = width(in),
+                          .rows = tokens_,
+                          .eps = config_.rms_eps});
+}
+
+void GpuBlocks::head_norm(Act qk, const DeviceTensor& weight) {
+    access({qk}, {qk});
+    const std::uint32_t heads = qk == Act::Q ? config_.n_heads : config_.n_kv_heads;
+    ops_.rms_norm(*cmd_, {.x = buffer(qk),
+                          .weight = weight.buffer,
+                          .y = buffer(qk),
+                          .n = config_.head_dim,
+                          .rows = tokens_ * heads,
+                          .eps = config_.rms_eps});
+}
+
+void GpuBlocks::project(const DeviceTensor& W, Act in, Act out) {
+    access({in}, {out});
+    if (tokens_ == 1)
+        mat_.matvec(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)});
+    else
+        mat_.matmul(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)}, tokens_);
+}
+
+void GpuBlocks::rope(Act qk) {
+    access({qk}, {qk});
+    const ModelConfig& c = config_;
+    const cpu::RopeParams rope{c.traits.rope, int(c.rope_dims), c.rope_freq_base, c.rope_freq_scale};
+    ops_.rope(*cmd_, {.x = buffer(qk),
+                      .positions = w_.positions,
+                      .tokens = tokens_,
+                      .n_heads = qk == Act::Q ? c.n_heads : c.n_kv_heads,
+                      .head_dim = c.head_dim,
+                      .params = rope});
+}
+
+// k, v rows into the sequence's cache at their positions, then each query token over the
+// cache up to its own position.
+void GpuBlocks::attend(std::uint32_t layer) {
+    const ModelConfig& c = config_;
+    const LayerState& state = sequence_->layer(layer);
+    access({Act::K, Act::V}, {});
+    ops_.kv_append(*cmd_, {.k = w_.k,
+                           .v = w_.v,
+                           .positions = w_.positions,
+                           .k_cache = state.k,
+                           .v_cache = state.v,
+                           .tokens = tokens_,
+                           .n_kv_heads = c.n_kv_heads,
+                           .head_dim = c.head_dim,
+                           .n_ctx = sequence_->n_ctx()});
+    barrier();
+    ops_.attention(*cmd_, {.q = w_.q,
+                           .positions = w_.positions,
+                           .k_cache = state.k,
+                           .v_cache = state.v,
+                           .out = w_.attn,
+                           .scratch = w_.attn_scratch,
+                           .tokens = tokens_,
+                           .kv_len = sequence_->n_past() + tokens_,
+                           .params = attention_params(c)});
+    read_ |= bit(Act::Q);
+    written_ |= bit(Act::Attn);
+    barrier();  // the cache and scratch are not tracked
+}
+
+void GpuBlocks::add(Act to, Act delta) {
+    access({to, delta}, {to});
+    residual_add(*cmd_, buffer(delta), tokens_ * width(to));
+    if (to == Act::X) written_ = read_ = 0;  // residual_add ends with a barrier
+}
+
+void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
+    access({Act::H}, {});
+    if (tokens_ == 1)
+        mat_.matvec(*cmd_, router.matrix(), {.buffer = &w_.h}, {.buffer = &w_.router_logits});
+    else
+        mat_.matmul(*cmd_, router.matrix(), {.buffer = &w_.h}, {.buffer = &w_.router_logits}, tokens_);
+    vk::compute_to_compute(*cmd_);
+    ops_.router(*cmd_, {.logits = w_.router_logits,
+                        .ids = w_.ids,
+                        .weights = w_.weights,
+                        .bias = std::nullopt,
+                        .tokens = tokens_,
+                        .n_experts = config_.n_experts,
+                        .top_k = config_.n_experts_used,
+                        .function = config_.traits.router,
+                        .renormalize = config_.traits.router_renormalize});
+    vk::compute_to_compute(*cmd_);
+    if (record_routes_) {  // into the routing record, before the next layer's router overwrites them
+        const std::uint64_t bytes = std::uint64_t(tokens_) * config_.n_experts_used * 4;
+        vk::compute_to_transfer(*cmd_);
+        cmd_->copy(w_.ids, w_.route_ids, {0, layer * bytes, bytes});
+        cmd_->copy(w_.weights, w_.route_weights, {0, layer * bytes, bytes});
+        vk::transfer_to_compute(*cmd_);
+    }
+    written_ = read_ = 0;
+}
+
+void GpuBlocks::experts(std::uint32_t layer) {
+    barrier();
+    if (tokens_ == 1)
+        engine_.decode_layer(*this, *cmd_, layer);
+    else
+        engine_.prefill_layer(*this, *cmd_, layer, tokens_);
+    written_ = read_ = 0;  // the engine's work ends with a barrier
+}
+
+void GpuBlocks::logits(const DeviceTensor& output) {
+    access({Act::H}, {});
+    if (all_logits_ && tokens_ > 1)
+        mat_.matmul(*cmd_, output.matrix(), {.buffer = &w_.h}, {.buffer = &w_.logits}, tokens_);
+    else
+        mat_.matvec(*cmd_, output.matrix(), {.buffer = &w_.h, .offset = (tokens_ - 1) * config_.n_embd},
+                    {.buffer = &w_.logits});
+}
+
+}  // namespace ferry::model

@@ -1,0 +1,95 @@
+#pragma once
+// The blocks recipes are written in, recorded on Vulkan: one call per step of a layer
+// (norm, projection, rope, attention over the sequence's cache, router, routed experts,
+// output head) over the activations of the batch being run. Barriers come from the
+// activations each call reads and writes (a call that reads what an earlier call wrote,
+// or overwrites what it read, waits for it), so a recipe says what, not when.
+//
+// The routed experts go to the expert engine (offload/expert_engine.h), which calls back
+// through MoeGpu for the GPU work only this model can record (gpu_moe_block.cpp).
+#include "kernels/block_ops.h"
+#include "kernels/matvec.h"
+#include "model/config.h"
+#include "model/gpu_model_work.h"
+#include "model/gpu_weights.h"
+#include "model/recipe.h"
+#include "model/sequence_state.h"
+#include "offload/expert_engine.h"
+#include "vk/command.h"
+
+#include <cstdint>
+#include <span>
+
+namespace ferry::model {
+
+class GpuBlocks : public offload::MoeGpu {
+public:
+    GpuBlocks(const ModelConfig& config, const GpuWeights& weights, Work& work, kernels::BlockOps& ops,
+              kernels::MatKernels& mat, kernels::PipelineSet& pipelines, offload::ExpertEngine& engine);
+
+    // A batch of `tokens` at positions n_past.. of `sequence` is recorded into `cmd`; with
+    // `record_routes`, every layer's choice is copied for the route observer.
+    void begin_batch(vk::CommandBuffer& cmd, SequenceState& sequence, std::uint32_t tokens, bool all_logits,
+                     bool record_routes);
+
+    // What recipes call (families/*.cpp).
+    const ModelConfig& config() const { return config_; }
+    const GpuWeights& weights() const { return weights_; }
+    const LayerTensors<DeviceTensor>& layer(std::uint32_t l) const { return weights_.layers[l]; }
+    void embed();                                                   // x = token_embd[tokens]
+    void rms_norm(Act in, const DeviceTensor& weight, Act out);     // out = RMSNorm(in) ⊙ weight, per token
+    void head_norm(Act qk, const DeviceTensor& weight);             // the same over each head, in place
+    void project(const DeviceTensor& w, Act in, Act out);           // out = W · in
+    void rope(Act qk);                                              // rotary positions of q or k heads
+    void attend(std::uint32_t layer);                               // attn = attention(q, k, v) over the cache
+    void add(Act to, Act delta);                                    // to += delta
+    void route(std::uint32_t layer, const DeviceTensor& router);    // ids, weights = router(W_r h)
+    void experts(std::uint32_t layer);                              // x += Σ weights · experts(h)
+    void logits(const DeviceTensor& output);                        // logits = W_out · h (all or last token)
+
+    // offload::MoeGpu
+    void record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) override;
+    offload::LayerRoutes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
+                                     std::uint32_t h_rows) override;
+    void write_routes(vk::CommandBuffer& cmd, std::span<const std::int32_t> ids,
+                      std::span<const float> weights) override;
+    void record_decode(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::Buffer* residency,
+                       offload::FfnTimer timer) override;
+    void record_decode_pass(vk::CommandBuffer& cmd, std::uint32_t layer, std::span<const std::uint32_t> slots,
+                            std::span<const std::uint32_t> keep, offload::FfnTimer timer) override;
+    void record_prefill_chunk(vk::CommandBuffer& cmd, std::uint32_t layer,
+                              std::span<const offload::ExpertGroup> groups, std::uint32_t area,
+                              offload::FfnTimer timer) override;
+    void record_combine(vk::CommandBuffer& cmd, std::uint32_t tokens, bool passes,
+                        std::span<const float> weights) override;
+    void record_add(vk::CommandBuffer& cmd, std::span<const float> sum) override;
+
+private:
+    const vk::Buffer& buffer(Act a) const;
+    std::uint32_t width(Act a) const;  // floats per token
+    // Orders this call after earlier ones it conflicts with (see the header comment).
+    void access(std::initializer_list<Act> reads, std::initializer_list<Act> writes);
+    void barrier();  // every earlier call before every later one
+    void record_router(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens, bool lookahead);
+    // d[k] = W_down[k] · act(W_gate[k] h, W_up[k] h) for the K routes whose weight offsets
+    // are in gate_off / up_off / down_off.
+    void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer);
+    void residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
+    kernels::Glu glu_kind() const;
+
+    const ModelConfig& config_;
+    const GpuWeights& weights_;
+    Work& w_;
+    kernels::BlockOps& ops_;
+    kernels::MatKernels& mat_;
+    kernels::PipelineSet& pipelines_;
+    offload::ExpertEngine& engine_;
+    vk::CommandBuffer* cmd_ = nullptr;
+    SequenceState* sequence_ = nullptr;
+    std::uint32_t tokens_ = 0;
+    bool all_logits_ = false;
+    bool record_routes_ = false;
+    std::uint32_t written_ = 0, read_ = 0;  // Act bits since the last barrier
+};
+
+}  // namespace ferry::model

@@ -1,0 +1,258 @@
+// The GPU side of the MoE block: what the expert engine (offload/expert_engine.h) asks the
+// model to record — the router (and its lookahead), the expert FFN over slots, the
+// weighted sum, and the exchange of routes and CPU results with the host.
+#include "base/error.h"
+#include "kernels/expert_slots.h"
+#include "model/gpu_blocks.h"
+#include "vk/barrier.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ferry::model {
+
+namespace {
+
+struct ElementwisePush {
+    std::uint32_t n;
+    float scale;
+};
+constexpr std::uint32_t kElementwiseGroup = 256;
+
+void start_timer(vk::CommandBuffer& cmd, offload::FfnTimer t) {
+    if (!t.timer) return;
+    t.timer->reset(cmd, t.first, 2);
+    t.timer->write(cmd, t.first, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+}
+
+void stop_timer(vk::CommandBuffer& cmd, offload::FfnTimer t) {
+    if (t.timer) t.timer->write(cmd, t.first + 1, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+}
+
+}  // namespace
+
+kernels::Glu GpuBlocks::glu_kind() const {
+    return config_.traits.activation == Activation::SwiGLU ? kernels::Glu::SwiGLU : kernels::Glu::GeGLU;
+}
+
+// x += delta over n floats (shaders/elementwise.comp, add).
+void GpuBlocks::residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n) {
+    const vk::Pipeline& add = pipelines_.get({.shader = "elementwise_add",
+                                              .spec_constants = {kElementwiseGroup},
+                                              .push_constant_bytes = sizeof(ElementwisePush),
+                                              .storage_buffers = 3});
+    const ElementwisePush pc{n, 1.f};
+    cmd.dispatch({.pipeline = &add,
+                  .buffers = {w_.x, delta, w_.x},
+                  .push = vk::push_bytes(pc),
+                  .groups = {vk::group_count(n, kElementwiseGroup)}});
+    vk::compute_to_compute(cmd);
+}
+
+// The prefetch lookahead: layer `layer`'s MoE norm and router on the residual stream as it
+// is now, into buffers of its own (the layer has not run yet for this token).
+void GpuBlocks::record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) {
+    const LayerTensors<DeviceTensor>& L = weights_.layers[layer];
+    const ModelConfig& c = config_;
+    ops_.rms_norm(cmd, {.x = w_.x, .weight = L.ffn_norm.buffer, .y = w_.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
+    vk::compute_to_compute(cmd);
+    mat_.matvec(cmd, L.ffn_gate_inp.matrix(), {.buffer = &w_.pred_h}, {.buffer = &w_.pred_logits});
+    vk::compute_to_compute(cmd);
+    ops_.router(cmd, {.logits = w_.pred_logits,
+                      .ids = w_.pred_ids,
+                      .weights = w_.pred_weights,
+                      .bias = std::nullopt,
+                      .tokens = 1,
+                      .n_experts = c.n_experts,
+                      .top_k = c.n_experts_used,
+                      .function = c.traits.router,
+                      .renormalize = c.traits.router_renormalize});
+    vk::compute_to_compute(cmd);
+}
+
+offload::LayerRoutes GpuBlocks::read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
+                                            std::uint32_t h_rows) {
+    const std::uint64_t bytes = routes * 4ull, K = config_.n_experts_used;
+    vk::compute_to_transfer(cmd);
+    cmd.copy(w_.ids, w_.readback, {0, 0, bytes});
+    cmd.copy(w_.weights, w_.readback, {0, bytes, bytes});
+    if (predicted) {
+        cmd.copy(w_.pred_ids, w_.readback, {0, 2 * bytes, K * 4});
+        cmd.copy(w_.pred_weights, w_.readback, {0, 2 * bytes + K * 4, K * 4});
+    }
+    const std::uint64_t h_at = 2 * bytes + 2 * K * 4, h_bytes = std::uint64_t(h_rows) * config_.n_embd * 4;
+    if (h_rows) cmd.copy(w_.h, w_.readback, {0, h_at, h_bytes});
+    vk::transfer_to_host(cmd);
+    engine_.submit_and_wait(cmd);
+    w_.readback.invalidate();
+    offload::LayerRoutes r;
+    const std::int32_t* ids = w_.readback.as<std::int32_t>().data();
+    const float* weights = w_.readback.as<float>().data() + routes;
+    r.ids.assign(ids, ids + routes);
+    r.weights.assign(weights, weights + routes);
+    if (predicted) {
+        const std::int32_t* p = ids + 2 * routes;
+        const float* pw = reinterpret_cast<const float*>(p + K);
+        for (std::uint64_t k = 0; k < K; ++k)
+            if (p[k] >= 0 && std::uint32_t(p[k]) < config_.n_experts) {
+                r.predicted.push_back(std::uint32_t(p[k]));
+                r.predicted_weights.push_back(pw[k]);
+            }
+    }
+    if (h_rows) {
+        const float* h = reinterpret_cast<const float*>(w_.readback.bytes().data() + h_at);
+        r.h.assign(h, h + h_bytes / 4);
+    }
+    for (std::int32_t e : r.ids)
+        if (e < 0 || std::uint32_t(e) >= config_.n_experts) fail("router returned expert id {}", e);
+    return r;
+}
+
+// Through the second prefill staging area: decode never uses it otherwise.
+void GpuBlocks::write_routes(vk::CommandBuffer& cmd, std::span<const std::int32_t> ids,
+                             std::span<const float> weights) {
+    std::byte* at = w_.staging.bytes().data() + w_.staging_second_area;
+    std::memcpy(at, ids.data(), ids.size_bytes());
+    std::memcpy(at + ids.size_bytes(), weights.data(), weights.size_bytes());
+    cmd.begin();
+    cmd.copy(w_.staging, w_.ids, {w_.staging_second_area, 0, ids.size_bytes()});
+    cmd.copy(w_.staging, w_.weights, {w_.staging_second_area + ids.size_bytes(), 0, weights.size_bytes()});
+    vk::transfer_to_compute(cmd);
+    engine_.submit_and_wait(cmd);
+}
+
+// x += Σ_k w_k · W_down[e_k] · act(W_gate[e_k] h, W_up[e_k] h), one token, no host sync.
+void GpuBlocks::record_decode(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::Buffer* residency,
+                              offload::FfnTimer timer) {
+    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const std::uint32_t K = config_.n_experts_used;
+    kernels::record_expert_slots(pipelines_, cmd,
+                                 {.ids = w_.ids,
+                                  .residency = residency ? *residency : w_.residency,
+                                  .gate_offsets = w_.gate_off,
+                                  .up_offsets = w_.up_off,
+                                  .down_offsets = w_.down_off,
+                                  .routes = K,
+                                  .n_experts = config_.n_experts,
+                                  .gate_bytes = pools[0].expert_bytes,
+                                  .up_bytes = pools[1].expert_bytes,
+                                  .down_bytes = pools[2].expert_bytes});
+    vk::compute_to_compute(cmd);
+    record_decode_ffn(cmd, layer, timer);
+    ops_.moe_combine(cmd, {.x = w_.x, .expert_out = w_.d, .weights = w_.weights, .tokens = 1, .n = config_.n_embd, .top_k = K});
+    vk::compute_to_compute(cmd);
+}
+
+void GpuBlocks::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer) {
+    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const std::uint32_t K = config_.n_experts_used, F = config_.n_ff_expert, E = config_.n_embd;
+    start_timer(cmd, timer);
+    mat_.expert_matvec(cmd, expert_matrices(pools[0]), w_.gate_off, K, {.buffer = &w_.h},
+                       {.buffer = &w_.g, .slot_stride = F});
+    mat_.expert_matvec(cmd, expert_matrices(pools[1]), w_.up_off, K, {.buffer = &w_.h},
+                       {.buffer = &w_.u, .slot_stride = F});
+    vk::compute_to_compute(cmd);
+    ops_.glu(cmd, {.gate = w_.g, .up = w_.u, .out = w_.a, .n = K * F, .kind = glu_kind()});
+    vk::compute_to_compute(cmd);
+    mat_.expert_matvec(cmd, expert_matrices(pools[2]), w_.down_off, K, {.buffer = &w_.a, .slot_stride = F},
+                       {.buffer = &w_.d, .slot_stride = E});
+    stop_timer(cmd, timer);
+    vk::compute_to_compute(cmd);
+}
+
+void GpuBlocks::record_decode_pass(vk::CommandBuffer& cmd, std::uint32_t layer,
+                                   std::span<const std::uint32_t> slots, std::span<const std::uint32_t> keep,
+                                   offload::FfnTimer timer) {
+    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const std::uint32_t K = config_.n_experts_used, E = config_.n_embd;
+    auto* offsets = reinterpret_cast<std::uint32_t*>(w_.staging.bytes().data() + w_.staging_offsets);
+    for (std::uint32_t k = 0; k < K; ++k)
+        for (std::uint32_t part = 0; part < 3; ++part) offsets[part * K + k] = slots[k] * pools[part].expert_bytes;
+    vk::compute_to_transfer(cmd);
+    cmd.copy(w_.staging, w_.gate_off, {w_.staging_offsets, 0, K * 4ull});
+    cmd.copy(w_.staging, w_.up_off, {w_.staging_offsets + K * 4ull, 0, K * 4ull});
+    cmd.copy(w_.staging, w_.down_off, {w_.staging_offsets + 2 * K * 4ull, 0, K * 4ull});
+    vk::transfer_to_compute(cmd);
+    record_decode_ffn(cmd, layer, timer);
+    vk::compute_to_transfer(cmd);
+    for (std::uint32_t k : keep) {
+        const std::uint64_t row = std::uint64_t(k) * E * 4;
+        cmd.copy(w_.d, w_.d_routes, {row, row, E * 4ull});
+    }
+    vk::transfer_to_compute(cmd);
+}
+
+// The GLU writes a separate buffer, so running it over every route per chunk changes
+// nothing an earlier chunk did.
+void GpuBlocks::record_prefill_chunk(vk::CommandBuffer& cb, std::uint32_t layer,
+                                     std::span<const offload::ExpertGroup> groups, std::uint32_t area_index,
+                                     offload::FfnTimer timer) {
+    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const std::uint32_t K = config_.n_experts_used, F = config_.n_ff_expert, E = config_.n_embd, B = tokens_;
+    const std::uint64_t table = std::uint64_t(config_.n_experts) * sizeof(kernels::gpu::ExpertGroup);
+    const std::uint64_t area = area_index == 0 ? w_.staging_groups : w_.staging_second_area;
+    std::byte* staging = w_.staging.bytes().data() + area;
+    kernels::gpu::ExpertGroup* tables[3];
+    for (int part = 0; part < 3; ++part)
+        tables[part] = reinterpret_cast<kernels::gpu::ExpertGroup*>(staging + part * table);
+    const std::uint64_t routes_at = area + 3 * table;
+    auto* route_list = reinterpret_cast<std::uint32_t*>(w_.staging.bytes().data() + routes_at);
+    std::uint32_t begin = 0, max_routes = 0;
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const std::uint32_t count = std::uint32_t(groups[i].routes.size());
+        std::copy(groups[i].routes.begin(), groups[i].routes.end(), route_list + begin);
+        for (int part = 0; part < 3; ++part)
+            tables[part][i] = {groups[i].slot * pools[part].expert_bytes, begin, count, 0};
+        begin += count;
+        max_routes = std::max(max_routes, count);
+    }
+    const std::uint32_t n_groups = std::uint32_t(groups.size());
+    const std::uint64_t bytes = std::uint64_t(n_groups) * sizeof(kernels::gpu::ExpertGroup);
+    vk::compute_to_transfer(cb);
+    cb.copy(w_.staging, w_.groups_gate, {area, 0, bytes});
+    cb.copy(w_.staging, w_.groups_up, {area + table, 0, bytes});
+    cb.copy(w_.staging, w_.groups_down, {area + 2 * table, 0, bytes});
+    cb.copy(w_.staging, w_.routes, {routes_at, 0, begin * 4ull});
+    vk::transfer_to_compute(cb);
+    start_timer(cb, timer);
+    const kernels::Activations h{.buffer = &w_.h, .token_stride = E};
+    mat_.expert_matmul(cb, expert_matrices(pools[0]), w_.groups_gate, n_groups, w_.routes, max_routes, K, h,
+                       {.buffer = &w_.g, .token_stride = K * F, .slot_stride = F});
+    mat_.expert_matmul(cb, expert_matrices(pools[1]), w_.groups_up, n_groups, w_.routes, max_routes, K, h,
+                       {.buffer = &w_.u, .token_stride = K * F, .slot_stride = F});
+    vk::compute_to_compute(cb);
+    ops_.glu(cb, {.gate = w_.g, .up = w_.u, .out = w_.a, .n = B * K * F, .kind = glu_kind()});
+    vk::compute_to_compute(cb);
+    mat_.expert_matmul(cb, expert_matrices(pools[2]), w_.groups_down, n_groups, w_.routes, max_routes, K,
+                       {.buffer = &w_.a, .token_stride = K * F, .slot_stride = F},
+                       {.buffer = &w_.d, .token_stride = K * E, .slot_stride = E});
+    stop_timer(cb, timer);
+    vk::compute_to_compute(cb);
+}
+
+void GpuBlocks::record_combine(vk::CommandBuffer& cmd, std::uint32_t tokens, bool passes,
+                               std::span<const float> weights) {
+    if (!weights.empty()) {
+        std::memcpy(w_.staging.bytes().data() + w_.staging_weights, weights.data(), weights.size_bytes());
+        vk::compute_to_transfer(cmd);
+        cmd.copy(w_.staging, w_.weights, {w_.staging_weights, 0, weights.size_bytes()});
+        vk::transfer_to_compute(cmd);
+    }
+    ops_.moe_combine(cmd, {.x = w_.x,
+                           .expert_out = passes ? w_.d_routes : w_.d,
+                           .weights = w_.weights,
+                           .tokens = tokens,
+                           .n = config_.n_embd,
+                           .top_k = config_.n_experts_used});
+    vk::compute_to_compute(cmd);
+}
+
+void GpuBlocks::record_add(vk::CommandBuffer& cmd, std::span<const float> sum) {
+    std::memcpy(w_.staging.bytes().data() + w_.staging_cpu_out, sum.data(), sum.size_bytes());
+    vk::compute_to_transfer(cmd);
+    cmd.copy(w_.staging, w_.o, {w_.staging_cpu_out, 0, sum.size_bytes()});
+    vk::transfer_to_compute(cmd);
+    residual_add(cmd, w_.o, std::uint32_t(sum.size()));
+}
+
+}  // namespace ferry::model

@@ -1,0 +1,60 @@
+#pragma once
+// The dense weights a recipe reads, by GGUF name, in one struct per layer whatever the
+// backend: `T` is `const gguf::TensorInfo*` when a recipe binds a file's tensors
+// (recipe.h), DeviceTensor on the GPU (gpu_weights.h), CpuTensor in the CPU reference.
+// A field the family does not have stays empty. Routed experts are not here: the expert
+// engine (offload/) holds them.
+#include <cstdint>
+#include <vector>
+
+namespace ferry::model {
+
+// E = n_embd, Hq / Hkv = query / KV heads, D = head size, X = experts.
+template <class T>
+struct LayerTensors {
+    T attn_norm;                 // [E]
+    T attn_q, attn_k, attn_v;    // [E, Hq·D], [E, Hkv·D], [E, Hkv·D]
+    T attn_q_norm, attn_k_norm;  // [D]: RMSNorm weight of every q / k head
+    T attn_output;               // [Hq·D, E]
+    T ffn_norm;                  // [E]: the MoE's input norm (and the prefetch lookahead's)
+    T ffn_gate_inp;              // [E, X]: the router
+};
+
+template <class T>
+struct ModelTensors {
+    T token_embd;   // [E, V]
+    T output_norm;  // [E]
+    T output;       // [E, V]: token_embd again where the file ties them
+    std::vector<LayerTensors<T>> layers;
+};
+
+// Calls f(a.field, b.field) for every field of two LayerTensors (a backend converting a
+// recipe's bound tensors into its own). The one list of the fields.
+template <class A, class B, class F>
+void zip_fields(LayerTensors<A>& a, const LayerTensors<B>& b, F&& f) {
+    f(a.attn_norm, b.attn_norm);
+    f(a.attn_q, b.attn_q);
+    f(a.attn_k, b.attn_k);
+    f(a.attn_v, b.attn_v);
+    f(a.attn_q_norm, b.attn_q_norm);
+    f(a.attn_k_norm, b.attn_k_norm);
+    f(a.attn_output, b.attn_output);
+    f(a.ffn_norm, b.ffn_norm);
+    f(a.ffn_gate_inp, b.ffn_gate_inp);
+}
+
+template <class A, class B, class F>
+ModelTensors<A> convert(const ModelTensors<B>& in, F&& f) {
+    ModelTensors<A> out;
+    out.token_embd = f(in.token_embd);
+    out.output_norm = f(in.output_norm);
+    out.output = f(in.output);
+    for (const LayerTensors<B>& l : in.layers) {
+        LayerTensors<A> o;
+        zip_fields(o, l, [&](A& dst, const B& src) { dst = f(src); });
+        out.layers.push_back(std::move(o));
+    }
+    return out;
+}
+
+}  // namespace ferry::model

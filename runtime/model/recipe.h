@@ -1,0 +1,68 @@
+#pragma once
+// A model family is a table row (architecture.h: the per-family choices, hyper-parameters
+// from GGUF keys in config.h) and a recipe (families/<family>.cpp): which tensors the
+// model has, where its routed experts are, and its forward pass as one template over the
+// blocks of a backend — GpuBlocks (Vulkan, gpu_blocks.h) or ReferenceBlocks (the CPU
+// reference, reference_blocks.h). Both backends offer the same calls, so one recipe text
+// is both the GPU forward pass and its oracle. runtime/model/README.md says how to add one.
+#include "gguf/reader.h"
+#include "model/config.h"
+#include "model/layer_tensors.h"
+#include "offload/expert_layout.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferry::model {
+
+class GpuBlocks;
+class ReferenceBlocks;
+
+using BoundTensors = ModelTensors<const gguf::TensorInfo*>;
+
+// The activations a recipe names (rows of one token each; the backend holds a batch).
+enum class Act : std::uint8_t {
+    X,     // [E] the residual stream
+    H,     // [E] a normed copy of x: a block's input
+    O,     // [E] a block's output, before it is added to x
+    Q,     // [Hq·D]
+    K,     // [Hkv·D]
+    V,     // [Hkv·D]
+    Attn,  // [Hq·D] attention heads, before the output projection
+};
+
+// Finds a file's tensors for a recipe and checks their shapes (ggml order); every failure
+// names the file, the tensor and the shape it should have.
+class TensorTable {
+public:
+    explicit TensorTable(const gguf::File& file) : file_(file) {}
+    const gguf::TensorInfo* require(const std::string& name, std::vector<std::uint64_t> shape) const;
+    // Null when the file has no such tensor; checked when it has.
+    const gguf::TensorInfo* optional(const std::string& name, std::vector<std::uint64_t> shape) const;
+    const gguf::File& file() const { return file_; }
+
+private:
+    const gguf::File& file_;
+};
+
+struct Recipe {
+    std::string_view architecture;  // general.architecture
+    // The dense tensors the forward pass reads, found and checked.
+    BoundTensors (*tensors)(const TensorTable& table, const ModelConfig& config);
+    // The routed experts as byte ranges for the expert engine.
+    offload::ExpertLayout (*experts)(const gguf::File& file, const ModelConfig& config);
+    // The forward pass of the tokens the blocks hold, embed to logits.
+    void (*gpu_forward)(GpuBlocks& blocks);
+    void (*reference_forward)(ReferenceBlocks& blocks);
+};
+
+// Null when ferry has no recipe for the architecture.
+const Recipe* find_recipe(std::string_view architecture);
+// The recipe of a runnable config (throws ferry::Error naming the file otherwise).
+const Recipe& recipe_for(const ModelConfig& config, const gguf::File& file);
+// The routed experts of a runnable model as the expert engine sees them.
+offload::ExpertLayout expert_layout(const gguf::File& file, const ModelConfig& config);
+
+}  // namespace ferry::model

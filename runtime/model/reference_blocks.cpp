@@ -1,0 +1,151 @@
+#include "model/reference_blocks.h"
+
+#include "base/error.h"
+#include "quant/quant.h"
+
+#include <cmath>
+
+namespace ferry::model {
+
+namespace {
+
+CpuTensor map_tensor(const gguf::File& file, const gguf::TensorInfo* t) {
+    CpuTensor c;
+    if (!t) return c;
+    if (!quant::can_dequantize(t->type))
+        fail("{}: tensor {} has type {}, which ferry cannot run yet", file.name(), t->name, gguf::type_name(t->type));
+    c.matrix.type = t->type;
+    c.matrix.data = file.tensor_data(*t).data();
+    c.matrix.cols = std::int64_t(t->dim(0));
+    c.matrix.rows = std::int64_t(t->n_elements / t->dim(0));
+    cpu::check_matrix(c.matrix);
+    if (t->type == gguf::TensorType::F32)  // data offsets are 32-byte aligned
+        c.values = {reinterpret_cast<const float*>(file.tensor_data(*t).data()), std::size_t(t->n_elements)};
+    return c;
+}
+
+std::span<const float> values(const CpuTensor& t, const char* what) {
+    if (t.values.empty()) fail("reference forward: {} must be an F32 tensor", what);
+    return t.values;
+}
+
+}  // namespace
+
+ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& config, const BoundTensors& tensors,
+                                 const offload::ExpertLayout& experts, std::uint32_t n_ctx)
+    : file_(file), config_(config), experts_(experts), n_ctx_(n_ctx) {
+    weights_ = convert<CpuTensor>(tensors, [&](const gguf::TensorInfo* t) { return map_tensor(file, t); });
+    const std::size_t kv_row = std::size_t(config.n_kv_heads) * config.head_dim;
+    k_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
+    v_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
+    acts_.resize(std::size_t(Act::Attn) + 1);
+    for (Act a : {Act::X, Act::H, Act::O}) act(a).resize(config.n_embd);
+    act(Act::Q).resize(std::size_t(config.n_heads) * config.head_dim);
+    act(Act::Attn).resize(act(Act::Q).size());
+    act(Act::K).resize(kv_row);
+    act(Act::V).resize(kv_row);
+    logits_.resize(config.n_vocab);
+}
+
+std::vector<float>& ReferenceBlocks::act(Act a) {
+    return acts_[std::size_t(a)];
+}
+
+void ReferenceBlocks::begin_token(std::int32_t token, std::uint32_t position) {
+    token_ = token;
+    pos_ = position;
+}
+
+// x = token_embd[token]
+void ReferenceBlocks::embed() {
+    const cpu::QuantMatrix& t = weights_.token_embd.matrix;
+    const std::uint64_t row = gguf::row_bytes(gguf::type_traits(t.type), std::uint64_t(t.cols));
+    quant::dequantize_row(t.type, static_cast<const std::byte*>(t.data) + token_ * row, act(Act::X).data(),
+                          config_.n_embd);
+}
+
+void ReferenceBlocks::rms_norm(Act in, const CpuTensor& weight, Act out) {
+    std::vector<float> y(act(in).size());
+    cpu::rms_norm(act(in), values(weight, "a norm weight"), config_.rms_eps, y);
+    act(out) = std::move(y);
+}
+
+void ReferenceBlocks::head_norm(Act qk, const CpuTensor& weight) {
+    const std::uint32_t D = config_.head_dim;
+    std::vector<float>& v = act(qk);
+    std::vector<float> tmp(D);
+    for (std::uint32_t h = 0; h < heads(qk); ++h) {
+        const std::span<float> head(v.data() + std::size_t(h) * D, D);
+        cpu::rms_norm(head, values(weight, "a head norm weight"), config_.rms_eps, tmp);
+        std::copy(tmp.begin(), tmp.end(), head.begin());
+    }
+}
+
+void ReferenceBlocks::project(const CpuTensor& w, Act in, Act out) {
+    std::vector<float> y(std::size_t(w.matrix.rows));
+    cpu::reference_matvec(w.matrix, act(in), y);
+    act(out) = std::move(y);
+}
+
+void ReferenceBlocks::rope(Act qk) {
+    const ModelConfig& c = config_;
+    const cpu::RopeParams rope{c.traits.rope, int(c.rope_dims), c.rope_freq_base, c.rope_freq_scale};
+    cpu::rope(act(qk), int(heads(qk)), int(c.head_dim), int(pos_), rope);
+}
+
+void ReferenceBlocks::attend(std::uint32_t layer) {
+    const std::vector<float>& k = act(Act::K);
+    const std::vector<float>& v = act(Act::V);
+    std::copy(k.begin(), k.end(), k_cache_[layer].begin() + std::ptrdiff_t(pos_ * k.size()));
+    std::copy(v.begin(), v.end(), v_cache_[layer].begin() + std::ptrdiff_t(pos_ * v.size()));
+    cpu::attention(act(Act::Q), k_cache_[layer], v_cache_[layer], int(pos_), attention_params(config_),
+                   act(Act::Attn));
+}
+
+void ReferenceBlocks::add(Act to, Act delta) {
+    std::vector<float>& x = act(to);
+    const std::vector<float>& d = act(delta);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += d[i];
+}
+
+void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
+    std::vector<float> router_logits(config_.n_experts);
+    cpu::reference_matvec(router.matrix, act(Act::H), router_logits);
+    cpu::RouterParams rp;
+    rp.function = config_.traits.router;
+    rp.top_k = int(config_.n_experts_used);
+    rp.renormalize = config_.traits.router_renormalize;
+    choice_ = cpu::route(router_logits, rp);
+    if (observer_) observer_(layer, pos_, choice_);
+}
+
+// x += Σ_{e in top-k} w_e · W_down[e] · act(W_gate[e] h, W_up[e] h)
+void ReferenceBlocks::experts(std::uint32_t layer) {
+    const offload::ExpertLayer& L = experts_.layers[layer];
+    const std::uint32_t F = L.n_ff, E = config_.n_embd;
+    const bool fused = L.kind == offload::ExpertFfnKind::FusedGateUpDown;
+    auto matrix = [&](std::size_t part, std::uint32_t e, std::uint32_t first_row, std::uint32_t rows) {
+        const offload::ExpertPart& p = L.parts[part];
+        const std::uint64_t row = gguf::row_bytes(gguf::type_traits(p.type), p.cols);
+        return cpu::QuantMatrix{p.type, file_.bytes().data() + p.file_offsets[e] + first_row * row,
+                                std::int64_t(rows), std::int64_t(p.cols)};
+    };
+    std::vector<float> gate(F), up(F), a(F), down(E);
+    for (std::size_t i = 0; i < choice_.experts.size(); ++i) {
+        const std::uint32_t e = std::uint32_t(choice_.experts[i]);
+        cpu::reference_matvec(matrix(0, e, 0, F), act(Act::H), gate);
+        cpu::reference_matvec(fused ? matrix(0, e, F, F) : matrix(1, e, 0, F), act(Act::H), up);
+        if (experts_.activation == offload::ExpertActivation::SiLU)
+            cpu::swiglu(gate, up, a);
+        else
+            cpu::geglu(gate, up, a);
+        cpu::reference_matvec(matrix(fused ? 1 : 2, e, 0, E), a, down);
+        cpu::axpy(choice_.weights[i], down, act(Act::X));
+    }
+}
+
+void ReferenceBlocks::logits(const CpuTensor& output) {
+    cpu::reference_matvec(output.matrix, act(Act::H), logits_);
+}
+
+}  // namespace ferry::model
