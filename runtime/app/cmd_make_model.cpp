@@ -23,6 +23,7 @@ struct MakeModelOptions {
     std::uint64_t seed = 1;
     float router_skew = -1.f;
     bool force = false;
+    bool split_experts = false;
 };
 
 void run(const MakeModelOptions& o) {
@@ -42,6 +43,7 @@ void run(const MakeModelOptions& o) {
     apply(o.vocab, s.n_vocab);
     s.seed = o.seed;
     if (o.router_skew >= 0) s.router_skew = o.router_skew;
+    s.split_experts = o.split_experts;
 
     const std::filesystem::path path(o.output);
     if (std::filesystem::exists(path) && !o.force)
@@ -84,6 +86,9 @@ void add_make_model_command(CLI::App& parent) {
     cmd->add_option("--vocab", o->vocab, "Override: vocabulary size (>= 259)");
     cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
     cmd->add_option("--router-skew", o->router_skew, "How hot the hot experts are (0 = uniform; default 2)");
+    cmd->add_flag("--split-experts", o->split_experts,
+                  "Write each expert as its own tensors (blk.N.ffn_gate.E.weight, the older Mixtral layout) "
+                  "instead of merged ffn_*_exps");
     cmd->add_flag("--force", o->force, "Overwrite an existing file");
     cmd->callback([o] { run(*o); });
 }

@@ -53,6 +53,10 @@ struct TensorRecipe {
     std::vector<std::uint64_t> dims;
     float offset = 0.f;
     std::function<float(std::uint64_t row)> row_scale;
+    // Rows are drawn as rows first_row.. of tensor `seed_name` (empty: this one), so an
+    // expert written as its own 2-D tensor holds the bytes of its slice of the 3-D one.
+    std::string seed_name = {};
+    std::uint64_t first_row = 0;
 };
 
 std::uint64_t rows_of(const TensorRecipe& t) {
@@ -101,9 +105,27 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
             {name("ffn_gate_inp.weight"), q.router, {E, X}, 0.f, [heat, router_scale](std::uint64_t row) {
                  return router_scale * heat[row];
              }});
-        r.push_back({name("ffn_gate_exps.weight"), q.expert_gate_up, {E, F, X}, 0.f, constant(fan_in(E))});
-        r.push_back({name("ffn_up_exps.weight"), q.expert_gate_up, {E, F, X}, 0.f, constant(fan_in(E))});
-        r.push_back({name("ffn_down_exps.weight"), q.expert_down, {F, E, X}, 0.f, constant(fan_in(F))});
+        const TensorRecipe experts[3] = {
+            {name("ffn_gate_exps.weight"), q.expert_gate_up, {E, F, X}, 0.f, constant(fan_in(E))},
+            {name("ffn_up_exps.weight"), q.expert_gate_up, {E, F, X}, 0.f, constant(fan_in(E))},
+            {name("ffn_down_exps.weight"), q.expert_down, {F, E, X}, 0.f, constant(fan_in(F))}};
+        const char* split_names[3] = {"ffn_gate", "ffn_up", "ffn_down"};
+        for (int part = 0; part < 3; ++part) {
+            if (!s.split_experts) {
+                r.push_back(experts[part]);
+                continue;
+            }
+            // The older layout: blk.N.ffn_gate.E.weight, one 2-D tensor per expert.
+            const std::uint64_t rows = experts[part].dims[1];
+            for (std::uint32_t e = 0; e < X; ++e) {
+                TensorRecipe t = experts[part];
+                t.name = fmt::format("blk.{}.{}.{}.weight", l, split_names[part], e);
+                t.dims = {t.dims[0], rows};
+                t.seed_name = experts[part].name;
+                t.first_row = e * rows;
+                r.push_back(std::move(t));
+            }
+        }
     }
     r.push_back({"output_norm.weight", TensorType::F32, {E}, 1.f, constant(0.1f)});
     r.push_back({"output.weight", q.output, {E, s.n_vocab}, 0.f, constant(3.f * fan_in(E))});
@@ -178,7 +200,7 @@ void produce(const TensorRecipe& t, std::uint64_t seed, const gguf::Writer::Emit
     const unsigned threads = std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
     const std::uint64_t batch_rows =
         std::max<std::uint64_t>(1, (4u << 20) / std::max<std::uint64_t>(row_bytes, 1));
-    const std::uint64_t base = hash_name(seed, t.name);
+    const std::uint64_t base = hash_name(seed, t.seed_name.empty() ? t.name : t.seed_name);
     std::vector<std::byte> buffer;
     for (std::uint64_t first = 0; first < rows; first += batch_rows) {
         const std::uint64_t n = std::min(batch_rows, rows - first);
@@ -186,7 +208,7 @@ void produce(const TensorRecipe& t, std::uint64_t seed, const gguf::Writer::Emit
         auto work = [&](unsigned k) {
             std::vector<float> values(row_len);
             for (std::uint64_t i = k; i < n; i += threads) {
-                const std::uint64_t row = first + i;
+                const std::uint64_t row = t.first_row + first + i;
                 std::uint64_t state = base ^ (row * 0xD1B54A32D192ED03ull);
                 const float scale = t.row_scale(row);
                 for (float& x : values) x = t.offset + scale * uniform(state);

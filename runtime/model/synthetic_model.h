@@ -47,6 +47,9 @@ struct SyntheticModelSpec {
     float router_skew = 2.f;  // 0: uniform router rows; larger: hotter hot experts
     std::uint64_t seed = 1;
     QuantMix quant;
+    // Experts as one 2-D tensor each (blk.N.ffn_gate.E.weight, as older Mixtral files), with
+    // the same bytes as the merged ffn_*_exps layout of the same seed.
+    bool split_experts = false;
 };
 
 // "tiny" (tests), "demo" (scripts/try), "qwen3-30b-a3b" (full shape; ~17 GB at q4_k_m).
