@@ -24,6 +24,16 @@ cpu::QuantMatrix expert_matrix(const gguf::File& file, const ExpertPart& part, s
 
 }  // namespace
 
+ExpertFfnMatrices expert_ffn_matrices(const gguf::File& file, const ExpertLayer& layer, std::uint32_t e,
+                                      std::uint32_t n_embd) {
+    const std::uint32_t F = layer.n_ff;
+    if (layer.kind == ExpertFfnKind::FusedGateUpDown)
+        return {expert_matrix(file, layer.parts[0], e, 0, F), expert_matrix(file, layer.parts[0], e, F, F),
+                expert_matrix(file, layer.parts[1], e, 0, n_embd)};
+    return {expert_matrix(file, layer.parts[0], e, 0, F), expert_matrix(file, layer.parts[1], e, 0, F),
+            expert_matrix(file, layer.parts[2], e, 0, n_embd)};
+}
+
 CpuExperts::CpuExperts(const gguf::File& file, const ExpertLayout& layout, cpu::ThreadPool& pool)
     : n_embd_(layout.n_embd), n_experts_(layout.n_experts), n_experts_used_(layout.top_k), matmul_(pool) {
     // expert_ffn is SwiGLU only; a GeGLU path would need its own fused kernel.
@@ -39,20 +49,10 @@ CpuExperts::CpuExperts(const gguf::File& file, const ExpertLayout& layout, cpu::
             if (!quant::can_dequantize(p.type))
                 fail("{}: tensor {} has type {}, which ferry cannot run on the CPU yet", file.name(), p.name,
                      gguf::type_name(p.type));
-        const std::uint32_t F = layer.n_ff;
         Layer L;
         L.bytes = layer.expert_bytes();
         for (std::uint32_t e = 0; e < n_experts_; ++e) {
-            Expert x;
-            if (layer.kind == ExpertFfnKind::FusedGateUpDown) {
-                x.gate = expert_matrix(file, layer.parts[0], e, 0, F);
-                x.up = expert_matrix(file, layer.parts[0], e, F, F);
-                x.down = expert_matrix(file, layer.parts[1], e, 0, n_embd_);
-            } else {
-                x.gate = expert_matrix(file, layer.parts[0], e, 0, F);
-                x.up = expert_matrix(file, layer.parts[1], e, 0, F);
-                x.down = expert_matrix(file, layer.parts[2], e, 0, n_embd_);
-            }
+            const ExpertFfnMatrices x = expert_ffn_matrices(file, layer, e, n_embd_);
             for (const cpu::QuantMatrix* m : {&x.gate, &x.up, &x.down}) cpu::check_matrix(*m);
             L.experts.push_back(x);
         }
@@ -105,7 +105,7 @@ void CpuExperts::add_experts(std::uint32_t layer, std::span<const float> h, std:
             const std::uint32_t t = routes[order_[begin + i]].token;
             std::copy_n(h.begin() + std::ptrdiff_t(t * d), d, x_.begin() + std::ptrdiff_t(i * d));
         }
-        const Expert& x = L.experts[e];
+        const ExpertFfnMatrices& x = L.experts[e];
         matmul_.expert_ffn(x.gate, x.up, x.down, x_, std::int64_t(rows), y_);
         // out[t, :] += weight · y_[i, :]
         for (std::size_t i = 0; i < rows; ++i) {

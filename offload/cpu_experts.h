@@ -21,6 +21,15 @@ struct ExpertRoute {
     float weight;
 };
 
+// One expert's three FFN matrices in the mapped file, whatever the layer's layout (the fused
+// gate_up part split into its gate and up rows). Not checked: cpu::check_matrix them.
+struct ExpertFfnMatrices {
+    cpu::QuantMatrix gate, up;  // [n_ff, n_embd]
+    cpu::QuantMatrix down;      // [n_embd, n_ff]
+};
+ExpertFfnMatrices expert_ffn_matrices(const gguf::File& file, const ExpertLayer& layer, std::uint32_t expert,
+                                      std::uint32_t n_embd);
+
 // Not safe for concurrent use (it owns one ExpertMatmul and its scratch); it may share the
 // pool with other users, whose runs then take turns.
 class CpuExperts {
@@ -46,13 +55,9 @@ public:
     std::uint32_t n_experts_used() const { return n_experts_used_; }
 
 private:
-    struct Expert {
-        cpu::QuantMatrix gate, up;  // [n_ff, n_embd]
-        cpu::QuantMatrix down;      // [n_embd, n_ff]
-    };
     struct Layer {
-        std::vector<Expert> experts;  // [n_experts]
-        std::uint64_t bytes = 0;      // one expert's
+        std::vector<ExpertFfnMatrices> experts;  // [n_experts]
+        std::uint64_t bytes = 0;                 // one expert's
     };
     void check_routes(std::uint32_t layer, std::span<const float> h, std::uint32_t n_tokens,
                       std::span<const ExpertRoute> routes, std::span<float> out) const;

@@ -56,8 +56,8 @@ struct ExpertEngineOptions {
 
 // One layer's router choice, read back from the GPU.
 struct LayerRoutes {
-    std::vector<std::int32_t> ids;  // [tokens, K]
-    std::vector<float> weights;     // [tokens, K]
+    std::vector<std::int32_t> ids;         // [tokens, K]
+    std::vector<float> weights;            // [tokens, K]
     std::vector<std::uint32_t> predicted;  // the lookahead's ids and router weights [<= K]
     std::vector<float> predicted_weights;
     std::vector<float> h;  // [h_rows, n_embd]: the layer's normed expert input (CPU experts)
@@ -85,7 +85,7 @@ public:
     virtual void record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) = 0;
     // Reads the current layer's `routes` ids and weights back (submits through
     // ExpertEngine::submit_and_wait); with `predicted` the lookahead's too; with h_rows
-    // that many rows of the expert input.
+    // that many rows of the expert input. Throws ferry::Error for an id outside the experts.
     virtual LayerRoutes read_routes(vk::CommandBuffer& cmd, std::uint32_t routes, bool predicted,
                                     std::uint32_t h_rows) = 0;
     // Replaces the layer's routes on the GPU with ids / weights ([K]); submits and waits.
@@ -133,8 +133,6 @@ public:
     const ExpertLayout& layout() const { return layout_; }
     const ExpertPools& pools() const { return *pools_; }
     bool offloading() const { return offload_ != nullptr; }
-    // Whether the CPU may compute experts (its routes need the expert input read back).
-    bool hybrid() const { return cpu_experts_ != nullptr; }
     const MissCostModel* miss_cost() const { return miss_cost_.get(); }
     OffloadStats stats() const { return offload_ ? offload_->stats() : OffloadStats{}; }
 
@@ -162,7 +160,8 @@ private:
     // Records the GPU's share with the `cpu` routes' weights zeroed, submits, computes the
     // `cpu` routes meanwhile, and records x += their sum.
     void run_cpu_routes(MoeGpu& gpu, vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
-                        bool passes, const LayerRoutes& routes, std::span<const ExpertRoute> cpu, bool gpu_idle);
+                        bool passes, const LayerRoutes& routes, std::span<const ExpertRoute> cpu,
+                        bool gpu_idle);
     void follow_measurements();
     void measure_upload_rate();
     std::uint32_t prefetch_count(std::uint32_t layer);
@@ -174,8 +173,8 @@ private:
     const ExpertLayout& layout_;
     ExpertEngineOptions options_;
     std::unique_ptr<ExpertPools> pools_;
-    std::unique_ptr<ExpertSource> own_source_;  // when options_.expert_source is null
-    std::unique_ptr<ExpertOffload> offload_;    // null: every expert resident
+    std::unique_ptr<ExpertSource> own_source_;        // when options_.expert_source is null
+    std::unique_ptr<ExpertOffload> offload_;          // null: every expert resident
     std::unique_ptr<vk::CommandBuffer> prefill_cmd_;  // the second buffer of streamed prefill chunks
     RouteOverride route_override_;
     PredictionObserver prediction_observer_;
@@ -197,9 +196,5 @@ private:
     bool chunk_timer_armed_ = false;
     std::uint64_t chunk_timed_bytes_ = 0;
 };
-
-// Host bytes the engine's upload ring takes when offloading experts of at most
-// `expert_bytes` (for the budget planner where host-visible memory counts).
-std::uint64_t engine_ring_bytes(std::uint32_t top_k, std::uint64_t expert_bytes);
 
 }  // namespace ferry::offload

@@ -2,9 +2,9 @@
 
 #include "base/error.h"
 
-#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <algorithm>
 
 namespace ferry::offload {
 
@@ -18,12 +18,6 @@ std::uint64_t ExpertLayer::expert_bytes() const {
     std::uint64_t total = 0;
     for (const ExpertPart& p : parts) total += p.expert_bytes;
     return total;
-}
-
-std::uint64_t ExpertLayout::max_expert_bytes() const {
-    std::uint64_t most = 0;
-    for (const ExpertLayer& l : layers) most = std::max(most, l.expert_bytes());
-    return most;
 }
 
 namespace {
@@ -70,7 +64,8 @@ ExpertLayer read_expert_layer(const gguf::File& file, const ExpertTensorNames& n
             part.name = t->name;
             part.type = t->type;
             part.expert_bytes = t->bytes / n_experts;
-            for (std::uint32_t e = 0; e < n_experts; ++e) part.file_offsets.push_back(t->offset + e * part.expert_bytes);
+            for (std::uint32_t e = 0; e < n_experts; ++e)
+                part.file_offsets.push_back(t->offset + e * part.expert_bytes);
         } else {
             for (std::uint32_t e = 0; e < n_experts; ++e) {
                 const std::string name = fmt::format(fmt::runtime(names.split[i]), e);

@@ -37,8 +37,8 @@ struct ExpertPart {
 
 struct ExpertLayer {
     ExpertFfnKind kind = ExpertFfnKind::GateUpDown;
-    std::vector<ExpertPart> parts;  // 3 (GateUpDown) or 2 (FusedGateUpDown)
-    std::uint32_t n_ff = 0;         // F: the expert's hidden width
+    std::vector<ExpertPart> parts;       // 3 (GateUpDown) or 2 (FusedGateUpDown)
+    std::uint32_t n_ff = 0;              // F: the expert's hidden width
     std::uint64_t expert_bytes() const;  // all parts of one expert
 };
 
@@ -47,14 +47,12 @@ enum class ExpertActivation : std::uint8_t { SiLU, GeluTanh };
 
 struct ExpertLayout {
     ExpertActivation activation = ExpertActivation::SiLU;
-    std::uint32_t n_experts = 0;  // per layer
-    std::uint32_t top_k = 0;      // experts a token uses per layer
-    std::uint32_t n_embd = 0;     // E: the expert's input and output width
+    std::uint32_t n_experts = 0;      // per layer
+    std::uint32_t top_k = 0;          // experts a token uses per layer
+    std::uint32_t n_embd = 0;         // E: the expert's input and output width
     std::vector<ExpertLayer> layers;  // one per model layer (the engine's layer index)
 
     std::uint32_t n_layers() const { return std::uint32_t(layers.size()); }
-    // The largest expert (all parts) of any layer.
-    std::uint64_t max_expert_bytes() const;
 };
 
 // What a recipe names for one layer's experts; the reader finds the tensors.

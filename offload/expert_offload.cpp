@@ -47,7 +47,7 @@ struct ExpertOffload::Ring {
 
 ExpertOffload::ExpertOffload(vk::Device& device, const ExpertLayout& layout, const ExpertPools& pools,
                              std::string_view policy, ExpertSource& source)
-    : device_(device), layout_(layout), pools_(pools), slots_(pools.slots()), source_(source) {
+    : device_(device), pools_(pools), slots_(pools.slots()), source_(source) {
     const std::uint32_t L = layout.n_layers(), X = layout.n_experts;
     if (pools.resident() || slots_ == 0 || slots_ >= X)
         throw std::logic_error("ExpertOffload needs between 1 and n_experts - 1 slots per layer");

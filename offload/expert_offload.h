@@ -71,7 +71,7 @@ public:
     // `slots` per layer (>= 1, < n_experts); `policy` one of scheduler::policy_names().
     // Experts come from `source` (which must outlive this): straight from its imported
     // buffer where it has one, else through the staging ring.
-    // `pools` (offloaded: fewer slots than experts) and `layout`, `source` must outlive this.
+    // `pools` (offloaded: fewer slots than experts) and `source` must outlive this.
     ExpertOffload(vk::Device& device, const ExpertLayout& layout, const ExpertPools& pools,
                   std::string_view policy, ExpertSource& source);
     ~ExpertOffload();
@@ -160,7 +160,6 @@ private:
                     std::uint64_t dst_offset);
 
     vk::Device& device_;
-    const ExpertLayout& layout_;
     const ExpertPools& pools_;
     std::uint32_t slots_;
     ExpertSource& source_;

@@ -30,15 +30,16 @@ ExpertPools::ExpertPools(vk::Device& device, const gguf::File& file, const Exper
                 fail("{}: tensor {}: one expert is {} bytes, not a whole number of 32-bit words", file.name(),
                      part.name, part.expert_bytes);
             p.slots = slots_;
-            p.buffer = vk::Buffer(device, std::uint64_t(p.slots) * p.expert_bytes, vk::MemoryKind::DeviceLocal,
-                                  resident_ ? part.name : part.name + " slots");
+            p.buffer = vk::Buffer(device, std::uint64_t(p.slots) * p.expert_bytes,
+                                  vk::MemoryKind::DeviceLocal, resident_ ? part.name : part.name + " slots");
             if (resident_) {
                 const std::uint64_t bytes = std::uint64_t(X) * p.expert_bytes;
                 if (part.contiguous()) {  // one copy of the whole 3-D tensor
                     vk::upload(device, p.buffer, file.bytes().subspan(part.file_offsets[0], bytes));
                 } else {
                     for (std::uint32_t e = 0; e < X; ++e)
-                        vk::upload(device, p.buffer, file.bytes().subspan(part.file_offsets[e], p.expert_bytes),
+                        vk::upload(device, p.buffer,
+                                   file.bytes().subspan(part.file_offsets[e], p.expert_bytes),
                                    std::uint64_t(e) * p.expert_bytes);
                 }
                 done += bytes;

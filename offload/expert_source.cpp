@@ -225,7 +225,8 @@ void ExpertSource::read_into_ram(vk::Device* device, const HostTierProgress& pro
 
 // Reads `bytes` at file offset `offset` (mapped at `mapped`) into dst with pread, then drops
 // the page cache's copy, which would double the RAM these bytes take.
-void ExpertSource::read_range(std::uint64_t offset, const std::byte* mapped, std::uint64_t bytes, std::byte* dst) {
+void ExpertSource::read_range(std::uint64_t offset, const std::byte* mapped, std::uint64_t bytes,
+                              std::byte* dst) {
     if (fd_ < 0) {
         std::memcpy(dst, mapped, bytes);
         return;

@@ -38,7 +38,6 @@ struct ExpertSourceOptions {
     unsigned read_ahead_threads = 2;  // Mmap only; 0 turns read-ahead off
 };
 
-
 struct ExpertSourceStats {
     std::uint64_t read_aheads = 0;   // will_need() slices read ahead (done, not queued)
     std::uint64_t major_faults = 0;  // page faults that went to disk during copy_to()
@@ -109,10 +108,10 @@ private:
     HostTier tier_;
     std::uint32_t n_layers_ = 0;
     std::uint32_t n_experts_ = 0;
-    std::vector<Slices> slices_;             // layer by layer, part by part
-    std::vector<std::uint32_t> parts_;       // [n_layers]
-    std::vector<std::uint32_t> first_slice_; // [n_layers + 1]: index of the layer's first part
-    int fd_ = -1;                 // the file, for pread; -1 for a model in memory
+    std::vector<Slices> slices_;              // layer by layer, part by part
+    std::vector<std::uint32_t> parts_;        // [n_layers]
+    std::vector<std::uint32_t> first_slice_;  // [n_layers + 1]: index of the layer's first part
+    int fd_ = -1;                             // the file, for pread; -1 for a model in memory
     std::vector<std::pair<const std::byte*, std::size_t>> locked_;  // Mlock: page ranges
     std::vector<std::unique_ptr<Owned>> owned_;                     // NoMmap: one per layer
     std::vector<vk::Buffer> imports_;                               // NoMmap: one per layer

@@ -10,7 +10,6 @@
 
 namespace ferry::model {
 
-
 cpu::AttentionParams attention_params(const ModelConfig& c) {
     return {int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)), 0, 0.f};
 }

@@ -37,13 +37,20 @@ void GpuBlocks::begin_batch(vk::CommandBuffer& cmd, SequenceState& sequence, std
 
 const vk::Buffer& GpuBlocks::buffer(Act a) const {
     switch (a) {
-        case Act::X: return w_.x;
-        case Act::H: return w_.h;
-        case Act::O: return w_.o;
-        case Act::Q: return w_.q;
-        case Act::K: return w_.k;
-        case Act::V: return w_.v;
-        case Act::Attn: return w_.attn;
+        case Act::X:
+            return w_.x;
+        case Act::H:
+            return w_.h;
+        case Act::O:
+            return w_.o;
+        case Act::Q:
+            return w_.q;
+        case Act::K:
+            return w_.k;
+        case Act::V:
+            return w_.v;
+        case Act::Attn:
+            return w_.attn;
     }
     return w_.x;
 }
@@ -52,10 +59,13 @@ std::uint32_t GpuBlocks::width(Act a) const {
     const ModelConfig& c = config_;
     switch (a) {
         case Act::Q:
-        case Act::Attn: return c.n_heads * c.head_dim;
+        case Act::Attn:
+            return c.n_heads * c.head_dim;
         case Act::K:
-        case Act::V: return c.n_kv_heads * c.head_dim;
-        default: return c.n_embd;
+        case Act::V:
+            return c.n_kv_heads * c.head_dim;
+        default:
+            return c.n_embd;
     }
 }
 

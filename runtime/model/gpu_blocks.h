@@ -36,16 +36,16 @@ public:
     const ModelConfig& config() const { return config_; }
     const GpuWeights& weights() const { return weights_; }
     const LayerTensors<DeviceTensor>& layer(std::uint32_t l) const { return weights_.layers[l]; }
-    void embed();                                                   // x = token_embd[tokens]
-    void rms_norm(Act in, const DeviceTensor& weight, Act out);     // out = RMSNorm(in) ⊙ weight, per token
-    void head_norm(Act qk, const DeviceTensor& weight);             // the same over each head, in place
-    void project(const DeviceTensor& w, Act in, Act out);           // out = W · in
-    void rope(Act qk);                                              // rotary positions of q or k heads
-    void attend(std::uint32_t layer);                               // attn = attention(q, k, v) over the cache
-    void add(Act to, Act delta);                                    // to += delta
-    void route(std::uint32_t layer, const DeviceTensor& router);    // ids, weights = router(W_r h)
-    void experts(std::uint32_t layer);                              // x += Σ weights · experts(h)
-    void logits(const DeviceTensor& output);                        // logits = W_out · h (all or last token)
+    void embed();                                                 // x = token_embd[tokens]
+    void rms_norm(Act in, const DeviceTensor& weight, Act out);   // out = RMSNorm(in) ⊙ weight, per token
+    void head_norm(Act qk, const DeviceTensor& weight);           // the same over each head, in place
+    void project(const DeviceTensor& w, Act in, Act out);         // out = W · in
+    void rope(Act qk);                                            // rotary positions of q or k heads
+    void attend(std::uint32_t layer);                             // attn = attention(q, k, v) over the cache
+    void add(Act to, Act delta);                                  // to += delta
+    void route(std::uint32_t layer, const DeviceTensor& router);  // ids, weights = router(W_r h)
+    void experts(std::uint32_t layer);                            // x += Σ weights · experts(h)
+    void logits(const DeviceTensor& output);                      // logits = W_out · h (all or last token)
 
     // offload::MoeGpu
     void record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) override;

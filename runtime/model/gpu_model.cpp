@@ -27,7 +27,8 @@ std::uint64_t work_buffer_bytes(const ModelConfig& c, std::uint32_t batch, bool 
     // driver's own small allocations (pipelines, descriptor pools) are not ours to count.
     if (offload_expert_bytes == 0) return w.device + (host_memory_counts ? w.host : 0);
     const std::uint64_t tables = std::uint64_t(c.n_layers) * c.n_experts * 4;
-    const std::uint64_t ring = offload::engine_ring_bytes(c.n_experts_used, offload_expert_bytes);
+    const std::uint64_t ring =
+        offload::ExpertOffload::ring_bytes_bound(c.n_experts_used, offload_expert_bytes);
     return w.device + tables + (host_memory_counts ? w.host + ring : 0);
 }
 
@@ -111,7 +112,8 @@ void GpuModel::set_prediction_observer(PredictionObserver observer) {
 std::vector<float> GpuModel::forward(std::span<const std::int32_t> tokens, bool all_logits) {
     const ModelConfig& c = config_;
     if (std::uint64_t(n_past()) + tokens.size() > options_.n_ctx)
-        fail("context full: {} tokens in the cache + {} new > --ctx {}", n_past(), tokens.size(), options_.n_ctx);
+        fail("context full: {} tokens in the cache + {} new > --ctx {}", n_past(), tokens.size(),
+             options_.n_ctx);
     for (std::int32_t t : tokens)
         if (t < 0 || std::uint32_t(t) >= c.n_vocab)
             fail("token id {} is outside the vocabulary (0..{})", t, c.n_vocab - 1);
@@ -183,7 +185,7 @@ void GpuModel::report_routes(std::uint32_t B) {
 
 // Mirrors Work's constructor buffer by buffer (tests compare it with the accountant).
 GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t batch,
-                                                std::uint64_t attn_scratch_bytes) {
+                                         std::uint64_t attn_scratch_bytes) {
     const std::uint64_t B = batch, E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert, X = c.n_experts,
                         V = c.n_vocab, L = c.n_layers;
     const std::uint64_t qd = std::uint64_t(c.n_heads) * c.head_dim,

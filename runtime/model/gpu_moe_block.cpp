@@ -54,7 +54,9 @@ void GpuBlocks::residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, st
 void GpuBlocks::record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) {
     const LayerTensors<DeviceTensor>& L = weights_.layers[layer];
     const ModelConfig& c = config_;
-    ops_.rms_norm(cmd, {.x = w_.x, .weight = L.ffn_norm.buffer, .y = w_.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
+    ops_.rms_norm(
+        cmd,
+        {.x = w_.x, .weight = L.ffn_norm.buffer, .y = w_.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
     vk::compute_to_compute(cmd);
     mat_.matvec(cmd, L.ffn_gate_inp.matrix(), {.buffer = &w_.pred_h}, {.buffer = &w_.pred_logits});
     vk::compute_to_compute(cmd);
@@ -139,7 +141,9 @@ void GpuBlocks::record_decode(vk::CommandBuffer& cmd, std::uint32_t layer, const
                                   .down_bytes = pools[2].expert_bytes});
     vk::compute_to_compute(cmd);
     record_decode_ffn(cmd, layer, timer);
-    ops_.moe_combine(cmd, {.x = w_.x, .expert_out = w_.d, .weights = w_.weights, .tokens = 1, .n = config_.n_embd, .top_k = K});
+    ops_.moe_combine(
+        cmd,
+        {.x = w_.x, .expert_out = w_.d, .weights = w_.weights, .tokens = 1, .n = config_.n_embd, .top_k = K});
     vk::compute_to_compute(cmd);
 }
 
@@ -167,7 +171,8 @@ void GpuBlocks::record_decode_pass(vk::CommandBuffer& cmd, std::uint32_t layer,
     const std::uint32_t K = config_.n_experts_used, E = config_.n_embd;
     auto* offsets = reinterpret_cast<std::uint32_t*>(w_.staging.bytes().data() + w_.staging_offsets);
     for (std::uint32_t k = 0; k < K; ++k)
-        for (std::uint32_t part = 0; part < 3; ++part) offsets[part * K + k] = slots[k] * pools[part].expert_bytes;
+        for (std::uint32_t part = 0; part < 3; ++part)
+            offsets[part * K + k] = slots[k] * pools[part].expert_bytes;
     vk::compute_to_transfer(cmd);
     cmd.copy(w_.staging, w_.gate_off, {w_.staging_offsets, 0, K * 4ull});
     cmd.copy(w_.staging, w_.up_off, {w_.staging_offsets + K * 4ull, 0, K * 4ull});

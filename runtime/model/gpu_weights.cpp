@@ -26,7 +26,8 @@ GpuWeights upload_weights(vk::Device& device, const gguf::File& file, const Boun
         d.cols = std::uint32_t(t->dim(0));
         d.rows = std::uint32_t(t->n_elements / t->dim(0));
         // Device buffers hold whole 32-bit words (the shaders read words).
-        d.buffer = vk::Buffer(device, (t->bytes + 3) & ~std::uint64_t(3), vk::MemoryKind::DeviceLocal, t->name);
+        d.buffer =
+            vk::Buffer(device, (t->bytes + 3) & ~std::uint64_t(3), vk::MemoryKind::DeviceLocal, t->name);
         vk::upload(device, d.buffer, file.tensor_data(*t));
         done += t->bytes;
         if (progress) progress(done, progress_total);

@@ -15,14 +15,17 @@ std::string shape_text(std::span<const std::uint64_t> dims) {
 
 }  // namespace
 
-const gguf::TensorInfo* TensorTable::optional(const std::string& name, std::vector<std::uint64_t> shape) const {
+const gguf::TensorInfo* TensorTable::optional(const std::string& name,
+                                              std::vector<std::uint64_t> shape) const {
     const gguf::TensorInfo* t = file_.find_tensor(name);
     if (t && t->dims != shape)
-        fail("{}: tensor {} has shape {}, expected {}", file_.name(), name, shape_text(t->dims), shape_text(shape));
+        fail("{}: tensor {} has shape {}, expected {}", file_.name(), name, shape_text(t->dims),
+             shape_text(shape));
     return t;
 }
 
-const gguf::TensorInfo* TensorTable::require(const std::string& name, std::vector<std::uint64_t> shape) const {
+const gguf::TensorInfo* TensorTable::require(const std::string& name,
+                                             std::vector<std::uint64_t> shape) const {
     const gguf::TensorInfo* t = optional(name, shape);
     if (!t) fail("{}: tensor {} is missing (expected shape {})", file_.name(), name, shape_text(shape));
     return t;

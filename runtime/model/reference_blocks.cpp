@@ -1,6 +1,7 @@
 #include "model/reference_blocks.h"
 
 #include "base/error.h"
+#include "offload/cpu_experts.h"
 #include "quant/quant.h"
 
 #include <cmath>
@@ -13,7 +14,8 @@ CpuTensor map_tensor(const gguf::File& file, const gguf::TensorInfo* t) {
     CpuTensor c;
     if (!t) return c;
     if (!quant::can_dequantize(t->type))
-        fail("{}: tensor {} has type {}, which ferry cannot run yet", file.name(), t->name, gguf::type_name(t->type));
+        fail("{}: tensor {} has type {}, which ferry cannot run yet", file.name(), t->name,
+             gguf::type_name(t->type));
     c.matrix.type = t->type;
     c.matrix.data = file.tensor_data(*t).data();
     c.matrix.cols = std::int64_t(t->dim(0));
@@ -31,8 +33,9 @@ std::span<const float> values(const CpuTensor& t, const char* what) {
 
 }  // namespace
 
-ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& config, const BoundTensors& tensors,
-                                 const offload::ExpertLayout& experts, std::uint32_t n_ctx)
+ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& config,
+                                 const BoundTensors& tensors, const offload::ExpertLayout& experts,
+                                 std::uint32_t n_ctx)
     : file_(file), config_(config), experts_(experts), n_ctx_(n_ctx) {
     weights_ = convert<CpuTensor>(tensors, [&](const gguf::TensorInfo* t) { return map_tensor(file, t); });
     const std::size_t kv_row = std::size_t(config.n_kv_heads) * config.head_dim;
@@ -123,23 +126,17 @@ void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
 void ReferenceBlocks::experts(std::uint32_t layer) {
     const offload::ExpertLayer& L = experts_.layers[layer];
     const std::uint32_t F = L.n_ff, E = config_.n_embd;
-    const bool fused = L.kind == offload::ExpertFfnKind::FusedGateUpDown;
-    auto matrix = [&](std::size_t part, std::uint32_t e, std::uint32_t first_row, std::uint32_t rows) {
-        const offload::ExpertPart& p = L.parts[part];
-        const std::uint64_t row = gguf::row_bytes(gguf::type_traits(p.type), p.cols);
-        return cpu::QuantMatrix{p.type, file_.bytes().data() + p.file_offsets[e] + first_row * row,
-                                std::int64_t(rows), std::int64_t(p.cols)};
-    };
     std::vector<float> gate(F), up(F), a(F), down(E);
     for (std::size_t i = 0; i < choice_.experts.size(); ++i) {
-        const std::uint32_t e = std::uint32_t(choice_.experts[i]);
-        cpu::reference_matvec(matrix(0, e, 0, F), act(Act::H), gate);
-        cpu::reference_matvec(fused ? matrix(0, e, F, F) : matrix(1, e, 0, F), act(Act::H), up);
+        const offload::ExpertFfnMatrices m =
+            offload::expert_ffn_matrices(file_, L, std::uint32_t(choice_.experts[i]), E);
+        cpu::reference_matvec(m.gate, act(Act::H), gate);
+        cpu::reference_matvec(m.up, act(Act::H), up);
         if (experts_.activation == offload::ExpertActivation::SiLU)
             cpu::swiglu(gate, up, a);
         else
             cpu::geglu(gate, up, a);
-        cpu::reference_matvec(matrix(fused ? 1 : 2, e, 0, E), a, down);
+        cpu::reference_matvec(m.down, a, down);
         cpu::axpy(choice_.weights[i], down, act(Act::X));
     }
 }

@@ -9,7 +9,8 @@ namespace ferry::model {
 
 SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint32_t n_ctx) : n_ctx_(n_ctx) {
     if (n_ctx == 0) fail("--ctx must be at least 1");
-    const std::uint64_t bytes = std::max<std::uint64_t>(kernels::kv_cache_bytes(n_ctx, c.n_kv_heads, c.head_dim), 16);
+    const std::uint64_t bytes =
+        std::max<std::uint64_t>(kernels::kv_cache_bytes(n_ctx, c.n_kv_heads, c.head_dim), 16);
     for (std::uint32_t l = 0; l < c.n_layers; ++l) {
         LayerState s;
         s.k = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "K cache");

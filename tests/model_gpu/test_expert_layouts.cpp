@@ -41,7 +41,8 @@ std::vector<std::int32_t> prompt() {
     return t;
 }
 
-std::vector<float> run_gpu(vk::Device& device, const gguf::File& file, const model::GpuModelOptions& options) {
+std::vector<float> run_gpu(vk::Device& device, const gguf::File& file,
+                           const model::GpuModelOptions& options) {
     model::GpuModel m(device, file, options);
     std::vector<float> out = m.forward(prompt(), true);
     for (std::int32_t t : {3, 99, 150, 7}) {
@@ -102,8 +103,11 @@ TEST_CASE("a per-expert file runs like its merged twin: CPU reference, resident,
     const std::vector<float> want = run_gpu(gpu.device(), *merged, {.n_ctx = 32, .max_batch = 8});
     CHECK(run_gpu(gpu.device(), *split, {.n_ctx = 32, .max_batch = 8}) == want);
     CHECK(run_gpu(gpu.device(), *split, {.n_ctx = 32, .max_batch = 8, .expert_slots = 3}) == want);
-    const model::GpuModelOptions hybrid{
-        .n_ctx = 32, .max_batch = 8, .expert_slots = 3, .miss_policy = offload::MissPolicy::Cpu, .threads = 1};
+    const model::GpuModelOptions hybrid{.n_ctx = 32,
+                                        .max_batch = 8,
+                                        .expert_slots = 3,
+                                        .miss_policy = offload::MissPolicy::Cpu,
+                                        .threads = 1};
     CHECK(run_gpu(gpu.device(), *split, hybrid) == run_gpu(gpu.device(), *merged, hybrid));
 }
 
@@ -111,10 +115,10 @@ TEST_CASE("a per-expert file with a missing expert or a wrong shape names the te
     const auto split = make(true);
     model::ModelConfig c = model::read_config(*split);
     c.n_experts = 9;  // the file has experts 0..7
-    CHECK_THROWS_WITH_AS(model::expert_layout(*split, c), doctest::Contains("blk.0.ffn_gate.8.weight is missing"),
-                         Error);
+    CHECK_THROWS_WITH_AS(model::expert_layout(*split, c),
+                         doctest::Contains("blk.0.ffn_gate.8.weight is missing"), Error);
     c = model::read_config(*split);
     c.n_ff_expert *= 2;
-    CHECK_THROWS_WITH_AS(model::expert_layout(*split, c), doctest::Contains("blk.0.ffn_gate.0.weight has shape"),
-                         Error);
+    CHECK_THROWS_WITH_AS(model::expert_layout(*split, c),
+                         doctest::Contains("blk.0.ffn_gate.0.weight has shape"), Error);
 }

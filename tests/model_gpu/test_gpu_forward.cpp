@@ -102,6 +102,34 @@ TEST_CASE("GPU prefill of N tokens equals N decode steps") {
     }
 }
 
+TEST_CASE("sequences keep their own state: interleaved runs give the logits of separate ones") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const gguf::File file = gguf::File::open(make("mixed", 7));
+    const std::vector<std::int32_t> p = prompt(10), q = prompt(14), next{5, 77};
+    std::vector<float> alone_p, alone_q;
+    {
+        model::GpuModel m(gpu.device(), file, {.n_ctx = 32, .max_batch = 8});
+        m.forward(p);
+        alone_p = m.forward(next);
+        m.reset();
+        m.forward(q);
+        alone_q = m.forward(next);
+    }
+    model::GpuModel m(gpu.device(), file, {.n_ctx = 32, .max_batch = 8});
+    std::unique_ptr<model::SequenceState> other = m.new_sequence();
+    m.forward(p);  // the model's own sequence
+    m.use_sequence(other.get());
+    m.forward(q);
+    CHECK(m.n_past() == q.size());
+    m.use_sequence(nullptr);
+    CHECK(m.n_past() == p.size());
+    CHECK(m.forward(next) == alone_p);
+    m.use_sequence(other.get());
+    CHECK(m.forward(next) == alone_q);
+    CHECK_THROWS_WITH_AS(m.truncate(40), doctest::Contains("only 16 are in the context"), Error);
+}
+
 TEST_CASE("GPU context limit and bad tokens give clear errors") {
     test::GpuTest gpu;
     if (!gpu) return;

@@ -44,8 +44,8 @@ offload::ExpertLayout experts(const gguf::File& file, const ModelConfig& c) {
                                  .n_embd = c.n_embd};
     for (std::uint32_t l = 0; l < c.n_layers; ++l) {
         const auto kind = offload::ExpertFfnKind::GateUpDown;
-        layout.layers.push_back(offload::read_expert_layer(file, offload::standard_expert_names(l, kind), kind,
-                                                           c.n_experts, c.n_embd, c.n_ff_expert));
+        layout.layers.push_back(offload::read_expert_layer(file, offload::standard_expert_names(l, kind),
+                                                           kind, c.n_experts, c.n_embd, c.n_ff_expert));
     }
     return layout;
 }
@@ -70,7 +70,7 @@ void forward(Blocks& b) {
         b.add(Act::X, Act::O);
         // MoE: x += Σ_k p_k · W_down,k(SiLU(W_gate,k h) ⊙ W_up,k h)
         b.rms_norm(Act::X, w.ffn_norm, Act::H);  // h = RMSNorm(x) ⊙ ffn_norm
-        b.route(l, w.ffn_gate_inp);             // p = top-k of softmax(W_r h), renormalised
+        b.route(l, w.ffn_gate_inp);              // p = top-k of softmax(W_r h), renormalised
         b.experts(l);                            // x += the chosen experts of h, weighted by p
     }
     b.rms_norm(Act::X, b.weights().output_norm, Act::H);
@@ -79,6 +79,7 @@ void forward(Blocks& b) {
 
 }  // namespace
 
-extern const Recipe kQwen3MoeRecipe{"qwen3moe", tensors, experts, forward<GpuBlocks>, forward<ReferenceBlocks>};
+extern const Recipe kQwen3MoeRecipe{"qwen3moe", tensors, experts, forward<GpuBlocks>,
+                                    forward<ReferenceBlocks>};
 
 }  // namespace ferry::model
