@@ -25,7 +25,8 @@ struct TokenizeOptions {
     std::string prompt_file;
     bool ids_only = false;
     bool no_bos = false;
-    bool parse_special = false;
+    // As llama-tokenize and Hugging Face tokenizers: control-token text is a token by default.
+    bool parse_special = true;
 };
 
 text::Vocabulary load_vocabulary(const std::string& path) {
@@ -81,8 +82,9 @@ void add_tokenize_command(CLI::App& parent) {
     prompt->excludes(file);
     cmd->add_flag("--ids", o->ids_only, "Print only a JSON array of token ids");
     cmd->add_flag("--no-bos", o->no_bos, "Do not add the BOS/EOS tokens the vocabulary asks for");
-    cmd->add_flag("--parse-special", o->parse_special,
-                  "Turn control-token text such as <|im_start|> into those tokens");
+    cmd->add_flag("--parse-special,!--no-parse-special", o->parse_special,
+                  "Turn control-token text such as <|im_start|> into those tokens (default; "
+                  "--no-parse-special tokenizes it as plain text)");
     cmd->callback([o, prompt, file] {
         if (prompt->count() == 0 && file->count() == 0) fail("tokenize: give the text with -p \"...\" or -f FILE");
         run(*o);

@@ -82,6 +82,19 @@ TEST_CASE("info and tokenize work without a GPU") {
     CHECK(tok.out.front() == '[');
 }
 
+TEST_CASE("tokenize parses control-token text by default, as llama-tokenize does") {
+    const std::string base = "tokenize -m " + tiny_model() + " --no-bos -p '<|im_start|>user'";
+    const Result parsed = run_ferry(base);
+    CHECK(parsed.status == 0);
+    CHECK(parsed.out.find("(control)") != std::string::npos);
+    const Result explicit_flag = run_ferry(base + " --parse-special");
+    CHECK(explicit_flag.out == parsed.out);
+    const Result plain = run_ferry(base + " --no-parse-special");
+    CHECK(plain.status == 0);
+    CHECK(plain.out.find("(control)") == std::string::npos);
+    CHECK(plain.out.size() > parsed.out.size());  // the marker's characters as ordinary tokens
+}
+
 TEST_CASE("bad input gives one error line and a non-zero exit") {
     CHECK(one_error_line(run_ferry("info /nonexistent/model.gguf")));
     std::ofstream(tmp("garbage.gguf")) << "this is not a gguf file at all, just text";
