@@ -29,13 +29,13 @@
 
 /* In place on x: [tokens, token_stride] holding n_heads heads of head_dim floats per
  * token (head h at h * head_dim); positions: int32 [tokens]. */
-#define FERRY_PUSH_ROPE  \
-    uint tokens;         \
-    uint n_heads;        \
-    uint head_dim;       \
-    uint rot_dims;       \
-    uint token_stride;   \
-    float freq_base;     \
+#define FERRY_PUSH_ROPE \
+    uint tokens;        \
+    uint n_heads;       \
+    uint head_dim;      \
+    uint rot_dims;      \
+    uint token_stride;  \
+    float freq_base;    \
     float freq_scale;
 
 /* k, v: F32 [tokens, row] (row = n_kv_heads * head_dim, k and v at their own strides)
@@ -67,8 +67,7 @@
     uint n_splits;
 
 /* out[i] = act(gate[i]) * up[i], i < n. */
-#define FERRY_PUSH_GLU \
-    uint n;
+#define FERRY_PUSH_GLU uint n;
 
 /* out[t] = dequantized row ids[t] of the table: [tokens, n_cols] F32. The binding holds
    rows [first_row, first_row + n_rows) of a total_rows table (a table larger than one
@@ -107,5 +106,11 @@
     uint k;             \
     uint chunk_len;     \
     uint n_chunks;
+
+/* Row ops in place on x [n / width, width] (shaders/rows.comp): a broadcast row (bias) or
+ * a per-row scalar gate. */
+#define FERRY_PUSH_ROWS \
+    uint n;             \
+    uint width;
 
 #endif /* FERRY_SHADERS_BLOCK_OPS_H */

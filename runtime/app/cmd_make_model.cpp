@@ -67,9 +67,9 @@ void run(const MakeModelOptions& o) {
 
 void add_make_model_command(CLI::App& parent) {
     auto o = std::make_shared<MakeModelOptions>();
-    CLI::App* cmd = parent.add_subcommand(
-        "make-model",
-        "Write a random-weight qwen3moe GGUF (deterministic from --seed) for tests and speed runs");
+    CLI::App* cmd = parent.add_subcommand("make-model",
+                                          "Write a random-weight MoE GGUF (qwen3moe, qwen2moe or Mixtral by "
+                                          "--preset; deterministic from --seed) for tests and speed runs");
     cmd->add_option("-o,--output", o->output, "GGUF file to write")->required();
     cmd->add_option("--preset", o->preset, "Shape: " + model::synthetic_preset_names())
         ->capture_default_str();

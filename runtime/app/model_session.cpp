@@ -72,6 +72,7 @@ ModelSession::ModelSession(const ModelOptions& o) {
     fmt::print(stderr, "ferry: {} on {} (VRAM budget {})\n", o.model_path, device_->info().name,
                format_bytes(device_->accountant().budget()));
     const model::ModelConfig config = model::read_config(*file_);
+    if (!config.traits.caveat.empty()) fmt::print(stderr, "ferry: warning: {}\n", config.traits.caveat);
     model::require_runnable(config, *file_);
     // Dense weights, the KV cache and work buffers must fit; routed experts that do not stay
     // in the mapped file and are copied into per-layer VRAM slots when the router picks them.
@@ -132,9 +133,9 @@ ModelSession::ModelSession(const ModelOptions& o) {
                 std::make_unique<ProgressBar>(o.no_mmap ? "reading experts" : "locking experts", experts);
         experts_ = std::make_unique<offload::ExpertSource>(*file_, model::expert_layout(*file_, config),
                                                            device_.get(), source_options,
-                                                         [&](std::uint64_t done, std::uint64_t) {
-                                                             if (reading) reading->set(done);
-                                                         });
+                                                           [&](std::uint64_t done, std::uint64_t) {
+                                                               if (reading) reading->set(done);
+                                                           });
         if (reading) reading->finish();
     }
     ProgressBar bar("loading", slots ? all_weights - experts : all_weights);

@@ -1,5 +1,6 @@
 #include "cpu/elementwise.h"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -28,6 +29,21 @@ void mul(std::span<const float> a, std::span<const float> b, std::span<float> ou
 void scale(std::span<const float> a, float scale, std::span<float> out) {
     check_sizes("scale", a.size(), a.size(), out.size());
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = a[i] * scale;
+}
+
+void add_row(std::span<float> x, std::span<const float> row) {
+    if (row.empty() || x.size() % row.size())
+        throw std::logic_error("cpu::add_row: " + std::to_string(x.size()) + " floats are not rows of " +
+                               std::to_string(row.size()));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += row[i % row.size()];
+}
+
+void sigmoid_gate(std::span<float> x, std::span<const float> gate) {
+    if (gate.empty() || x.size() % gate.size())
+        throw std::logic_error("cpu::sigmoid_gate: " + std::to_string(x.size()) + " floats are not " +
+                               std::to_string(gate.size()) + " rows");
+    const std::size_t width = x.size() / gate.size();
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] *= 1.f / (1.f + std::exp(-gate[i / width]));
 }
 
 }  // namespace ferry::cpu

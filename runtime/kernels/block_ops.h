@@ -120,6 +120,18 @@ struct GluArgs {
     Glu kind = Glu::SwiGLU;
 };
 
+enum class RowOp { Add, SigmoidGate };
+
+// In place on x [n / width, width], as cpu::add_row / cpu::sigmoid_gate: Add x[r, i] +=
+// b[i] (a bias, b [width]); SigmoidGate x[r, i] *= sigmoid(b[r]) (a gate, b [n / width]).
+struct RowArgs {
+    vk::BufferBinding x;  // F32 [n]
+    vk::BufferBinding b;  // F32 [width] or [n / width]
+    std::uint32_t n = 0;
+    std::uint32_t width = 0;
+    RowOp op = RowOp::Add;
+};
+
 // out[t] = row ids[t] of a [n_rows, n_cols] table of any dequantizable type, as F32.
 struct EmbedArgs {
     vk::BufferBinding table;  // the tensor's bytes as GGUF stores them
@@ -164,7 +176,7 @@ struct MoeCombineArgs {
 // on CPU drivers, where every barrier switches between coroutines (lavapipe runs a
 // workgroup as subgroup-wide SIMD fibers); barrier-free ones get 256 everywhere.
 struct BlockOpsOptions {
-    std::uint32_t elementwise_workgroup = 0;  // rope, kv_append, glu, moe_combine, embed
+    std::uint32_t elementwise_workgroup = 0;  // rope, kv_append, glu, rows, moe_combine, embed
     std::uint32_t reduction_workgroup = 0;    // rms_norm over n_embd rows, top-k
     std::uint32_t attention_workgroup = 0;    // attention: also the keys per chunk
     std::uint32_t router_workgroup = 0;       // router, rms_norm over head rows, combine
@@ -180,6 +192,7 @@ public:
     void kv_append(vk::CommandBuffer& cmd, const KvAppendArgs& a);
     void attention(vk::CommandBuffer& cmd, const AttentionArgs& a);
     void glu(vk::CommandBuffer& cmd, const GluArgs& a);
+    void rows(vk::CommandBuffer& cmd, const RowArgs& a);
     void embed(vk::CommandBuffer& cmd, const EmbedArgs& a);
     void router(vk::CommandBuffer& cmd, const RouterArgs& a);
     void moe_combine(vk::CommandBuffer& cmd, const MoeCombineArgs& a);

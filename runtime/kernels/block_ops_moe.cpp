@@ -1,4 +1,4 @@
-// BlockOps: GLU, router and the weighted sum of expert outputs.
+// BlockOps: GLU, row ops (bias, scalar gate), router and the weighted sum of expert outputs.
 #include "base/error.h"
 #include "kernels/block_ops.h"
 #include "kernels/block_ops_push.h"
@@ -26,7 +26,24 @@ void BlockOps::glu(vk::CommandBuffer& cmd, const GluArgs& a) {
                                             .push_constant_bytes = sizeof(push::Glu),
                                             .storage_buffers = 3});
     const push::Glu pc{a.n};
-    cmd.dispatch({.pipeline = &p, .buffers = {a.gate, a.up, a.out}, .push = vk::push_bytes(pc),
+    cmd.dispatch({.pipeline = &p,
+                  .buffers = {a.gate, a.up, a.out},
+                  .push = vk::push_bytes(pc),
+                  .groups = spread_groups(std::min<std::uint64_t>((a.n + wg_ - 1) / wg_, kMaxStrideGroups))});
+}
+
+void BlockOps::rows(vk::CommandBuffer& cmd, const RowArgs& a) {
+    if (a.n == 0 || a.width == 0 || a.n % a.width) fail("rows: {} floats are not rows of {}", a.n, a.width);
+    require_bytes(a.x, std::uint64_t(a.n) * 4, "rows", "x");
+    require_bytes(a.b, std::uint64_t(a.op == RowOp::Add ? a.width : a.n / a.width) * 4, "rows", "b");
+    const vk::Pipeline& p = pipelines_.get({.shader = a.op == RowOp::Add ? "rows_add" : "rows_sigmoid_gate",
+                                            .spec_constants = {wg_},
+                                            .push_constant_bytes = sizeof(push::Rows),
+                                            .storage_buffers = 2});
+    const push::Rows pc{a.n, a.width};
+    cmd.dispatch({.pipeline = &p,
+                  .buffers = {a.x, a.b},
+                  .push = vk::push_bytes(pc),
                   .groups = spread_groups(std::min<std::uint64_t>((a.n + wg_ - 1) / wg_, kMaxStrideGroups))});
 }
 
@@ -34,23 +51,27 @@ void BlockOps::router(vk::CommandBuffer& cmd, const RouterArgs& a) {
     if (a.n_experts == 0 || a.n_experts > kRouterMaxExperts)
         fail("router: {} experts; the GPU router takes 1..{}", a.n_experts, kRouterMaxExperts);
     if (a.top_k == 0 || a.top_k > a.n_experts || a.top_k > kRouterMaxK)
-        fail("router: top_k {} out of range (1..{} for {} experts)", a.top_k, std::min(kRouterMaxK, a.n_experts),
-             a.n_experts);
+        fail("router: top_k {} out of range (1..{} for {} experts)", a.top_k,
+             std::min(kRouterMaxK, a.n_experts), a.n_experts);
     if (a.tokens == 0) fail("router: no tokens");
     require_bytes(a.logits, std::uint64_t(a.tokens) * a.n_experts * 4, "router", "logits");
     require_bytes(a.ids, std::uint64_t(a.tokens) * a.top_k * 4, "router", "ids");
     require_bytes(a.weights, std::uint64_t(a.tokens) * a.top_k * 4, "router", "weights");
     if (a.bias) require_bytes(*a.bias, std::uint64_t(a.n_experts) * 4, "router", "bias");
     const std::uint32_t wg = wg_small_rows_;
-    const vk::Pipeline& p = pipelines_.get(
-        {.shader = "router", .spec_constants = {wg}, .push_constant_bytes = sizeof(push::Router), .storage_buffers = 4});
+    const vk::Pipeline& p = pipelines_.get({.shader = "router",
+                                            .spec_constants = {wg},
+                                            .push_constant_bytes = sizeof(push::Router),
+                                            .storage_buffers = 4});
     const std::uint32_t function = a.function == cpu::RouterFunction::SoftmaxThenTopK   ? 0u
                                    : a.function == cpu::RouterFunction::TopKThenSoftmax ? 1u
                                                                                         : 2u;
-    const push::Router pc{a.tokens, a.n_experts, a.top_k, function, a.renormalize ? 1u : 0u, a.bias ? 1u : 0u,
-                          a.weight_scale};
-    cmd.dispatch({.pipeline = &p, .buffers = {a.logits, a.bias ? *a.bias : a.logits, a.ids, a.weights},
-                  .push = vk::push_bytes(pc), .groups = spread_groups(a.tokens)});
+    const push::Router pc{a.tokens,         a.n_experts,   a.top_k, function, a.renormalize ? 1u : 0u,
+                          a.bias ? 1u : 0u, a.weight_scale};
+    cmd.dispatch({.pipeline = &p,
+                  .buffers = {a.logits, a.bias ? *a.bias : a.logits, a.ids, a.weights},
+                  .push = vk::push_bytes(pc),
+                  .groups = spread_groups(a.tokens)});
 }
 
 void BlockOps::moe_combine(vk::CommandBuffer& cmd, const MoeCombineArgs& a) {
@@ -65,8 +86,11 @@ void BlockOps::moe_combine(vk::CommandBuffer& cmd, const MoeCombineArgs& a) {
                                             .push_constant_bytes = sizeof(push::MoeCombine),
                                             .storage_buffers = 3});
     const push::MoeCombine pc{a.tokens, a.n, a.top_k, a.accumulate ? 1u : 0u};
-    cmd.dispatch({.pipeline = &p, .buffers = {a.x, a.expert_out, a.weights}, .push = vk::push_bytes(pc),
-                  .groups = spread_groups(std::min<std::uint64_t>((elements + wg_ - 1) / wg_, kMaxStrideGroups))});
+    cmd.dispatch(
+        {.pipeline = &p,
+         .buffers = {a.x, a.expert_out, a.weights},
+         .push = vk::push_bytes(pc),
+         .groups = spread_groups(std::min<std::uint64_t>((elements + wg_ - 1) / wg_, kMaxStrideGroups))});
 }
 
 }  // namespace ferry::kernels

@@ -38,6 +38,9 @@ struct MoeCombine {
 struct TopK {
     FERRY_PUSH_TOPK
 };
+struct Rows {
+    FERRY_PUSH_ROWS
+};
 
 static_assert(sizeof(RmsNorm) == 20);
 static_assert(sizeof(Rope) == 28);
@@ -49,6 +52,7 @@ static_assert(sizeof(Embed) == 24);
 static_assert(sizeof(Router) == 28);
 static_assert(sizeof(MoeCombine) == 16);
 static_assert(sizeof(TopK) == 20);
+static_assert(sizeof(Rows) == 8);
 
 }  // namespace ferry::kernels::push
 

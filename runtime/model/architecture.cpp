@@ -18,7 +18,7 @@ constexpr std::array<ArchitectureTraits, 5> kArchitectures{{
      true, true, false, RopeStyle::Neox, Activation::SwiGLU},
     // Qwen2MoeSparseMoeBlock: softmax top-4 of 60, no renormalisation, a shared expert
     // with a sigmoid gate; no QK-norm.
-    {"qwen2moe", "Qwen1.5/Qwen2 MoE (Qwen1.5-MoE-A2.7B, Qwen2-57B-A14B)", false,
+    {"qwen2moe", "Qwen1.5/Qwen2 MoE (Qwen1.5-MoE-A2.7B, Qwen2-57B-A14B)", true,
      RouterFunction::SoftmaxThenTopK, false, false, true, RopeStyle::Neox, Activation::SwiGLU},
     // OLMoE: softmax top-8 of 64 without renormalisation; its q/k norms span all heads.
     {"olmoe", "OLMoE (OLMoE-1B-7B)", false, RouterFunction::SoftmaxThenTopK, false, false, false,
@@ -29,8 +29,11 @@ constexpr std::array<ArchitectureTraits, 5> kArchitectures{{
      false, RopeStyle::Neox, Activation::SwiGLU},
     // Mixtral is stored as `llama` with expert_count > 0: softmax top-2 of 8, renormalised
     // (equal to softmax over the two chosen logits); rope normal style.
-    {"llama", "Llama / Mixtral (Mixtral-8x7B)", false, RouterFunction::SoftmaxThenTopK, true, false, false,
-     RopeStyle::Normal, Activation::SwiGLU},
+    {"llama", "Llama / Mixtral (Mixtral-8x7B)", true, RouterFunction::SoftmaxThenTopK, true, false, false,
+     RopeStyle::Normal, Activation::SwiGLU,
+     "ferry's Mixtral forward pass follows the published formulas but does not match the reference "
+     "engine's figures yet (perplexity 5% apart on its random-weight test model); answers may differ "
+     "from llama.cpp's"},
 }};
 
 }  // namespace
@@ -42,7 +45,7 @@ std::optional<ArchitectureTraits> find_architecture(std::string_view gguf_name) 
 }
 
 std::string_view runnable_architectures() {
-    return "qwen3moe";
+    return "qwen3moe, qwen2moe, llama with experts (Mixtral)";
 }
 
 }  // namespace ferry::model

@@ -21,6 +21,9 @@ struct ArchitectureTraits {
     bool shared_expert;       // ffn_{gate,up,down}_shexp next to the routed experts
     cpu::RopeStyle rope;
     Activation activation;
+    // Non-empty where ferry runs the family but has not matched the independent reference
+    // figures yet (../shared/data/reference): printed as a warning when a model loads.
+    std::string_view caveat = {};
 };
 
 // nullopt when the architecture is not in the table at all.

@@ -51,6 +51,12 @@ const vk::Buffer& GpuBlocks::buffer(Act a) const {
             return w_.v;
         case Act::Attn:
             return w_.attn;
+        case Act::G:
+            return w_.ffn_g;
+        case Act::U:
+            return w_.ffn_u;
+        case Act::Gate:
+            return w_.gate;
     }
     return w_.x;
 }
@@ -64,6 +70,11 @@ std::uint32_t GpuBlocks::width(Act a) const {
         case Act::K:
         case Act::V:
             return c.n_kv_heads * c.head_dim;
+        case Act::G:
+        case Act::U:
+            return c.n_ff_shared;
+        case Act::Gate:
+            return 1;
         default:
             return c.n_embd;
     }
@@ -126,6 +137,29 @@ void GpuBlocks::project(const DeviceTensor& W, Act in, Act out) {
         mat_.matvec(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)});
     else
         mat_.matmul(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)}, tokens_);
+}
+
+void GpuBlocks::add_bias(Act a, const DeviceTensor& bias) {
+    access({a}, {a});
+    ops_.rows(*cmd_, {.x = buffer(a), .b = bias.buffer, .n = tokens_ * width(a), .width = width(a)});
+}
+
+void GpuBlocks::glu(Act gate, Act up) {
+    access({gate, up}, {gate});
+    ops_.glu(*cmd_, {.gate = buffer(gate),
+                     .up = buffer(up),
+                     .out = buffer(gate),
+                     .n = tokens_ * width(gate),
+                     .kind = glu_kind()});
+}
+
+void GpuBlocks::sigmoid_gate(Act a, Act gate) {
+    access({a, gate}, {a});
+    ops_.rows(*cmd_, {.x = buffer(a),
+                      .b = buffer(gate),
+                      .n = tokens_ * width(a),
+                      .width = width(a),
+                      .op = kernels::RowOp::SigmoidGate});
 }
 
 void GpuBlocks::rope(Act qk) {

@@ -40,6 +40,9 @@ public:
     void rms_norm(Act in, const DeviceTensor& weight, Act out);   // out = RMSNorm(in) ⊙ weight, per token
     void head_norm(Act qk, const DeviceTensor& weight);           // the same over each head, in place
     void project(const DeviceTensor& w, Act in, Act out);         // out = W · in
+    void add_bias(Act a, const DeviceTensor& bias);               // a += bias, per token
+    void glu(Act gate, Act up);                                   // gate = act(gate) ⊙ up
+    void sigmoid_gate(Act a, Act gate);                           // a *= sigmoid(gate), per token
     void rope(Act qk);                                            // rotary positions of q or k heads
     void attend(std::uint32_t layer);                             // attn = attention(q, k, v) over the cache
     void add(Act to, Act delta);                                  // to += delta

@@ -187,7 +187,7 @@ void GpuModel::report_routes(std::uint32_t B) {
 GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t batch,
                                          std::uint64_t attn_scratch_bytes) {
     const std::uint64_t B = batch, E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert, X = c.n_experts,
-                        V = c.n_vocab, L = c.n_layers;
+                        V = c.n_vocab, L = c.n_layers, S = c.n_ff_shared;
     const std::uint64_t qd = std::uint64_t(c.n_heads) * c.head_dim,
                         kvd = std::uint64_t(c.n_kv_heads) * c.head_dim;
     const std::uint64_t group = sizeof(kernels::gpu::ExpertGroup);
@@ -218,6 +218,9 @@ GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t bat
                                 B * K * F * 4,
                                 B * K * F * 4,  // g, u, a
                                 B * K * E * 4,
+                                B * S * 4,
+                                B * S * 4,  // shared expert gate, up
+                                B * 4,      // gate logits
                                 K * E * 4,
                                 B * V * 4,  // d, d_routes, logits
                                 L * B * K * 4,

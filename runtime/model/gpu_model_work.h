@@ -16,7 +16,7 @@ inline vk::Buffer device_buffer(vk::Device& d, std::uint64_t bytes, const char* 
 }
 
 // Activation buffers for up to B = max_batch tokens. E = n_embd, K = top-k experts,
-// F = expert ff width, X = experts per layer, V = vocabulary.
+// F = expert ff width, S = shared expert width, X = experts per layer, V = vocabulary.
 struct Work {
     vk::Buffer tokens, positions;  // int32 [B]
     vk::Buffer x, h, o;            // [B, E]: residual stream, normed input, block output
@@ -31,6 +31,8 @@ struct Work {
     vk::Buffer routes;                               // uint32 [B * K]: prefill routes grouped by expert
     vk::Buffer g, u, a;                              // [B, K, F]: gate, up, act(gate) * up
     vk::Buffer d;                                    // [B, K, E]
+    vk::Buffer ffn_g, ffn_u;                         // [B, S]: the shared expert's gate, up
+    vk::Buffer gate;                                 // [B]: a per-token gate logit
     vk::Buffer d_routes;                             // [K, E]: decode, experts computed in passes
     vk::Buffer logits;                               // [B, V]
     vk::Buffer staging;                              // host -> device: tokens, positions, groups, routes
@@ -77,6 +79,9 @@ struct Work {
         u = device_buffer(dev, B * K * F * 4, "expert up");
         a = device_buffer(dev, B * K * F * 4, "expert activation");
         d = device_buffer(dev, B * K * E * 4, "expert out");
+        ffn_g = device_buffer(dev, B * std::uint64_t(c.n_ff_shared) * 4, "shared expert gate");
+        ffn_u = device_buffer(dev, B * std::uint64_t(c.n_ff_shared) * 4, "shared expert up");
+        gate = device_buffer(dev, B * 4ull, "gate logits");
         d_routes = device_buffer(dev, K * E * 4, "expert out (passes)");
         logits = device_buffer(dev, B * V * 4, "logits");
         staging_groups = 8ull * B;

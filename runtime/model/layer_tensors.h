@@ -2,29 +2,34 @@
 // The dense weights a recipe reads, by GGUF name, in one struct per layer whatever the
 // backend: `T` is `const gguf::TensorInfo*` when a recipe binds a file's tensors
 // (recipe.h), DeviceTensor on the GPU (gpu_weights.h), CpuTensor in the CPU reference.
-// A field the family does not have stays empty. Routed experts are not here: the expert
-// engine (offload/) holds them.
+// A field the family does not have stays empty (value-initialised: null, or no buffer). Routed experts are
+// not here: the expert engine (offload/) holds them.
 #include <cstdint>
 #include <vector>
 
 namespace ferry::model {
 
-// E = n_embd, Hq / Hkv = query / KV heads, D = head size, X = experts.
+// E = n_embd, Hq / Hkv = query / KV heads, D = head size, X = experts, S = shared
+// expert width.
 template <class T>
 struct LayerTensors {
-    T attn_norm;                 // [E]
-    T attn_q, attn_k, attn_v;    // [E, Hq·D], [E, Hkv·D], [E, Hkv·D]
-    T attn_q_norm, attn_k_norm;  // [D]: RMSNorm weight of every q / k head
-    T attn_output;               // [Hq·D, E]
-    T ffn_norm;                  // [E]: the MoE's input norm (and the prefetch lookahead's)
-    T ffn_gate_inp;              // [E, X]: the router
+    T attn_norm{};                                  // [E]
+    T attn_q{}, attn_k{}, attn_v{};                 // [E, Hq·D], [E, Hkv·D], [E, Hkv·D]
+    T attn_q_bias{}, attn_k_bias{}, attn_v_bias{};  // [Hq·D], [Hkv·D], [Hkv·D] (Qwen2-MoE)
+    T attn_q_norm{}, attn_k_norm{};                 // [D]: RMSNorm weight of every q / k head
+    T attn_output{};                                // [Hq·D, E]
+    T ffn_norm{};                        // [E]: the MoE's input norm (and the prefetch lookahead's)
+    T ffn_gate_inp{};                    // [E, X]: the router
+    T ffn_gate_shexp{}, ffn_up_shexp{};  // [E, S]: the shared expert (Qwen2-MoE)
+    T ffn_down_shexp{};                  // [S, E]
+    T ffn_gate_inp_shexp{};              // [E]: its sigmoid gate, one logit per token
 };
 
 template <class T>
 struct ModelTensors {
-    T token_embd;   // [E, V]
-    T output_norm;  // [E]
-    T output;       // [E, V]: token_embd again where the file ties them
+    T token_embd{};   // [E, V]
+    T output_norm{};  // [E]
+    T output{};       // [E, V]: token_embd again where the file ties them
     std::vector<LayerTensors<T>> layers;
 };
 
@@ -36,11 +41,18 @@ void zip_fields(LayerTensors<A>& a, const LayerTensors<B>& b, F&& f) {
     f(a.attn_q, b.attn_q);
     f(a.attn_k, b.attn_k);
     f(a.attn_v, b.attn_v);
+    f(a.attn_q_bias, b.attn_q_bias);
+    f(a.attn_k_bias, b.attn_k_bias);
+    f(a.attn_v_bias, b.attn_v_bias);
     f(a.attn_q_norm, b.attn_q_norm);
     f(a.attn_k_norm, b.attn_k_norm);
     f(a.attn_output, b.attn_output);
     f(a.ffn_norm, b.ffn_norm);
     f(a.ffn_gate_inp, b.ffn_gate_inp);
+    f(a.ffn_gate_shexp, b.ffn_gate_shexp);
+    f(a.ffn_up_shexp, b.ffn_up_shexp);
+    f(a.ffn_down_shexp, b.ffn_down_shexp);
+    f(a.ffn_gate_inp_shexp, b.ffn_gate_inp_shexp);
 }
 
 template <class A, class B, class F>

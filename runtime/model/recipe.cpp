@@ -31,4 +31,60 @@ const gguf::TensorInfo* TensorTable::require(const std::string& name,
     return t;
 }
 
+void bind_embeddings(const TensorTable& t, const ModelConfig& c, BoundTensors& w) {
+    const std::uint64_t E = c.n_embd, V = c.n_vocab;
+    w.token_embd = t.require("token_embd.weight", {E, V});
+    w.output_norm = t.require("output_norm.weight", {E});
+    w.output = t.optional("output.weight", {E, V});
+    if (!w.output) w.output = w.token_embd;  // tied embeddings
+}
+
+// E = n_embd, Hq / Hkv = query / KV heads, D = head size, X = experts, S = shared expert width.
+void bind_attention(const TensorTable& t, const ModelConfig& c, std::uint32_t l, AttentionTensors which,
+                    LayerTensors<const gguf::TensorInfo*>& L) {
+    const std::uint64_t E = c.n_embd, D = c.head_dim, q = c.n_heads * D, kv = c.n_kv_heads * D;
+    auto name = [&](const char* suffix) { return layer_tensor(l, suffix); };
+    L.attn_norm = t.require(name("attn_norm.weight"), {E});
+    L.attn_q = t.require(name("attn_q.weight"), {E, q});
+    L.attn_k = t.require(name("attn_k.weight"), {E, kv});
+    L.attn_v = t.require(name("attn_v.weight"), {E, kv});
+    L.attn_output = t.require(name("attn_output.weight"), {q, E});
+    if (which.bias) {
+        L.attn_q_bias = t.require(name("attn_q.bias"), {q});
+        L.attn_k_bias = t.require(name("attn_k.bias"), {kv});
+        L.attn_v_bias = t.require(name("attn_v.bias"), {kv});
+    }
+    if (which.qk_norm) {
+        L.attn_q_norm = t.require(name("attn_q_norm.weight"), {D});
+        L.attn_k_norm = t.require(name("attn_k_norm.weight"), {D});
+    }
+}
+
+void bind_moe(const TensorTable& t, const ModelConfig& c, std::uint32_t l, bool shared_expert,
+              LayerTensors<const gguf::TensorInfo*>& L) {
+    const std::uint64_t E = c.n_embd, X = c.n_experts, S = c.n_ff_shared;
+    auto name = [&](const char* suffix) { return layer_tensor(l, suffix); };
+    L.ffn_norm = t.require(name("ffn_norm.weight"), {E});
+    L.ffn_gate_inp = t.require(name("ffn_gate_inp.weight"), {E, X});
+    if (!shared_expert) return;
+    if (S == 0) fail("{}: {}.expert_shared_feed_forward_length is missing", t.file().name(), c.architecture);
+    L.ffn_gate_shexp = t.require(name("ffn_gate_shexp.weight"), {E, S});
+    L.ffn_up_shexp = t.require(name("ffn_up_shexp.weight"), {E, S});
+    L.ffn_down_shexp = t.require(name("ffn_down_shexp.weight"), {S, E});
+    L.ffn_gate_inp_shexp = t.require(name("ffn_gate_inp_shexp.weight"), {E});
+}
+
+offload::ExpertLayout gate_up_down_experts(const gguf::File& file, const ModelConfig& c) {
+    offload::ExpertLayout layout{.activation = offload::ExpertActivation::SiLU,
+                                 .n_experts = c.n_experts,
+                                 .top_k = c.n_experts_used,
+                                 .n_embd = c.n_embd};
+    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+        const auto kind = offload::ExpertFfnKind::GateUpDown;
+        layout.layers.push_back(offload::read_expert_layer(file, offload::standard_expert_names(l, kind),
+                                                           kind, c.n_experts, c.n_embd, c.n_ff_expert));
+    }
+    return layout;
+}
+
 }  // namespace ferry::model

@@ -31,6 +31,9 @@ enum class Act : std::uint8_t {
     K,     // [Hkv·D]
     V,     // [Hkv·D]
     Attn,  // [Hq·D] attention heads, before the output projection
+    G,     // [S] a dense FFN's gate, then act(gate) ⊙ up (the shared expert)
+    U,     // [S] a dense FFN's up
+    Gate,  // [1] a per-token scalar: a gate's logit
 };
 
 // Finds a file's tensors for a recipe and checks their shapes (ggml order); every failure
@@ -57,6 +60,24 @@ struct Recipe {
     void (*gpu_forward)(GpuBlocks& blocks);
     void (*reference_forward)(ReferenceBlocks& blocks);
 };
+
+// What recipes share: the embedding and output head (tied where the file has no
+// output.weight), and the routed experts as ffn_{gate,up,down}_exps [E, F, X] / [F, E, X]
+// or one 2-D tensor per expert.
+void bind_embeddings(const TensorTable& table, const ModelConfig& config, BoundTensors& w);
+// A layer's attention: attn_norm, attn_{q,k,v,output}; with `bias` attn_{q,k,v}.bias, with
+// `qk_norm` attn_{q,k}_norm (per head).
+struct AttentionTensors {
+    bool bias = false;
+    bool qk_norm = false;
+};
+void bind_attention(const TensorTable& table, const ModelConfig& config, std::uint32_t layer,
+                    AttentionTensors which, LayerTensors<const gguf::TensorInfo*>& L);
+// A layer's MoE input: ffn_norm and the router ffn_gate_inp; with `shared_expert`
+// ffn_{gate,up,down}_shexp and its gate ffn_gate_inp_shexp.
+void bind_moe(const TensorTable& table, const ModelConfig& config, std::uint32_t layer, bool shared_expert,
+              LayerTensors<const gguf::TensorInfo*>& L);
+offload::ExpertLayout gate_up_down_experts(const gguf::File& file, const ModelConfig& config);
 
 // Null when ferry has no recipe for the architecture.
 const Recipe* find_recipe(std::string_view architecture);

@@ -1,6 +1,7 @@
 #include "model/reference_blocks.h"
 
 #include "base/error.h"
+#include "cpu/elementwise.h"
 #include "offload/cpu_experts.h"
 #include "quant/quant.h"
 
@@ -41,12 +42,15 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     const std::size_t kv_row = std::size_t(config.n_kv_heads) * config.head_dim;
     k_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
     v_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
-    acts_.resize(std::size_t(Act::Attn) + 1);
+    acts_.resize(std::size_t(Act::Gate) + 1);
     for (Act a : {Act::X, Act::H, Act::O}) act(a).resize(config.n_embd);
     act(Act::Q).resize(std::size_t(config.n_heads) * config.head_dim);
     act(Act::Attn).resize(act(Act::Q).size());
     act(Act::K).resize(kv_row);
     act(Act::V).resize(kv_row);
+    act(Act::G).resize(config.n_ff_shared);
+    act(Act::U).resize(config.n_ff_shared);
+    act(Act::Gate).resize(1);
     logits_.resize(config.n_vocab);
 }
 
@@ -88,6 +92,23 @@ void ReferenceBlocks::project(const CpuTensor& w, Act in, Act out) {
     std::vector<float> y(std::size_t(w.matrix.rows));
     cpu::reference_matvec(w.matrix, act(in), y);
     act(out) = std::move(y);
+}
+
+void ReferenceBlocks::add_bias(Act a, const CpuTensor& bias) {
+    cpu::add_row(act(a), values(bias, "a bias"));
+}
+
+void ReferenceBlocks::glu(Act gate, Act up) {
+    std::vector<float> out(act(gate).size());
+    if (config_.traits.activation == Activation::SwiGLU)
+        cpu::swiglu(act(gate), act(up), out);
+    else
+        cpu::geglu(act(gate), act(up), out);
+    act(gate) = std::move(out);
+}
+
+void ReferenceBlocks::sigmoid_gate(Act a, Act gate) {
+    cpu::sigmoid_gate(act(a), act(gate));
 }
 
 void ReferenceBlocks::rope(Act qk) {

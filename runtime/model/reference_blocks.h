@@ -20,6 +20,7 @@ namespace ferry::model {
 struct CpuTensor {
     cpu::QuantMatrix matrix;
     std::span<const float> values;  // F32 tensors only
+    explicit operator bool() const { return matrix.data != nullptr; }
 };
 
 class ReferenceBlocks {
@@ -41,6 +42,9 @@ public:
     void rms_norm(Act in, const CpuTensor& weight, Act out);
     void head_norm(Act qk, const CpuTensor& weight);
     void project(const CpuTensor& w, Act in, Act out);
+    void add_bias(Act a, const CpuTensor& bias);
+    void glu(Act gate, Act up);
+    void sigmoid_gate(Act a, Act gate);
     void rope(Act qk);
     void attend(std::uint32_t layer);
     void add(Act to, Act delta);

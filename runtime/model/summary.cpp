@@ -86,6 +86,9 @@ void read_shape(const gguf::File& file, const std::string& arch, ModelSummary& s
     s.n_head = integer_key(file, key("attention.head_count"), s);
     s.n_experts_used = integer_key(file, key("expert_used_count"), s);
     s.n_ff_expert = integer_key(file, key("expert_feed_forward_length"), s);
+    if (s.n_ff_expert == 0 && integer_key(file, key("expert_count"), s) > 0)  // Mixtral (llama + experts)
+        s.n_ff_expert = integer_key(file, key("feed_forward_length"), s);
+    s.n_ff_shared = integer_key(file, key("expert_shared_feed_forward_length"), s);
     // llama.cpp's defaults: head size n_embd / n_head, value size = key size.
     s.key_length = integer_key(file, key("attention.key_length"), s);
     if (s.key_length == 0 && s.n_head > 0) s.key_length = s.n_embd / s.n_head;
@@ -199,9 +202,11 @@ std::uint64_t estimate_work_reserve(const ModelSummary& s) {
     const std::uint64_t q_dim = s.n_head * s.key_length;
     const std::uint64_t kv_dim = s.n_kv_heads_max * (s.key_length + s.value_length);
     // Per token of the batch, f32: residual, normed input, attention output, FFN output
-    // (4 x n_embd), q, k and v, router logits, and gate/up intermediates of the top-k experts.
-    const std::uint64_t per_token =
-        4 * s.n_embd + q_dim + kv_dim + s.experts.experts_per_layer + 2 * s.n_experts_used * s.n_ff_expert;
+    // (4 x n_embd), q, k and v, router logits, gate/up intermediates of the top-k experts
+    // and of the shared expert, and its gate.
+    const std::uint64_t per_token = 4 * s.n_embd + q_dim + kv_dim + s.experts.experts_per_layer +
+                                    2 * s.n_experts_used * s.n_ff_expert +
+                                    (s.n_ff_shared > 0 ? 2 * s.n_ff_shared + 1 : 0);
     const std::uint64_t logits = s.vocab_size.value_or(0);
     return kDriverReserve + (kPrefillBatch * per_token + logits) * sizeof(float);
 }

@@ -56,7 +56,7 @@ struct ModelSummary {
 
     // Shape numbers used by the budget estimate; 0 when the file does not say.
     std::uint64_t n_layers = 0, n_embd = 0, n_head = 0, key_length = 0, value_length = 0;
-    std::uint64_t n_kv_heads_max = 0, n_experts_used = 0, n_ff_expert = 0;
+    std::uint64_t n_kv_heads_max = 0, n_experts_used = 0, n_ff_expert = 0, n_ff_shared = 0;
     // KV cache geometry (per token, all layers): sum over layers of
     // n_kv_heads(l) * (key_length + value_length); 0 when the keys are missing.
     std::uint64_t kv_elements_per_token = 0;

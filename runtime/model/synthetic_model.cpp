@@ -95,8 +95,21 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
         r.push_back({name("attn_k.weight"), q.attn_qko, {E, kvd}, 0.f, constant(fan_in(E))});
         r.push_back({name("attn_v.weight"), q.attn_v, {E, kvd}, 0.f, constant(fan_in(E))});
         r.push_back({name("attn_output.weight"), q.attn_qko, {qd, E}, 0.f, constant(fan_in(qd))});
-        r.push_back({name("attn_q_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
-        r.push_back({name("attn_k_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
+        if (s.architecture == "qwen3moe") {
+            r.push_back({name("attn_q_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
+            r.push_back({name("attn_k_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
+        }
+        if (s.architecture == "qwen2moe") {
+            r.push_back({name("attn_q.bias"), TensorType::F32, {qd}, 0.f, constant(0.5f)});
+            r.push_back({name("attn_k.bias"), TensorType::F32, {kvd}, 0.f, constant(0.5f)});
+            r.push_back({name("attn_v.bias"), TensorType::F32, {kvd}, 0.f, constant(0.5f)});
+            const std::uint64_t S = s.n_ff_shared;
+            r.push_back({name("ffn_gate_shexp.weight"), q.expert_gate_up, {E, S}, 0.f, constant(fan_in(E))});
+            r.push_back({name("ffn_up_shexp.weight"), q.expert_gate_up, {E, S}, 0.f, constant(fan_in(E))});
+            r.push_back({name("ffn_down_shexp.weight"), q.expert_down, {S, E}, 0.f, constant(fan_in(S))});
+            r.push_back(
+                {name("ffn_gate_inp_shexp.weight"), TensorType::F32, {E}, 0.f, constant(2.f * fan_in(E))});
+        }
         r.push_back({name("ffn_norm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
         // Router logits with a spread of ~1.5, scaled per expert by its heat.
         const std::vector<float> heat = expert_heat(s, l);
@@ -133,8 +146,11 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
 }
 
 void check_spec(const SyntheticModelSpec& s, const std::vector<TensorRecipe>& rs) {
-    if (s.architecture != "qwen3moe")
-        fail("make-model writes qwen3moe models only for now (asked for '{}')", s.architecture);
+    if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama")
+        fail("make-model writes qwen3moe, qwen2moe and llama (Mixtral) models (asked for '{}')",
+             s.architecture);
+    if (s.architecture == "qwen2moe" && !s.n_ff_shared)
+        fail("make-model: qwen2moe needs a shared expert width");
     if (!s.n_layers || !s.n_embd || !s.n_heads || !s.n_kv_heads || s.n_heads % s.n_kv_heads || !s.head_dim ||
         s.head_dim % 2 || !s.n_experts || !s.n_experts_used || s.n_experts_used > s.n_experts ||
         !s.n_ff_expert)
@@ -164,7 +180,9 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_u32(a + "block_count", s.n_layers);
     w.set_u32(a + "context_length", s.ctx_train);
     w.set_u32(a + "embedding_length", s.n_embd);
-    w.set_u32(a + "feed_forward_length", s.n_ff_expert * s.n_experts_used);
+    // Mixtral files give the expert width here; the others a dense-equivalent width.
+    w.set_u32(a + "feed_forward_length",
+              s.architecture == "llama" ? s.n_ff_expert : s.n_ff_expert * s.n_experts_used);
     w.set_u32(a + "attention.head_count", s.n_heads);
     w.set_u32(a + "attention.head_count_kv", s.n_kv_heads);
     w.set_u32(a + "attention.key_length", s.head_dim);
@@ -173,7 +191,8 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
     w.set_u32(a + "expert_count", s.n_experts);
     w.set_u32(a + "expert_used_count", s.n_experts_used);
-    w.set_u32(a + "expert_feed_forward_length", s.n_ff_expert);
+    if (s.architecture != "llama") w.set_u32(a + "expert_feed_forward_length", s.n_ff_expert);
+    if (s.architecture == "qwen2moe") w.set_u32(a + "expert_shared_feed_forward_length", s.n_ff_shared);
 
     const SyntheticVocab v = make_synthetic_vocab(int(s.n_vocab));
     std::vector<std::int32_t> types(v.types.size());
@@ -273,6 +292,51 @@ std::string quant_mix_names() {
 SyntheticModelSpec synthetic_preset(std::string_view preset) {
     SyntheticModelSpec s;
     if (preset == "tiny") return s;  // the defaults: 2 layers, 256 wide, 8 experts top-2
+    if (preset == "tiny-mixtral") {
+        s.architecture = "llama";
+        s.rms_eps = 1e-5f;
+        return s;
+    }
+    if (preset == "tiny-qwen2moe") {
+        s.architecture = "qwen2moe";
+        s.n_experts = 10;
+        s.n_experts_used = 3;
+        return s;
+    }
+    if (preset == "mixtral-8x7b") {  // Mixtral-8x7B-v0.1's config.json shape
+        s.name = "Mixtral-8x7B shape (random weights)";
+        s.architecture = "llama";
+        s.n_layers = 32;
+        s.n_embd = 4096;
+        s.n_heads = 32;
+        s.n_kv_heads = 8;
+        s.head_dim = 128;
+        s.n_experts = 8;
+        s.n_experts_used = 2;
+        s.n_ff_expert = 14336;
+        s.n_vocab = 32000;
+        s.ctx_train = 32768;
+        s.rms_eps = 1e-5f;
+        s.quant = quant_mix_from_name("q4_k_m");
+        return s;
+    }
+    if (preset == "qwen2-57b-a14b") {  // Qwen2-57B-A14B's config.json shape
+        s.name = "Qwen2-57B-A14B shape (random weights)";
+        s.architecture = "qwen2moe";
+        s.n_layers = 28;
+        s.n_embd = 3584;
+        s.n_heads = 28;
+        s.n_kv_heads = 4;
+        s.head_dim = 128;
+        s.n_experts = 64;
+        s.n_experts_used = 8;
+        s.n_ff_expert = 2560;
+        s.n_ff_shared = 20480;
+        s.n_vocab = 151936;
+        s.ctx_train = 65536;
+        s.quant = quant_mix_from_name("q4_k_m");
+        return s;
+    }
     if (preset == "demo") {
         s.name = "ferry-demo (random weights)";
         s.n_layers = 4;
@@ -306,7 +370,7 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
 }
 
 std::string synthetic_preset_names() {
-    return "tiny, demo, qwen3-30b-a3b";
+    return "tiny, tiny-mixtral, tiny-qwen2moe, demo, qwen3-30b-a3b, mixtral-8x7b, qwen2-57b-a14b";
 }
 
 std::uint64_t synthetic_model_bytes(const SyntheticModelSpec& spec) {

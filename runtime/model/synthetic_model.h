@@ -31,6 +31,8 @@ std::string quant_mix_names();
 
 struct SyntheticModelSpec {
     std::string name = "ferry-synthetic";
+    // qwen3moe (QK-norm), qwen2moe (q/k/v biases and a gated shared expert) or llama
+    // (Mixtral: neither; the expert width is feed_forward_length).
     std::string architecture = "qwen3moe";
     std::uint32_t n_layers = 2;
     std::uint32_t n_embd = 256;
@@ -40,6 +42,7 @@ struct SyntheticModelSpec {
     std::uint32_t n_experts = 8;
     std::uint32_t n_experts_used = 2;
     std::uint32_t n_ff_expert = 256;
+    std::uint32_t n_ff_shared = 512;  // qwen2moe's shared expert
     std::uint32_t n_vocab = 512;
     std::uint32_t ctx_train = 4096;
     float rope_freq_base = 1000000.f;
@@ -52,7 +55,8 @@ struct SyntheticModelSpec {
     bool split_experts = false;
 };
 
-// "tiny" (tests), "demo" (scripts/try), "qwen3-30b-a3b" (full shape; ~17 GB at q4_k_m).
+// "tiny" (tests), "demo" (scripts/try), full shapes: "qwen3-30b-a3b" (~17 GB at q4_k_m),
+// "mixtral-8x7b" (~26 GB), "qwen2-57b-a14b"; "tiny-mixtral" and "tiny-qwen2moe" for tests.
 SyntheticModelSpec synthetic_preset(std::string_view preset);
 std::string synthetic_preset_names();
 

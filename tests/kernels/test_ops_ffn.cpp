@@ -2,6 +2,8 @@
 // CPU references (cpu::swiglu, cpu::geglu, cpu::axpy, quant::dequantize_row).
 #include "test_ops_util.h"
 
+#include "base/error.h"
+#include "cpu/elementwise.h"
 #include "quant/quant.h"
 
 #include <algorithm>
@@ -52,6 +54,42 @@ TEST_CASE("swiglu and geglu match the CPU reference, large and odd sizes, in pla
             CHECK(std::isfinite(got[0]));
         }
     }
+}
+
+TEST_CASE("row ops: a bias over every row and a per-row sigmoid gate match the CPU reference") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    kernels::BlockOps ops(device);
+    for (auto [rows, width] : {std::pair{1u, 1u}, std::pair{3u, 257u}, std::pair{128u, 2048u}}) {
+        CAPTURE(rows);
+        CAPTURE(width);
+        const std::uint32_t n = rows * width;
+        const auto x = test::random_normal(n, n, 2.f);
+        const auto bias = test::random_normal(width, width + 7);
+        auto gate = test::random_normal(rows, rows + 3, 4.f);
+        gate[0] = -120.f;  // exp overflow: the gate is 0
+        std::vector<float> want_add = x, want_gate = x;
+        cpu::add_row(want_add, bias);
+        cpu::sigmoid_gate(want_gate, gate);
+        vk::Buffer da = test::device_buffer(device, x, "x (add)"),
+                   dg = test::device_buffer(device, x, "x (gate)");
+        vk::Buffer db = test::device_buffer(device, bias, "bias"),
+                   dgate = test::device_buffer(device, gate, "gate");
+        test::run_once(device, [&](vk::CommandBuffer& cmd) {
+            ops.rows(cmd, {.x = da, .b = db, .n = n, .width = width, .op = kernels::RowOp::Add});
+            ops.rows(cmd, {.x = dg, .b = dgate, .n = n, .width = width, .op = kernels::RowOp::SigmoidGate});
+        });
+        CHECK(test::read_back<float>(device, da, n) == want_add);  // one F32 add each
+        const auto got_gate = test::read_back<float>(device, dg, n);
+        CHECK(test::nmse(got_gate, want_gate) <= kGluBound);  // exp as in glu
+        CHECK(got_gate[0] == 0.f);
+    }
+    vk::Buffer small = test::device_buffer(device, std::vector<float>(8), "x");
+    test::run_once(device, [&](vk::CommandBuffer& cmd) {
+        CHECK_THROWS_WITH_AS(ops.rows(cmd, {.x = small, .b = small, .n = 8, .width = 3}),
+                             doctest::Contains("not rows of 3"), Error);
+    });
 }
 
 TEST_CASE("moe_combine adds the weighted expert outputs into the residual in k order") {

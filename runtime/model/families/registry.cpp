@@ -7,9 +7,11 @@
 namespace ferry::model {
 
 extern const Recipe kQwen3MoeRecipe;
+extern const Recipe kQwen2MoeRecipe;
+extern const Recipe kMixtralRecipe;
 
 namespace {
-const std::array<const Recipe*, 1> kRecipes{&kQwen3MoeRecipe};
+const std::array<const Recipe*, 3> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe};
 }  // namespace
 
 const Recipe* find_recipe(std::string_view architecture) {

@@ -1,0 +1,33 @@
+// Qwen1.5-MoE / Qwen2-MoE (Qwen1.5-MoE-A2.7B, Qwen2-57B-A14B), as Hugging Face's
+// modeling_qwen2_moe.py and llama.cpp's qwen2moe graph compute it: pre-norm blocks;
+// grouped-query attention with biases on q, k and v, no QK-norm, NeoX rope; a softmax
+// router whose top-k weights are not renormalised; SwiGLU experts; and a shared expert
+// every token runs, scaled by sigmoid(w · h). Table row: architecture.cpp.
+#include "model/families/transformer_blocks.h"
+#include "model/gpu_blocks.h"
+#include "model/recipe.h"
+#include "model/reference_blocks.h"
+
+namespace ferry::model {
+
+namespace {
+
+BoundTensors tensors(const TensorTable& t, const ModelConfig& c) {
+    BoundTensors w;
+    bind_embeddings(t, c, w);
+    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+        LayerTensors<const gguf::TensorInfo*> L;
+        bind_attention(t, c, l, {.bias = true}, L);  // q/k/v biases, no QK-norm
+        bind_moe(t, c, l, true, L);
+        w.layers.push_back(L);
+    }
+    return w;
+}
+
+}  // namespace
+
+extern const Recipe kQwen2MoeRecipe{"qwen2moe", tensors, gate_up_down_experts,
+                                    blocks::moe_transformer<GpuBlocks>,
+                                    blocks::moe_transformer<ReferenceBlocks>};
+
+}  // namespace ferry::model
