@@ -21,7 +21,7 @@ constexpr std::array<ArchitectureTraits, 5> kArchitectures{{
     {"qwen2moe", "Qwen1.5/Qwen2 MoE (Qwen1.5-MoE-A2.7B, Qwen2-57B-A14B)", true,
      RouterFunction::SoftmaxThenTopK, false, false, true, RopeStyle::Neox, Activation::SwiGLU},
     // OLMoE: softmax top-8 of 64 without renormalisation; its q/k norms span all heads.
-    {"olmoe", "OLMoE (OLMoE-1B-7B)", false, RouterFunction::SoftmaxThenTopK, false, false, false,
+    {"olmoe", "OLMoE (OLMoE-1B-7B)", true, RouterFunction::SoftmaxThenTopK, false, false, false,
      RopeStyle::Neox, Activation::SwiGLU},
     // gpt-oss: top-4 of 32 logits then softmax, biased projections, attention sinks,
     // alternating sliding window.
@@ -45,7 +45,7 @@ std::optional<ArchitectureTraits> find_architecture(std::string_view gguf_name) 
 }
 
 std::string_view runnable_architectures() {
-    return "qwen3moe, qwen2moe, llama with experts (Mixtral)";
+    return "qwen3moe, qwen2moe, olmoe, llama with experts (Mixtral)";
 }
 
 }  // namespace ferry::model

@@ -40,7 +40,7 @@ ModelConfig read_config(const gguf::File& file) {
     c.value_dim = file.optional_u32(key("attention.value_length")).value_or(c.head_dim);
     c.n_experts = file.optional_u32(key("expert_count")).value_or(0);
     c.n_experts_used = file.optional_u32(key("expert_used_count")).value_or(0);
-    // Mixtral files (llama + experts) give the expert width as feed_forward_length.
+    // Mixtral (llama + experts) and OLMoE files give the expert width as feed_forward_length.
     c.n_ff_expert =
         file.optional_u32(key("expert_feed_forward_length"))
             .value_or(c.n_experts ? file.optional_u32(key("feed_forward_length")).value_or(0) : 0);

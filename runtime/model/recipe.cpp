@@ -58,6 +58,10 @@ void bind_attention(const TensorTable& t, const ModelConfig& c, std::uint32_t l,
         L.attn_q_norm = t.require(name("attn_q_norm.weight"), {D});
         L.attn_k_norm = t.require(name("attn_k_norm.weight"), {D});
     }
+    if (which.qk_norm_whole) {
+        L.attn_q_norm = t.require(name("attn_q_norm.weight"), {q});
+        L.attn_k_norm = t.require(name("attn_k_norm.weight"), {kv});
+    }
 }
 
 void bind_moe(const TensorTable& t, const ModelConfig& c, std::uint32_t l, bool shared_expert,
@@ -72,6 +76,19 @@ void bind_moe(const TensorTable& t, const ModelConfig& c, std::uint32_t l, bool 
     L.ffn_up_shexp = t.require(name("ffn_up_shexp.weight"), {E, S});
     L.ffn_down_shexp = t.require(name("ffn_down_shexp.weight"), {S, E});
     L.ffn_gate_inp_shexp = t.require(name("ffn_gate_inp_shexp.weight"), {E});
+}
+
+BoundTensors bind_moe_transformer(const TensorTable& t, const ModelConfig& c, AttentionTensors attention,
+                                  bool shared_expert) {
+    BoundTensors w;
+    bind_embeddings(t, c, w);
+    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+        LayerTensors<const gguf::TensorInfo*> L;
+        bind_attention(t, c, l, attention, L);
+        bind_moe(t, c, l, shared_expert, L);
+        w.layers.push_back(L);
+    }
+    return w;
 }
 
 offload::ExpertLayout gate_up_down_experts(const gguf::File& file, const ModelConfig& c) {

@@ -69,7 +69,8 @@ void bind_embeddings(const TensorTable& table, const ModelConfig& config, BoundT
 // `qk_norm` attn_{q,k}_norm (per head).
 struct AttentionTensors {
     bool bias = false;
-    bool qk_norm = false;
+    bool qk_norm = false;        // RMSNorm over each head (weights [head_dim])
+    bool qk_norm_whole = false;  // RMSNorm over all of q, all of k (weights [H*D], [Hkv*D]): OLMoE
 };
 void bind_attention(const TensorTable& table, const ModelConfig& config, std::uint32_t layer,
                     AttentionTensors which, LayerTensors<const gguf::TensorInfo*>& L);
@@ -77,6 +78,10 @@ void bind_attention(const TensorTable& table, const ModelConfig& config, std::ui
 // ffn_{gate,up,down}_shexp and its gate ffn_gate_inp_shexp.
 void bind_moe(const TensorTable& table, const ModelConfig& config, std::uint32_t layer, bool shared_expert,
               LayerTensors<const gguf::TensorInfo*>& L);
+// Every layer of a pre-norm MoE transformer: embeddings and head, then per layer its
+// attention (`attention` says which optional tensors) and MoE input.
+BoundTensors bind_moe_transformer(const TensorTable& table, const ModelConfig& config,
+                                  AttentionTensors attention, bool shared_expert);
 offload::ExpertLayout gate_up_down_experts(const gguf::File& file, const ModelConfig& config);
 
 // Null when ferry has no recipe for the architecture.

@@ -99,6 +99,10 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
             r.push_back({name("attn_q_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
             r.push_back({name("attn_k_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
         }
+        if (s.architecture == "olmoe") {  // norms over the whole projected q and k
+            r.push_back({name("attn_q_norm.weight"), TensorType::F32, {qd}, 1.f, constant(0.1f)});
+            r.push_back({name("attn_k_norm.weight"), TensorType::F32, {kvd}, 1.f, constant(0.1f)});
+        }
         if (s.architecture == "qwen2moe") {
             r.push_back({name("attn_q.bias"), TensorType::F32, {qd}, 0.f, constant(0.5f)});
             r.push_back({name("attn_k.bias"), TensorType::F32, {kvd}, 0.f, constant(0.5f)});
@@ -146,8 +150,9 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
 }
 
 void check_spec(const SyntheticModelSpec& s, const std::vector<TensorRecipe>& rs) {
-    if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama")
-        fail("make-model writes qwen3moe, qwen2moe and llama (Mixtral) models (asked for '{}')",
+    if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama" &&
+        s.architecture != "olmoe")
+        fail("make-model writes qwen3moe, qwen2moe, olmoe and llama (Mixtral) models (asked for '{}')",
              s.architecture);
     if (s.architecture == "qwen2moe" && !s.n_ff_shared)
         fail("make-model: qwen2moe needs a shared expert width");
@@ -180,9 +185,10 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_u32(a + "block_count", s.n_layers);
     w.set_u32(a + "context_length", s.ctx_train);
     w.set_u32(a + "embedding_length", s.n_embd);
-    // Mixtral files give the expert width here; the others a dense-equivalent width.
+    // Mixtral and OLMoE files give the expert width here; the others a dense-equivalent width.
+    const bool ff_is_expert_width = s.architecture == "llama" || s.architecture == "olmoe";
     w.set_u32(a + "feed_forward_length",
-              s.architecture == "llama" ? s.n_ff_expert : s.n_ff_expert * s.n_experts_used);
+              ff_is_expert_width ? s.n_ff_expert : s.n_ff_expert * s.n_experts_used);
     w.set_u32(a + "attention.head_count", s.n_heads);
     w.set_u32(a + "attention.head_count_kv", s.n_kv_heads);
     w.set_u32(a + "attention.key_length", s.head_dim);
@@ -191,7 +197,7 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
     w.set_u32(a + "expert_count", s.n_experts);
     w.set_u32(a + "expert_used_count", s.n_experts_used);
-    if (s.architecture != "llama") w.set_u32(a + "expert_feed_forward_length", s.n_ff_expert);
+    if (!ff_is_expert_width) w.set_u32(a + "expert_feed_forward_length", s.n_ff_expert);
     if (s.architecture == "qwen2moe") w.set_u32(a + "expert_shared_feed_forward_length", s.n_ff_shared);
 
     const SyntheticVocab v = make_synthetic_vocab(int(s.n_vocab));
@@ -303,6 +309,30 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
         s.n_experts_used = 3;
         return s;
     }
+    if (preset == "tiny-olmoe") {
+        s.architecture = "olmoe";
+        s.rms_eps = 1e-5f;
+        s.rope_freq_base = 10000.f;
+        return s;
+    }
+    if (preset == "olmoe-1b-7b") {  // OLMoE-1B-7B-0924's config.json shape
+        s.name = "OLMoE-1B-7B shape (random weights)";
+        s.architecture = "olmoe";
+        s.n_layers = 16;
+        s.n_embd = 2048;
+        s.n_heads = 16;
+        s.n_kv_heads = 16;
+        s.head_dim = 128;
+        s.n_experts = 64;
+        s.n_experts_used = 8;
+        s.n_ff_expert = 1024;
+        s.n_vocab = 50304;
+        s.ctx_train = 4096;
+        s.rms_eps = 1e-5f;
+        s.rope_freq_base = 10000.f;
+        s.quant = quant_mix_from_name("q4_k_m");
+        return s;
+    }
     if (preset == "mixtral-8x7b") {  // Mixtral-8x7B-v0.1's config.json shape
         s.name = "Mixtral-8x7B shape (random weights)";
         s.architecture = "llama";
@@ -370,7 +400,9 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
 }
 
 std::string synthetic_preset_names() {
-    return "tiny, tiny-mixtral, tiny-qwen2moe, demo, qwen3-30b-a3b, mixtral-8x7b, qwen2-57b-a14b";
+    return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, demo, qwen3-30b-a3b, mixtral-8x7b, "
+           "qwen2-57b-a14b, "
+           "olmoe-1b-7b";
 }
 
 std::uint64_t synthetic_model_bytes(const SyntheticModelSpec& spec) {

@@ -1,5 +1,5 @@
 // Every runnable family on models the generator writes (make-model presets tiny,
-// tiny-mixtral, tiny-qwen2moe) at several quant mixes: the Vulkan forward pass against the
+// tiny-mixtral, tiny-qwen2moe, tiny-olmoe) at several quant mixes: the Vulkan forward pass against the
 // CPU reference (prefill logits, greedy decode), offloaded and hybrid runs against the
 // resident one, and Mixtral's per-expert layout against its merged twin.
 #include "gguf/reader.h"
@@ -7,6 +7,7 @@
 #include "model/reference_forward.h"
 #include "model/synthetic_model.h"
 #include "sample/sampler.h"
+#include "support/nmse.h"
 #include "support/vulkan_test_device.h"
 
 #include <doctest/doctest.h>
@@ -37,14 +38,7 @@ std::vector<std::int32_t> prompt(std::size_t n) {
     return t;
 }
 
-double nmse(const std::vector<float>& got, const std::vector<float>& want) {
-    double err = 0, ref = 0;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        err += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-        ref += double(want[i]) * want[i];
-    }
-    return err / ref;
-}
+using test::nmse;
 
 // Prefill logits of a prompt, then those of 6 decode steps fed fixed tokens (not each
 // run's own argmax, so that a near-tie cannot send two runs down different paths).
@@ -72,7 +66,7 @@ float top_margin(const std::vector<float>& logits) {
     return best - second;
 }
 
-const char* const kPresets[] = {"tiny", "tiny-mixtral", "tiny-qwen2moe"};
+const char* const kPresets[] = {"tiny", "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe"};
 
 }  // namespace
 

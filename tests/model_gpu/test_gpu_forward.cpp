@@ -11,6 +11,7 @@
 #include "offload/miss_cost.h"
 #include "sample/sampler.h"
 #include "scheduler/policy.h"
+#include "support/nmse.h"
 #include "support/vulkan_test_device.h"
 #include "vk/timestamps.h"
 
@@ -38,14 +39,7 @@ fs::path make(const std::string& quant, std::uint64_t seed = 1) {
     return path;
 }
 
-double nmse(const std::vector<float>& got, const std::vector<float>& want) {
-    double err = 0, ref = 0;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        err += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-        ref += double(want[i]) * want[i];
-    }
-    return err / ref;
-}
+using test::nmse;
 
 std::vector<std::int32_t> prompt(std::size_t n) {
     std::vector<std::int32_t> t(n);

@@ -12,15 +12,7 @@ namespace ferry::model {
 namespace {
 
 BoundTensors tensors(const TensorTable& t, const ModelConfig& c) {
-    BoundTensors w;
-    bind_embeddings(t, c, w);
-    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
-        LayerTensors<const gguf::TensorInfo*> L;
-        bind_attention(t, c, l, {.qk_norm = true}, L);  // QK-norm, no biases
-        bind_moe(t, c, l, false, L);
-        w.layers.push_back(L);
-    }
-    return w;
+    return bind_moe_transformer(t, c, {.qk_norm = true}, false);  // QK-norm per head, no biases
 }
 
 }  // namespace

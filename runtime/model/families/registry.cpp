@@ -9,9 +9,11 @@ namespace ferry::model {
 extern const Recipe kQwen3MoeRecipe;
 extern const Recipe kQwen2MoeRecipe;
 extern const Recipe kMixtralRecipe;
+extern const Recipe kOlmoeRecipe;
 
 namespace {
-const std::array<const Recipe*, 3> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe};
+const std::array<const Recipe*, 4> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe,
+                                            &kOlmoeRecipe};
 }  // namespace
 
 const Recipe* find_recipe(std::string_view architecture) {

@@ -11,8 +11,10 @@ namespace ferry::model::blocks {
 // x += W_o · attn(rope(norm_q(W_q h + b_q)), rope(norm_k(W_k h + b_k)), W_v h + b_v),
 // h = RMSNorm(x) ⊙ attn_norm; biases and per-head RMSNorms where the layer has them.
 // Rope style and theta come from the table row and rope.* keys.
+enum class QkNorm { PerHead, Whole };  // Whole: OLMoE's norms over the projected vector
+
 template <class Blocks>
-void attention(Blocks& b, std::uint32_t l) {
+void attention(Blocks& b, std::uint32_t l, QkNorm qk_norm = QkNorm::PerHead) {
     const auto& w = b.layer(l);
     b.rms_norm(Act::X, w.attn_norm, Act::H);
     b.project(w.attn_q, Act::H, Act::Q);
@@ -21,8 +23,13 @@ void attention(Blocks& b, std::uint32_t l) {
     if (w.attn_k_bias) b.add_bias(Act::K, w.attn_k_bias);
     b.project(w.attn_v, Act::H, Act::V);
     if (w.attn_v_bias) b.add_bias(Act::V, w.attn_v_bias);
-    if (w.attn_q_norm) b.head_norm(Act::Q, w.attn_q_norm);  // RMSNorm over each head's D values
-    if (w.attn_k_norm) b.head_norm(Act::K, w.attn_k_norm);
+    if (w.attn_q_norm && qk_norm == QkNorm::Whole) {
+        b.rms_norm(Act::Q, w.attn_q_norm, Act::Q);  // over all H·D values of the token
+        b.rms_norm(Act::K, w.attn_k_norm, Act::K);
+    } else if (w.attn_q_norm) {
+        b.head_norm(Act::Q, w.attn_q_norm);  // RMSNorm over each head's D values
+        b.head_norm(Act::K, w.attn_k_norm);
+    }
     b.rope(Act::Q);
     b.rope(Act::K);
     b.attend(l);  // softmax(q·k / √D) · v over the cache, KV heads shared by Hq/Hkv q heads
