@@ -1,6 +1,8 @@
 #include "offload/cpu_experts.h"
 
 #include "base/error.h"
+#include "cpu/elementwise.h"
+#include "cpu/reference_ops.h"
 #include "quant/quant.h"
 
 #include <algorithm>
@@ -34,14 +36,24 @@ ExpertFfnMatrices expert_ffn_matrices(const gguf::File& file, const ExpertLayer&
             expert_matrix(file, layer.parts[2], e, 0, n_embd)};
 }
 
+void expert_activation(ExpertActivation kind, std::span<const float> gate, std::span<const float> up,
+                       std::span<float> out) {
+    switch (kind) {
+        case ExpertActivation::SiLU:
+            return cpu::swiglu(gate, up, out);
+        case ExpertActivation::GeluTanh:
+            return cpu::geglu(gate, up, out);
+        case ExpertActivation::SwiGluOai:
+            return cpu::swiglu_oai(gate, up, out);
+    }
+}
+
 CpuExperts::CpuExperts(const gguf::File& file, const ExpertLayout& layout, cpu::ThreadPool& pool)
-    : n_embd_(layout.n_embd), n_experts_(layout.n_experts), n_experts_used_(layout.top_k), matmul_(pool) {
-    // expert_ffn is SwiGLU only; a GeGLU path would need its own fused kernel.
-    if (layout.activation != ExpertActivation::SiLU)
-        fail(
-            "{}: this model's experts are GeGLU (GELU-gated), which ferry cannot compute on the CPU yet; "
-            "copy missing experts to the GPU instead (miss policy 'copy')",
-            file.name());
+    : n_embd_(layout.n_embd),
+      n_experts_(layout.n_experts),
+      n_experts_used_(layout.top_k),
+      matmul_(pool),
+      activation_(layout.activation) {
     if (n_experts_ == 0 || n_embd_ == 0 || layout.layers.empty())
         fail("{}: the model has no routed experts to compute on the CPU", file.name());
     for (const ExpertLayer& layer : layout.layers) {
@@ -51,6 +63,8 @@ CpuExperts::CpuExperts(const gguf::File& file, const ExpertLayout& layout, cpu::
                      gguf::type_name(p.type));
         Layer L;
         L.bytes = layer.expert_bytes();
+        L.biases = layer.biases;
+        L.n_ff = layer.n_ff;
         for (std::uint32_t e = 0; e < n_experts_; ++e) {
             const ExpertFfnMatrices x = expert_ffn_matrices(file, layer, e, n_embd_);
             for (const cpu::QuantMatrix* m : {&x.gate, &x.up, &x.down}) cpu::check_matrix(*m);
@@ -105,8 +119,7 @@ void CpuExperts::add_experts(std::uint32_t layer, std::span<const float> h, std:
             const std::uint32_t t = routes[order_[begin + i]].token;
             std::copy_n(h.begin() + std::ptrdiff_t(t * d), d, x_.begin() + std::ptrdiff_t(i * d));
         }
-        const ExpertFfnMatrices& x = L.experts[e];
-        matmul_.expert_ffn(x.gate, x.up, x.down, x_, std::int64_t(rows), y_);
+        expert_ffn(L, e, rows);
         // out[t, :] += weight · y_[i, :]
         for (std::size_t i = 0; i < rows; ++i) {
             const ExpertRoute& r = routes[order_[begin + i]];
@@ -116,6 +129,31 @@ void CpuExperts::add_experts(std::uint32_t layer, std::span<const float> h, std:
         }
         begin = end;
     }
+}
+
+void CpuExperts::expert_ffn(const Layer& L, std::uint32_t e, std::size_t rows) {
+    const ExpertFfnMatrices& m = L.experts[e];
+    if (activation_ == ExpertActivation::SiLU && !L.biases) {
+        matmul_.expert_ffn(m.gate, m.up, m.down, x_, std::int64_t(rows), y_);
+        return;
+    }
+    const std::size_t F = L.n_ff, E = n_embd_;
+    gate_.resize(rows * F);
+    up_.resize(rows * F);
+    act_.resize(rows * F);
+    matmul_.matmul(m.gate, x_, std::int64_t(rows), gate_);
+    matmul_.matmul(m.up, x_, std::int64_t(rows), up_);
+    for (std::size_t i = 0; i < rows; ++i) {
+        const std::span<float> g(gate_.data() + i * F, F), u(up_.data() + i * F, F);
+        if (L.biases) {
+            cpu::add_row(g, {L.biases.gate + e * F, F});
+            cpu::add_row(u, {L.biases.up + e * F, F});
+        }
+        expert_activation(activation_, g, u, {act_.data() + i * F, F});
+    }
+    matmul_.matmul(m.down, act_, std::int64_t(rows), y_);
+    if (L.biases)
+        for (std::size_t i = 0; i < rows; ++i) cpu::add_row({y_.data() + i * E, E}, {L.biases.down + e * E, E});
 }
 
 }  // namespace ferry::offload

@@ -30,13 +30,17 @@ struct ExpertFfnMatrices {
 ExpertFfnMatrices expert_ffn_matrices(const gguf::File& file, const ExpertLayer& layer, std::uint32_t expert,
                                       std::uint32_t n_embd);
 
+// out = act(gate) ⊙ up with the layout's activation (cpu::swiglu / geglu / swiglu_oai).
+void expert_activation(ExpertActivation kind, std::span<const float> gate, std::span<const float> up,
+                       std::span<float> out);
+
 // Not safe for concurrent use (it owns one ExpertMatmul and its scratch); it may share the
 // pool with other users, whose runs then take turns.
 class CpuExperts {
 public:
     // Reads each layer's experts (as `layout` places them) straight from `file`'s mapping
-    // (no copy); `file` and `pool` must outlive this. Throws ferry::Error for GELU experts
-    // or a type the CPU cannot run.
+    // (no copy); `file` and `pool` must outlive this. Throws ferry::Error for a type the
+    // CPU cannot run.
     CpuExperts(const gguf::File& file, const ExpertLayout& layout, cpu::ThreadPool& pool);
 
     // out[t, :] += Σ_{routes r with r.token == t} r.weight · ffn_{r.expert}(h[t, :])
@@ -58,7 +62,12 @@ private:
     struct Layer {
         std::vector<ExpertFfnMatrices> experts;  // [n_experts]
         std::uint64_t bytes = 0;                 // one expert's
+        ExpertBiases biases;
+        std::uint32_t n_ff = 0;
     };
+    // y = ffn_e(x) for `rows` tokens: the fused SwiGLU kernel where the layer allows it,
+    // else gate and up, their biases, the activation, down and its bias.
+    void expert_ffn(const Layer& L, std::uint32_t e, std::size_t rows);
     void check_routes(std::uint32_t layer, std::span<const float> h, std::uint32_t n_tokens,
                       std::span<const ExpertRoute> routes, std::span<float> out) const;
 
@@ -71,6 +80,8 @@ private:
     std::vector<std::uint32_t> order_;  // route indices sorted by (expert, route order)
     std::vector<float> x_;              // [rows, n_embd] one expert's gathered h rows
     std::vector<float> y_;              // [rows, n_embd] its outputs
+    std::vector<float> gate_, up_, act_;  // [rows, n_ff] the unfused path's
+    ExpertActivation activation_ = ExpertActivation::SiLU;
 };
 
 }  // namespace ferry::offload

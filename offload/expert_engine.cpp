@@ -171,7 +171,7 @@ void ExpertEngine::decode_offloaded(MoeGpu& gpu, vk::CommandBuffer& cmd, std::ui
         if (!options_.cpu_moe && warm) offload_->prefetch(layer, cpu_ids);
         return;
     }
-    gpu.record_combine(cmd, 1, true, {});
+    gpu.record_combine(cmd, layer, 1, true, {});
 }
 
 // The batch's routes grouped by expert on the host (one read-back per layer), then one
@@ -248,7 +248,7 @@ void ExpertEngine::prefill_layer(MoeGpu& gpu, vk::CommandBuffer& cmd, std::uint3
         run_cpu_routes(gpu, cmd, layer, B, false, r, cpu_routes, used.empty());
         return;
     }
-    gpu.record_combine(cmd, B, false, {});
+    gpu.record_combine(cmd, layer, B, false, {});
 }
 
 std::vector<std::uint32_t> ExpertEngine::take_cpu_experts(
@@ -289,7 +289,7 @@ void ExpertEngine::run_cpu_routes(MoeGpu& gpu, vk::CommandBuffer& cmd, std::uint
     for (const ExpertRoute& route : cpu)
         for (std::uint32_t k = 0; k < K; ++k)
             if (std::uint32_t(r.ids[route.token * K + k]) == route.expert) weights[route.token * K + k] = 0.f;
-    gpu.record_combine(cmd, B, passes, weights);
+    gpu.record_combine(cmd, layer, B, passes, weights);
     const auto t_submit = std::chrono::steady_clock::now();
     submit_compute(cmd);
 

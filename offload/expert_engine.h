@@ -108,7 +108,7 @@ public:
                                       FfnTimer timer) = 0;
     // x += Σ_k weights · expert_out over `tokens` (the passes' rows with `passes`); with
     // `weights` given ([tokens, K]), those replace the router's.
-    virtual void record_combine(vk::CommandBuffer& cmd, std::uint32_t tokens, bool passes,
+    virtual void record_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens, bool passes,
                                 std::span<const float> weights) = 0;
     // x += sum ([tokens, n_embd], host memory).
     virtual void record_add(vk::CommandBuffer& cmd, std::span<const float> sum) = 0;

@@ -35,15 +35,25 @@ struct ExpertPart {
     bool contiguous() const;
 };
 
+// Per-expert biases (gpt-oss), F32 in the mapped file: expert e's rows at e * F / e * E.
+struct ExpertBiases {
+    const float* gate = nullptr;  // [n_experts, F]
+    const float* up = nullptr;    // [n_experts, F]
+    const float* down = nullptr;  // [n_experts, E]
+    explicit operator bool() const { return gate != nullptr; }
+};
+
 struct ExpertLayer {
     ExpertFfnKind kind = ExpertFfnKind::GateUpDown;
     std::vector<ExpertPart> parts;       // 3 (GateUpDown) or 2 (FusedGateUpDown)
     std::uint32_t n_ff = 0;              // F: the expert's hidden width
+    ExpertBiases biases;                 // none for most families
     std::uint64_t expert_bytes() const;  // all parts of one expert
 };
 
-// The activation between gate and up: act(gate) * up.
-enum class ExpertActivation : std::uint8_t { SiLU, GeluTanh };
+// The activation between gate and up: act(gate) * up; SwiGluOai is gpt-oss's clamped
+// form (cpu::swiglu_oai).
+enum class ExpertActivation : std::uint8_t { SiLU, GeluTanh, SwiGluOai };
 
 struct ExpertLayout {
     ExpertActivation activation = ExpertActivation::SiLU;

@@ -9,7 +9,10 @@
 //                  merges the splits.
 // Masks per row: causal (key <= positions[t]), sliding window (key > pos - window when
 // sliding_window > 0), keys < kv_len. Scores: dot(q, k) * scale, then soft-capping
-// (softcap * tanh(s / softcap)) when softcap > 0, as cpu::attention. F32 arithmetic.
+// (softcap * tanh(s / softcap)) when softcap > 0, as cpu::attention. Attention sinks
+// (has_sinks, gpt-oss): head h's sink logit starts the online softmax of split 0 as one
+// more score with a zero value row (m = sink, l = 1), so it joins the denominator once.
+// F32 arithmetic.
 //
 // Layouts (floats unless said):
 //   q         [tokens, q_stride]; head h of token t at t * q_stride + h * HD
@@ -17,6 +20,7 @@
 //   k/v cache F16 [n_ctx, n_kv_heads, HD]                      (kv_cache.glsl)
 //   out       [tokens, n_heads, HD]
 //   partial   [tokens, n_heads, n_splits, HD + 2]: o[HD], m, l  (n_splits > 1 only)
+//   sinks     [n_heads]                                         (has_sinks only)
 // Grid: x = n_heads / HPW head groups, y = n_splits, z = ceil(tokens / QT).
 #extension GL_GOOGLE_include_directive : require
 #include "block_ops.h"
@@ -38,6 +42,7 @@ layout(std430, set = 0, binding = 1) readonly buffer Positions { int positions[]
 #include "kv_cache.glsl"
 layout(std430, set = 0, binding = 4) writeonly buffer Out { float out_[]; };
 layout(std430, set = 0, binding = 5) writeonly buffer Partial { float partial[]; };
+layout(std430, set = 0, binding = 6) readonly buffer Sinks { float sinks[]; };
 
 layout(push_constant) uniform Push { FERRY_PUSH_ATTENTION } pc;
 
@@ -70,8 +75,9 @@ void main() {
         }
         lo_sh[r] = lo;
         hi_sh[r] = hi;
-        m_sh[r] = NEG_INF;
-        l_sh[r] = 0.0;
+        const bool sink = pc.has_sinks != 0u && split == 0u && t < pc.tokens;
+        m_sh[r] = sink ? sinks[head0 + r % HPW] : NEG_INF;
+        l_sh[r] = sink ? 1.0 : 0.0;
     }
     for (uint e = tid; e < ROWS * HD4; e += WG) {
         const uint r = e / HD4, t = t0 + r / HPW, h = head0 + r % HPW;

@@ -36,7 +36,11 @@
     uint rot_dims;      \
     uint token_stride;  \
     float freq_base;    \
-    float freq_scale;
+    float freq_scale;   \
+    float ext_factor;   \
+    float corr_low;     \
+    float corr_high;    \
+    float mscale;
 
 /* k, v: F32 [tokens, row] (row = n_kv_heads * head_dim, k and v at their own strides)
  * written to the F16 caches [n_ctx, row] at positions[t]. */
@@ -58,7 +62,8 @@
     uint q_stride;           \
     uint sliding_window;     \
     float scale;             \
-    float softcap;
+    float softcap;           \
+    uint has_sinks;
 
 #define FERRY_PUSH_ATTENTION_COMBINE \
     uint tokens;                     \
@@ -66,8 +71,11 @@
     uint head_dim;                   \
     uint n_splits;
 
-/* out[i] = act(gate[i]) * up[i], i < n. */
-#define FERRY_PUSH_GLU uint n;
+/* out[i] = act(gate[i]) * up[i], i < n; the _bias variants first add the route's expert
+   biases: row r = i / width of gate/up is route r, whose expert is ids[r]. */
+#define FERRY_PUSH_GLU \
+    uint n;            \
+    uint width;
 
 /* out[t] = dequantized row ids[t] of the table: [tokens, n_cols] F32. The binding holds
    rows [first_row, first_row + n_rows) of a total_rows table (a table larger than one

@@ -4,7 +4,9 @@
 // as they are (partial rotary). One invocation per rotated pair of one head of one token;
 // token t uses positions[t], so a prefill batch is one dispatch.
 //   angle_i = pos * freq_scale * freq_base^(-2i / rot_dims),  i < rot_dims / 2
-// as cpu::rope. F32 throughout; the angle is formed as ggml does, in F32.
+// and with YaRN (ext_factor > 0) mixed with the unscaled angle by a ramp over the pair
+// index between corr_low and corr_high, cos/sin times mscale (ggml's rope_yarn), as
+// cpu::rope. F32 throughout; the angle is formed as ggml does, in F32.
 #extension GL_GOOGLE_include_directive : require
 #include "block_ops.h"
 #include "common_ops.glsl"
@@ -27,8 +29,14 @@ void main() {
     const uint i = id % half_rot;
 
     const float inv_freq = exp2(-2.0 * float(i) / float(pc.rot_dims) * log2(pc.freq_base));
-    const float theta = float(positions[t]) * pc.freq_scale * inv_freq;
-    const float c = cos(theta), s = sin(theta);
+    const float unscaled = float(positions[t]) * inv_freq;
+    float theta = unscaled * pc.freq_scale;
+    if (pc.ext_factor != 0.0) {
+        const float y = (float(i) - pc.corr_low) / max(0.001, pc.corr_high - pc.corr_low);
+        const float mix = (1.0 - clamp(y, 0.0, 1.0)) * pc.ext_factor;
+        theta = theta * (1.0 - mix) + unscaled * mix;
+    }
+    const float c = cos(theta) * pc.mscale, s = sin(theta) * pc.mscale;
     const uint base = t * pc.token_stride + h * pc.head_dim;
 #if defined(ROPE_NEOX)
     const uint a = base + i, b = base + i + half_rot;

@@ -16,6 +16,18 @@ void rms_norm(std::span<const float> x, std::span<const float> weight, float eps
     for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * inv * weight[i];
 }
 
+YarnCorrDims yarn_corr_dims(int rot_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow) {
+    // The pair index whose wavelength 2π / angle_step fits n_ctx_orig / beta times.
+    auto dim = [&](float beta) {
+        return float(rot_dims) * std::log(float(n_ctx_orig) / (beta * 2.f * float(M_PI))) /
+               (2.f * std::log(freq_base));
+    };
+    YarnCorrDims d;
+    d.low = std::max(0.f, std::floor(dim(beta_fast)));
+    d.high = std::min(float(rot_dims - 1), std::ceil(dim(beta_slow)));
+    return d;
+}
+
 void rope(std::span<float> x, int n_heads, int head_dim, int pos, const RopeParams& p) {
     if (std::size_t(n_heads) * head_dim != x.size()) fail("rope: size mismatch");
     if (p.rot_dims <= 0 || p.rot_dims > head_dim || p.rot_dims % 2) fail("rope: bad rot_dims {}", p.rot_dims);
@@ -23,9 +35,14 @@ void rope(std::span<float> x, int n_heads, int head_dim, int pos, const RopePara
     for (int h = 0; h < n_heads; ++h) {
         float* v = x.data() + std::size_t(h) * head_dim;
         for (int i = 0; i < half; ++i) {
-            const double theta =
-                double(pos) * p.freq_scale * std::pow(double(p.freq_base), -2.0 * i / p.rot_dims);
-            const float c = float(std::cos(theta)), s = float(std::sin(theta));
+            const double unscaled = double(pos) * std::pow(double(p.freq_base), -2.0 * i / p.rot_dims);
+            double theta = unscaled * p.freq_scale;
+            if (p.ext_factor != 0) {
+                const double y = (i - p.corr_low) / std::max(0.001, double(p.corr_high) - p.corr_low);
+                const double mix = (1.0 - std::clamp(y, 0.0, 1.0)) * p.ext_factor;
+                theta = theta * (1 - mix) + unscaled * mix;
+            }
+            const float c = float(std::cos(theta)) * p.mscale, s = float(std::sin(theta)) * p.mscale;
             const int a = p.style == RopeStyle::Neox ? i : 2 * i;
             const int b = p.style == RopeStyle::Neox ? i + half : 2 * i + 1;
             const float x0 = v[a], x1 = v[b];
@@ -41,6 +58,8 @@ void attention(std::span<const float> q, std::span<const float> k_cache, std::sp
     if (p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads)
         fail("attention: n_heads not a multiple of n_kv_heads");
     if (q.size() != p.n_heads * hd || out.size() != q.size()) fail("attention: q/out size mismatch");
+    if (!p.sinks.empty() && int(p.sinks.size()) != p.n_heads)
+        fail("attention: {} sinks for {} heads", p.sinks.size(), p.n_heads);
     if (k_cache.size() < (q_pos + 1) * row || v_cache.size() < (q_pos + 1) * row)
         fail("attention: cache shorter than position {}", q_pos);
     const int group = p.n_heads / p.n_kv_heads;
@@ -59,7 +78,9 @@ void attention(std::span<const float> q, std::span<const float> k_cache, std::sp
             scores[t] = s;
             max_score = std::max(max_score, s);
         }
-        double denom = 0;
+        const bool sink = !p.sinks.empty();
+        if (sink) max_score = std::max(max_score, p.sinks[h]);
+        double denom = sink ? std::exp(double(p.sinks[h] - max_score)) : 0.0;
         for (int t = first; t <= q_pos; ++t) denom += std::exp(double(scores[t] - max_score));
         float* oh = out.data() + h * hd;
         for (std::size_t i = 0; i < hd; ++i) {
@@ -99,6 +120,16 @@ void swiglu(std::span<const float> gate, std::span<const float> up, std::span<fl
 void geglu(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
     if (gate.size() != up.size() || up.size() != out.size()) fail("geglu: size mismatch");
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = gelu(gate[i]) * up[i];
+}
+
+float swiglu_oai(float gate, float up) {
+    const float g = std::min(gate, kSwigluOaiLimit), u = std::clamp(up, -kSwigluOaiLimit, kSwigluOaiLimit);
+    return g / (1.f + std::exp(-kSwigluOaiAlpha * g)) * (u + 1.f);
+}
+
+void swiglu_oai(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
+    if (gate.size() != up.size() || up.size() != out.size()) fail("swiglu_oai: size mismatch");
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = swiglu_oai(gate[i], up[i]);
 }
 
 namespace {

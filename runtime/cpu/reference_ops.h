@@ -21,10 +21,24 @@ struct RopeParams {
     int rot_dims = 0;  // rotated dims of each head (partial rotary when < head_dim)
     float freq_base = 10000.f;
     float freq_scale = 1.f;  // linear position scaling: angle uses pos * freq_scale
+    // YaRN (ggml's rope_yarn): with ext_factor > 0, pair i mixes the scaled angle and the
+    // unscaled one by ramp(i) = 1 - clamp((i - corr_low) / max(0.001, corr_high - corr_low), 0, 1):
+    //   angle_i = scaled * (1 - ramp·ext) + unscaled * ramp·ext
+    float ext_factor = 0.f;
+    float corr_low = 0.f, corr_high = 0.f;  // yarn_corr_dims
+    float mscale = 1.f;                     // cos and sin are multiplied by it (YaRN's magnitude)
 };
+
+// ggml_rope_yarn_corr_dims: the first and last pair index whose wavelength passes through
+// the original context beta_fast / beta_slow times, floored / ceiled into [0, rot_dims - 1].
+struct YarnCorrDims {
+    float low = 0.f, high = 0.f;
+};
+YarnCorrDims yarn_corr_dims(int rot_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow);
 
 // In place on x: [n_heads, head_dim] for one token at position pos.
 // angle_i = pos * freq_scale * freq_base^(-2i / rot_dims),  i in [0, rot_dims / 2)
+// (with YaRN as RopeParams says)
 void rope(std::span<float> x, int n_heads, int head_dim, int pos, const RopeParams& params);
 
 struct AttentionParams {
@@ -34,6 +48,9 @@ struct AttentionParams {
     float scale = 0.f;       // usually 1/sqrt(head_dim)
     int sliding_window = 0;  // 0: none; else key position must be > query pos - window
     float softcap = 0.f;     // 0: none; else score = softcap * tanh(score / softcap)
+    // [n_heads] or empty: gpt-oss's attention sinks, one logit per head that joins the
+    // softmax's denominator only: p_j = e^{s_j} / (Σ_i e^{s_i} + e^{sink_h}).
+    std::span<const float> sinks = {};
 };
 
 // One query token at position q_pos attending to key positions [0, q_pos] (causal).
@@ -49,6 +66,11 @@ float gelu(float x);  // tanh approximation, as ggml_gelu
 // out = act(gate) * up, act = silu (SwiGLU) or gelu (GeGLU).   gate, up, out: [n]
 void swiglu(std::span<const float> gate, std::span<const float> up, std::span<float> out);
 void geglu(std::span<const float> gate, std::span<const float> up, std::span<float> out);
+// gpt-oss's clamped SwiGLU: g = min(gate, limit), u = clamp(up, -limit, limit),
+// out = g * sigmoid(alpha * g) * (u + 1).
+inline constexpr float kSwigluOaiAlpha = 1.702f, kSwigluOaiLimit = 7.f;
+float swiglu_oai(float gate, float up);
+void swiglu_oai(std::span<const float> gate, std::span<const float> up, std::span<float> out);
 
 enum class RouterFunction {
     SoftmaxThenTopK,  // p = softmax(logits); pick top-k of p (Qwen3 MoE, OLMoE, Mixtral-equivalent)

@@ -82,8 +82,9 @@ struct AttentionArgs {
     vk::BufferBinding scratch;  // attention_scratch_bytes(params) bytes
     std::uint32_t tokens = 1;
     std::uint32_t kv_len = 0;  // keys in the cache: n_past + tokens
-    cpu::AttentionParams params{};
-    std::uint32_t q_stride = 0;  // 0: n_heads * head_dim
+    cpu::AttentionParams params{};  // params.sinks is not read: the GPU's are `sinks`
+    std::uint32_t q_stride = 0;     // 0: n_heads * head_dim
+    std::optional<vk::BufferBinding> sinks = std::nullopt;  // F32 [n_heads]: attention sinks
 };
 
 // How attention() cuts the work (chosen from the shape and the device).
@@ -109,15 +110,27 @@ struct TopKArgs {
 };
 std::uint64_t topk_scratch_bytes(std::uint32_t rows, std::uint32_t n, std::uint32_t k);
 
-enum class Glu { SwiGLU, GeGLU };
+enum class Glu { SwiGLU, GeGLU, SwiGLUOai };
 
-// out[i] = act(gate[i]) * up[i], i < n (act: silu or tanh-gelu, as cpu::swiglu/geglu).
+// Per-route expert biases of gate and up (gpt-oss): gate/up are rows of `width` floats,
+// row r belonging to route r, whose expert is ids[r]; its bias rows are added first.
+struct GluRouteBias {
+    vk::BufferBinding ids;        // int32 [n / width]
+    vk::BufferBinding bias_gate;  // F32 [n_experts, width]
+    vk::BufferBinding bias_up;    // F32 [n_experts, width]
+    std::uint32_t width = 0;
+    std::uint32_t n_experts = 0;
+};
+
+// out[i] = act(gate[i]) * up[i], i < n (act: silu, tanh-gelu or gpt-oss's clamped
+// SwiGLU, as cpu::swiglu / geglu / swiglu_oai).
 struct GluArgs {
     vk::BufferBinding gate;  // F32 [n]
     vk::BufferBinding up;    // F32 [n]
     vk::BufferBinding out;   // F32 [n]; may be gate or up
     std::uint32_t n = 0;
     Glu kind = Glu::SwiGLU;
+    std::optional<GluRouteBias> bias = std::nullopt;
 };
 
 enum class RowOp { Add, SigmoidGate };
@@ -169,6 +182,10 @@ struct MoeCombineArgs {
     std::uint32_t n = 0;
     std::uint32_t top_k = 0;
     bool accumulate = true;
+    // Per-expert output biases (gpt-oss's down bias): expert_out[t, k] + bias[ids[t, k]].
+    std::optional<vk::BufferBinding> ids = std::nullopt;   // int32 [tokens, top_k]
+    std::optional<vk::BufferBinding> bias = std::nullopt;  // F32 [n_experts, n]
+    std::uint32_t n_experts = 0;                           // rows of bias
 };
 
 // Workgroup sizes (powers of two); 0 picks per device. Shaders with workgroup barriers

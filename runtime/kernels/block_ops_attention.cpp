@@ -94,19 +94,22 @@ void BlockOps::attention(vk::CommandBuffer& cmd, const AttentionArgs& a) {
     if (token_groups > 65535) fail("attention: {} query tokens in one call is too many", a.tokens);
     const bool split = plan.n_splits > 1;
     if (split) require_bytes(a.scratch, attention_scratch_bytes(p), "attention", "scratch");
+    if (a.sinks) require_bytes(*a.sinks, std::uint64_t(n_heads) * 4, "attention", "sinks");
 
     const vk::Pipeline& pipe = pipelines_.get(
         {.shader = kv_f16_ ? "attention_f16" : "attention",
          .spec_constants = {plan.local_size, hd, plan.heads_per_group, plan.tokens_per_group},
          .push_constant_bytes = sizeof(push::Attention),
-         .storage_buffers = 6});
+         .storage_buffers = 7});
     const push::Attention pc{a.tokens,     n_heads,
                              std::uint32_t(p.n_kv_heads), a.kv_len,
                              plan.split_len, plan.n_splits,
                              q_stride,     std::uint32_t(p.sliding_window),
-                             p.scale,      p.softcap};
+                             p.scale,      p.softcap,
+                             a.sinks ? 1u : 0u};
     cmd.dispatch({.pipeline = &pipe,
-                  .buffers = {a.q, a.positions, a.k_cache, a.v_cache, a.out, split ? a.scratch : a.out},
+                  .buffers = {a.q, a.positions, a.k_cache, a.v_cache, a.out, split ? a.scratch : a.out,
+                              a.sinks ? *a.sinks : a.q},
                   .push = vk::push_bytes(pc),
                   .groups = {n_heads / plan.heads_per_group, plan.n_splits, token_groups}});
     if (!split) return;

@@ -5,6 +5,8 @@
 #include "kernels/block_ops_util.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 namespace ferry::kernels {
 
@@ -21,13 +23,27 @@ void BlockOps::glu(vk::CommandBuffer& cmd, const GluArgs& a) {
     require_bytes(a.gate, std::uint64_t(a.n) * 4, "glu", "gate");
     require_bytes(a.up, std::uint64_t(a.n) * 4, "glu", "up");
     require_bytes(a.out, std::uint64_t(a.n) * 4, "glu", "out");
-    const vk::Pipeline& p = pipelines_.get({.shader = a.kind == Glu::SwiGLU ? "glu_swiglu" : "glu_geglu",
+    std::string shader = a.kind == Glu::SwiGLU ? "glu_swiglu" : a.kind == Glu::GeGLU ? "glu_geglu" : "glu_swiglu_oai";
+    std::vector<vk::BufferBinding> buffers{a.gate, a.up, a.out};
+    std::uint32_t width = 0;
+    if (a.bias) {
+        const GluRouteBias& b = *a.bias;
+        if (b.width == 0 || a.n % b.width || b.n_experts == 0)
+            fail("glu: {} floats are not rows of {} with biases of {} experts", a.n, b.width, b.n_experts);
+        require_bytes(b.ids, std::uint64_t(a.n / b.width) * 4, "glu", "ids");
+        require_bytes(b.bias_gate, std::uint64_t(b.n_experts) * b.width * 4, "glu", "bias_gate");
+        require_bytes(b.bias_up, std::uint64_t(b.n_experts) * b.width * 4, "glu", "bias_up");
+        shader += "_bias";
+        buffers.insert(buffers.end(), {b.ids, b.bias_gate, b.bias_up});
+        width = b.width;
+    }
+    const vk::Pipeline& p = pipelines_.get({.shader = shader,
                                             .spec_constants = {wg_},
                                             .push_constant_bytes = sizeof(push::Glu),
-                                            .storage_buffers = 3});
-    const push::Glu pc{a.n};
+                                            .storage_buffers = std::uint32_t(buffers.size())});
+    const push::Glu pc{a.n, width};
     cmd.dispatch({.pipeline = &p,
-                  .buffers = {a.gate, a.up, a.out},
+                  .buffers = std::move(buffers),
                   .push = vk::push_bytes(pc),
                   .groups = spread_groups(std::min<std::uint64_t>((a.n + wg_ - 1) / wg_, kMaxStrideGroups))});
 }
@@ -81,14 +97,22 @@ void BlockOps::moe_combine(vk::CommandBuffer& cmd, const MoeCombineArgs& a) {
     require_bytes(a.x, elements * 4, "moe_combine", "x");
     require_bytes(a.expert_out, elements * a.top_k * 4, "moe_combine", "expert_out");
     require_bytes(a.weights, std::uint64_t(a.tokens) * a.top_k * 4, "moe_combine", "weights");
-    const vk::Pipeline& p = pipelines_.get({.shader = "moe_combine",
+    std::vector<vk::BufferBinding> buffers{a.x, a.expert_out, a.weights};
+    if (a.ids.has_value() != a.bias.has_value()) fail("moe_combine: expert biases need both ids and bias");
+    if (a.bias) {
+        if (a.n_experts == 0) fail("moe_combine: biases of 0 experts");
+        require_bytes(*a.ids, std::uint64_t(a.tokens) * a.top_k * 4, "moe_combine", "ids");
+        require_bytes(*a.bias, std::uint64_t(a.n_experts) * a.n * 4, "moe_combine", "bias");
+        buffers.insert(buffers.end(), {*a.ids, *a.bias});
+    }
+    const vk::Pipeline& p = pipelines_.get({.shader = a.bias ? "moe_combine_bias" : "moe_combine",
                                             .spec_constants = {wg_},
                                             .push_constant_bytes = sizeof(push::MoeCombine),
-                                            .storage_buffers = 3});
+                                            .storage_buffers = std::uint32_t(buffers.size())});
     const push::MoeCombine pc{a.tokens, a.n, a.top_k, a.accumulate ? 1u : 0u};
     cmd.dispatch(
         {.pipeline = &p,
-         .buffers = {a.x, a.expert_out, a.weights},
+         .buffers = std::move(buffers),
          .push = vk::push_bytes(pc),
          .groups = spread_groups(std::min<std::uint64_t>((elements + wg_ - 1) / wg_, kMaxStrideGroups))});
 }

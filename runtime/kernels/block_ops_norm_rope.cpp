@@ -71,8 +71,9 @@ void BlockOps::rope(vk::CommandBuffer& cmd, const RopeArgs& a) {
                                             .spec_constants = {wg_},
                                             .push_constant_bytes = sizeof(push::Rope),
                                             .storage_buffers = 2});
-    const push::Rope pc{a.tokens, a.n_heads,          a.head_dim,         std::uint32_t(rot),
-                        stride,   a.params.freq_base, a.params.freq_scale};
+    const cpu::RopeParams& r = a.params;
+    const push::Rope pc{a.tokens,     a.n_heads,    a.head_dim,    std::uint32_t(rot), stride,  r.freq_base,
+                        r.freq_scale, r.ext_factor, r.corr_low,    r.corr_high,        r.mscale};
     const std::uint64_t pairs = std::uint64_t(a.tokens) * a.n_heads * std::uint32_t(rot / 2);
     cmd.dispatch({.pipeline = &p,
                   .buffers = {a.x, a.positions},

@@ -43,11 +43,11 @@ struct Rows {
 };
 
 static_assert(sizeof(RmsNorm) == 20);
-static_assert(sizeof(Rope) == 28);
+static_assert(sizeof(Rope) == 44);
 static_assert(sizeof(KvAppend) == 20);
-static_assert(sizeof(Attention) == 40);
+static_assert(sizeof(Attention) == 44);
 static_assert(sizeof(AttentionCombine) == 16);
-static_assert(sizeof(Glu) == 4);
+static_assert(sizeof(Glu) == 8);
 static_assert(sizeof(Embed) == 24);
 static_assert(sizeof(Router) == 28);
 static_assert(sizeof(MoeCombine) == 16);

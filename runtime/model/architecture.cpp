@@ -23,10 +23,11 @@ constexpr std::array<ArchitectureTraits, 5> kArchitectures{{
     // OLMoE: softmax top-8 of 64 without renormalisation; its q/k norms span all heads.
     {"olmoe", "OLMoE (OLMoE-1B-7B)", true, RouterFunction::SoftmaxThenTopK, false, false, false,
      RopeStyle::Neox, Activation::SwiGLU},
-    // gpt-oss: top-4 of 32 logits then softmax, biased projections, attention sinks,
-    // alternating sliding window.
-    {"gpt-oss", "gpt-oss (gpt-oss-20b, gpt-oss-120b)", false, RouterFunction::TopKThenSoftmax, false, false,
-     false, RopeStyle::Neox, Activation::SwiGLU},
+    // gpt-oss (llama.cpp's openai-moe graph): top-4 of 32 biased logits then softmax over
+    // the four, biased projections, attention sinks, sliding window on even layers, YaRN,
+    // clamped SwiGLU experts with biases.
+    {"gpt-oss", "gpt-oss (gpt-oss-20b, gpt-oss-120b)", true, RouterFunction::TopKThenSoftmax, false, false,
+     false, RopeStyle::Neox, Activation::SwiGLUOai, {}, 2},
     // Mixtral is stored as `llama` with expert_count > 0: softmax top-2 of 8, renormalised
     // (equal to softmax over the two chosen logits); rope normal style.
     {"llama", "Llama / Mixtral (Mixtral-8x7B)", true, RouterFunction::SoftmaxThenTopK, true, false, false,
@@ -45,7 +46,7 @@ std::optional<ArchitectureTraits> find_architecture(std::string_view gguf_name) 
 }
 
 std::string_view runnable_architectures() {
-    return "qwen3moe, qwen2moe, olmoe, llama with experts (Mixtral)";
+    return "qwen3moe, qwen2moe, olmoe, gpt-oss, llama with experts (Mixtral)";
 }
 
 }  // namespace ferry::model

@@ -4,12 +4,14 @@
 // activation). The forward pass reads the row; adding a family adds a row, not a copy.
 #include "cpu/reference_ops.h"
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
 namespace ferry::model {
 
-enum class Activation { SwiGLU, GeGLU };
+// SwiGLUOai: gpt-oss's clamped SwiGLU (cpu::swiglu_oai), its experts only.
+enum class Activation { SwiGLU, GeGLU, SwiGLUOai };
 
 struct ArchitectureTraits {
     std::string_view gguf_name;  // general.architecture
@@ -24,6 +26,9 @@ struct ArchitectureTraits {
     // Non-empty where ferry runs the family but has not matched the independent reference
     // figures yet (../shared/data/reference): printed as a warning when a model loads.
     std::string_view caveat = {};
+    // > 0: layer l uses the sliding window (attention.sliding_window) when
+    // l % swa_pattern < swa_pattern - 1, else full attention (gpt-oss: 2, even layers slide).
+    std::uint32_t swa_pattern = 0;
 };
 
 // nullopt when the architecture is not in the table at all.

@@ -10,8 +10,25 @@
 
 namespace ferry::model {
 
-cpu::AttentionParams attention_params(const ModelConfig& c) {
-    return {int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)), 0, 0.f};
+bool layer_slides(const ModelConfig& c, std::uint32_t layer) {
+    const std::uint32_t n = c.traits.swa_pattern;
+    return c.sliding_window > 0 && n > 0 && layer % n < n - 1;
+}
+
+cpu::AttentionParams attention_params(const ModelConfig& c, std::uint32_t layer) {
+    return {int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)),
+            layer_slides(c, layer) ? int(c.sliding_window) : 0, 0.f};
+}
+
+cpu::RopeParams rope_params(const ModelConfig& c) {
+    return {.style = c.traits.rope,
+            .rot_dims = int(c.rope_dims),
+            .freq_base = c.rope_freq_base,
+            .freq_scale = c.rope_freq_scale,
+            .ext_factor = c.rope_ext_factor,
+            .corr_low = c.rope_corr_low,
+            .corr_high = c.rope_corr_high,
+            .mscale = c.rope_mscale};
 }
 
 std::string layer_tensor(std::uint32_t layer, const char* suffix) {
@@ -50,11 +67,28 @@ ModelConfig read_config(const gguf::File& file) {
     c.rope_freq_base = file.optional_f32(key("rope.freq_base")).value_or(10000.f);
     if (auto factor = file.optional_f32(key("rope.scaling.factor")); factor && *factor > 0) {
         const auto kind = file.optional_string(key("rope.scaling.type")).value_or("linear");
-        if (kind == "linear")
+        if (kind == "linear") {
             c.rope_freq_scale = 1.f / *factor;
-        else if (kind != "none")
+        } else if (kind == "yarn") {
+            c.rope_freq_scale = 1.f / *factor;
+            c.rope_ext_factor = 1.f;
+            const std::uint32_t orig =
+                file.optional_u32(key("rope.scaling.original_context_length")).value_or(c.ctx_train);
+            if (orig == 0)
+                fail("{}: YaRN rope scaling needs {}", file.name(), key("rope.scaling.original_context_length"));
+            const float beta_fast = file.optional_f32(key("rope.scaling.yarn_beta_fast")).value_or(32.f);
+            const float beta_slow = file.optional_f32(key("rope.scaling.yarn_beta_slow")).value_or(1.f);
+            const cpu::YarnCorrDims d =
+                cpu::yarn_corr_dims(int(c.rope_dims), int(orig), c.rope_freq_base, beta_fast, beta_slow);
+            c.rope_corr_low = d.low;
+            c.rope_corr_high = d.high;
+            const float attn_factor = file.optional_f32(key("rope.scaling.attn_factor")).value_or(1.f);
+            c.rope_mscale = attn_factor * (1.f + 0.1f * std::log(*factor));
+        } else if (kind != "none") {
             fail("{}: rope scaling '{}' is not supported yet", file.name(), kind);
+        }
     }
+    c.sliding_window = file.optional_u32(key("attention.sliding_window")).value_or(0);
     c.rms_eps = file.optional_f32(key("attention.layer_norm_rms_epsilon")).value_or(1e-6f);
 
     if (c.n_layers == 0 || c.n_embd == 0 || c.head_dim == 0)

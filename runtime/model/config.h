@@ -26,7 +26,14 @@ struct ModelConfig {
     std::uint32_t ctx_train = 0;       // context_length
     std::uint32_t rope_dims = 0;       // rope.dimension_count (default head_dim)
     float rope_freq_base = 10000.f;    // rope.freq_base
-    float rope_freq_scale = 1.f;       // 1 / rope.scaling.factor for linear scaling
+    float rope_freq_scale = 1.f;       // 1 / rope.scaling.factor (linear or YaRN scaling)
+    // YaRN (rope.scaling.type = yarn): ext_factor 1, correction dims from
+    // rope.scaling.original_context_length and beta_fast 32 / beta_slow 1 (ggml's defaults),
+    // magnitude 1 + 0.1 ln(factor).
+    float rope_ext_factor = 0.f;
+    float rope_corr_low = 0.f, rope_corr_high = 0.f;
+    float rope_mscale = 1.f;
+    std::uint32_t sliding_window = 0;  // attention.sliding_window (0: none), on the layers traits.swa_pattern says
     float rms_eps = 1e-6f;             // attention.layer_norm_rms_epsilon
 };
 
@@ -40,8 +47,13 @@ void require_runnable(const ModelConfig& config, const gguf::File& file);
 // Checks that every tensor the forward pass reads exists with the expected shape.
 void check_tensor_shapes(const ModelConfig& config, const gguf::File& file);
 
-// The attention of a plain GQA layer: heads from the config, scale 1/√head_dim.
-cpu::AttentionParams attention_params(const ModelConfig& config);
+// The attention of layer `layer`: heads from the config, scale 1/√head_dim, the sliding
+// window where the layer slides (no sinks: those are a tensor).
+cpu::AttentionParams attention_params(const ModelConfig& config, std::uint32_t layer);
+bool layer_slides(const ModelConfig& config, std::uint32_t layer);
+
+// Rope of q and k heads as the config says (style, dims, base, linear or YaRN scaling).
+cpu::RopeParams rope_params(const ModelConfig& config);
 
 // "blk.<layer>.<suffix>"
 std::string layer_tensor(std::uint32_t layer, const char* suffix);

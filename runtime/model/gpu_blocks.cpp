@@ -165,13 +165,12 @@ void GpuBlocks::sigmoid_gate(Act a, Act gate) {
 void GpuBlocks::rope(Act qk) {
     access({qk}, {qk});
     const ModelConfig& c = config_;
-    const cpu::RopeParams rope{c.traits.rope, int(c.rope_dims), c.rope_freq_base, c.rope_freq_scale};
     ops_.rope(*cmd_, {.x = buffer(qk),
                       .positions = w_.positions,
                       .tokens = tokens_,
                       .n_heads = qk == Act::Q ? c.n_heads : c.n_kv_heads,
                       .head_dim = c.head_dim,
-                      .params = rope});
+                      .params = rope_params(c)});
 }
 
 // k, v rows into the sequence's cache at their positions, then each query token over the
@@ -190,6 +189,7 @@ void GpuBlocks::attend(std::uint32_t layer) {
                            .head_dim = c.head_dim,
                            .n_ctx = sequence_->n_ctx()});
     barrier();
+    const DeviceTensor& sinks = weights_.layers[layer].attn_sinks;
     ops_.attention(*cmd_, {.q = w_.q,
                            .positions = w_.positions,
                            .k_cache = state.k,
@@ -198,7 +198,8 @@ void GpuBlocks::attend(std::uint32_t layer) {
                            .scratch = w_.attn_scratch,
                            .tokens = tokens_,
                            .kv_len = sequence_->n_past() + tokens_,
-                           .params = attention_params(c)});
+                           .params = attention_params(c, layer),
+                           .sinks = sinks ? std::optional<vk::BufferBinding>(sinks.buffer) : std::nullopt});
     read_ |= bit(Act::Q);
     written_ |= bit(Act::Attn);
     barrier();  // the cache and scratch are not tracked
@@ -217,6 +218,11 @@ void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
     else
         mat_.matmul(*cmd_, router.matrix(), {.buffer = &w_.h}, {.buffer = &w_.router_logits}, tokens_);
     vk::compute_to_compute(*cmd_);
+    if (const DeviceTensor& bias = weights_.layers[layer].ffn_gate_inp_bias) {
+        ops_.rows(*cmd_, {.x = w_.router_logits, .b = bias.buffer, .n = tokens_ * config_.n_experts,
+                          .width = config_.n_experts});
+        vk::compute_to_compute(*cmd_);
+    }
     ops_.router(*cmd_, {.logits = w_.router_logits,
                         .ids = w_.ids,
                         .weights = w_.weights,

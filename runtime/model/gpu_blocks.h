@@ -63,7 +63,7 @@ public:
     void record_prefill_chunk(vk::CommandBuffer& cmd, std::uint32_t layer,
                               std::span<const offload::ExpertGroup> groups, std::uint32_t area,
                               offload::FfnTimer timer) override;
-    void record_combine(vk::CommandBuffer& cmd, std::uint32_t tokens, bool passes,
+    void record_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens, bool passes,
                         std::span<const float> weights) override;
     void record_add(vk::CommandBuffer& cmd, std::span<const float> sum) override;
 
@@ -78,6 +78,9 @@ private:
     // are in gate_off / up_off / down_off.
     void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer);
     void residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
+    void record_expert_glu(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t routes);
+    void record_moe_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
+                            const vk::Buffer& expert_out);
     kernels::Glu glu_kind() const;
 
     const ModelConfig& config_;

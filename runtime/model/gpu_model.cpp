@@ -21,7 +21,7 @@ std::uint64_t GpuModel::max_pool_bytes(const vk::Device& device) {
 
 std::uint64_t work_buffer_bytes(const ModelConfig& c, std::uint32_t batch, bool host_memory_counts,
                                 std::uint64_t offload_expert_bytes) {
-    const std::uint64_t scratch = kernels::BlockOps::attention_scratch_bytes(attention_params(c));
+    const std::uint64_t scratch = kernels::BlockOps::attention_scratch_bytes(attention_params(c, 0));
     const GpuModel::WorkBytes w = GpuModel::work_bytes(c, batch, scratch);
     // Offloading adds a residency table per layer and the upload ring (host memory); the
     // driver's own small allocations (pipelines, descriptor pools) are not ours to count.
@@ -79,7 +79,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
     own_sequence_ = std::make_unique<SequenceState>(device, c, options_.n_ctx);
     sequence_ = own_sequence_.get();
     work_ = std::make_unique<Work>(device, c, options_.max_batch,
-                                   kernels::BlockOps::attention_scratch_bytes(attention_params(c)));
+                                   kernels::BlockOps::attention_scratch_bytes(attention_params(c, 0)));
     std::vector<std::uint32_t> identity(c.n_experts);
     std::iota(identity.begin(), identity.end(), 0u);
     vk::upload(device, work_->residency, std::span<const std::uint32_t>(identity));

@@ -32,7 +32,48 @@ void stop_timer(vk::CommandBuffer& cmd, offload::FfnTimer t) {
 }  // namespace
 
 kernels::Glu GpuBlocks::glu_kind() const {
-    return config_.traits.activation == Activation::SwiGLU ? kernels::Glu::SwiGLU : kernels::Glu::GeGLU;
+    switch (config_.traits.activation) {
+        case Activation::SwiGLU:
+            return kernels::Glu::SwiGLU;
+        case Activation::GeGLU:
+            return kernels::Glu::GeGLU;
+        case Activation::SwiGLUOai:
+            return kernels::Glu::SwiGLUOai;
+    }
+    return kernels::Glu::SwiGLU;
+}
+
+// The routed experts' GLU over `routes` rows of g and u (route r's expert is ids[r]), with
+// the layer's gate/up expert biases where it has them.
+void GpuBlocks::record_expert_glu(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t routes) {
+    const LayerTensors<DeviceTensor>& L = weights_.layers[layer];
+    const std::uint32_t F = config_.n_ff_expert;
+    kernels::GluArgs a{.gate = w_.g, .up = w_.u, .out = w_.a, .n = routes * F, .kind = glu_kind()};
+    if (L.ffn_gate_exps_bias)
+        a.bias = kernels::GluRouteBias{.ids = w_.ids,
+                                       .bias_gate = L.ffn_gate_exps_bias.buffer,
+                                       .bias_up = L.ffn_up_exps_bias.buffer,
+                                       .width = F,
+                                       .n_experts = config_.n_experts};
+    ops_.glu(cmd, a);
+}
+
+// x += Σ_k w_k · (d_k + down bias of expert k where the layer has them).
+void GpuBlocks::record_moe_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
+                                   const vk::Buffer& expert_out) {
+    const DeviceTensor& bias = weights_.layers[layer].ffn_down_exps_bias;
+    kernels::MoeCombineArgs a{.x = w_.x,
+                              .expert_out = expert_out,
+                              .weights = w_.weights,
+                              .tokens = tokens,
+                              .n = config_.n_embd,
+                              .top_k = config_.n_experts_used};
+    if (bias) {
+        a.ids = w_.ids;
+        a.bias = bias.buffer;
+        a.n_experts = config_.n_experts;
+    }
+    ops_.moe_combine(cmd, a);
 }
 
 // x += delta over n floats (shaders/elementwise.comp, add).
@@ -60,6 +101,10 @@ void GpuBlocks::record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) {
     vk::compute_to_compute(cmd);
     mat_.matvec(cmd, L.ffn_gate_inp.matrix(), {.buffer = &w_.pred_h}, {.buffer = &w_.pred_logits});
     vk::compute_to_compute(cmd);
+    if (L.ffn_gate_inp_bias) {
+        ops_.rows(cmd, {.x = w_.pred_logits, .b = L.ffn_gate_inp_bias.buffer, .n = c.n_experts, .width = c.n_experts});
+        vk::compute_to_compute(cmd);
+    }
     ops_.router(cmd, {.logits = w_.pred_logits,
                       .ids = w_.pred_ids,
                       .weights = w_.pred_weights,
@@ -141,9 +186,7 @@ void GpuBlocks::record_decode(vk::CommandBuffer& cmd, std::uint32_t layer, const
                                   .down_bytes = pools[2].expert_bytes});
     vk::compute_to_compute(cmd);
     record_decode_ffn(cmd, layer, timer);
-    ops_.moe_combine(
-        cmd,
-        {.x = w_.x, .expert_out = w_.d, .weights = w_.weights, .tokens = 1, .n = config_.n_embd, .top_k = K});
+    record_moe_combine(cmd, layer, 1, w_.d);
     vk::compute_to_compute(cmd);
 }
 
@@ -156,7 +199,7 @@ void GpuBlocks::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, o
     mat_.expert_matvec(cmd, expert_matrices(pools[1]), w_.up_off, K, {.buffer = &w_.h},
                        {.buffer = &w_.u, .slot_stride = F});
     vk::compute_to_compute(cmd);
-    ops_.glu(cmd, {.gate = w_.g, .up = w_.u, .out = w_.a, .n = K * F, .kind = glu_kind()});
+    record_expert_glu(cmd, layer, K);
     vk::compute_to_compute(cmd);
     mat_.expert_matvec(cmd, expert_matrices(pools[2]), w_.down_off, K, {.buffer = &w_.a, .slot_stride = F},
                        {.buffer = &w_.d, .slot_stride = E});
@@ -226,7 +269,7 @@ void GpuBlocks::record_prefill_chunk(vk::CommandBuffer& cb, std::uint32_t layer,
     mat_.expert_matmul(cb, expert_matrices(pools[1]), w_.groups_up, n_groups, w_.routes, max_routes, K, h,
                        {.buffer = &w_.u, .token_stride = K * F, .slot_stride = F});
     vk::compute_to_compute(cb);
-    ops_.glu(cb, {.gate = w_.g, .up = w_.u, .out = w_.a, .n = B * K * F, .kind = glu_kind()});
+    record_expert_glu(cb, layer, B * K);
     vk::compute_to_compute(cb);
     mat_.expert_matmul(cb, expert_matrices(pools[2]), w_.groups_down, n_groups, w_.routes, max_routes, K,
                        {.buffer = &w_.a, .token_stride = K * F, .slot_stride = F},
@@ -235,7 +278,7 @@ void GpuBlocks::record_prefill_chunk(vk::CommandBuffer& cb, std::uint32_t layer,
     vk::compute_to_compute(cb);
 }
 
-void GpuBlocks::record_combine(vk::CommandBuffer& cmd, std::uint32_t tokens, bool passes,
+void GpuBlocks::record_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens, bool passes,
                                std::span<const float> weights) {
     if (!weights.empty()) {
         std::memcpy(w_.staging.bytes().data() + w_.staging_weights, weights.data(), weights.size_bytes());
@@ -243,12 +286,7 @@ void GpuBlocks::record_combine(vk::CommandBuffer& cmd, std::uint32_t tokens, boo
         cmd.copy(w_.staging, w_.weights, {w_.staging_weights, 0, weights.size_bytes()});
         vk::transfer_to_compute(cmd);
     }
-    ops_.moe_combine(cmd, {.x = w_.x,
-                           .expert_out = passes ? w_.d_routes : w_.d,
-                           .weights = w_.weights,
-                           .tokens = tokens,
-                           .n = config_.n_embd,
-                           .top_k = config_.n_experts_used});
+    record_moe_combine(cmd, layer, tokens, passes ? w_.d_routes : w_.d);
     vk::compute_to_compute(cmd);
 }
 

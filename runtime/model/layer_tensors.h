@@ -18,8 +18,13 @@ struct LayerTensors {
     T attn_q_bias{}, attn_k_bias{}, attn_v_bias{};  // [Hq·D], [Hkv·D], [Hkv·D] (Qwen2-MoE)
     T attn_q_norm{}, attn_k_norm{};                 // [D]: RMSNorm weight of every q / k head
     T attn_output{};                                // [Hq·D, E]
+    T attn_output_bias{};                           // [E] (gpt-oss)
+    T attn_sinks{};                                 // [Hq]: a softmax sink logit per head (gpt-oss)
     T ffn_norm{};                        // [E]: the MoE's input norm (and the prefetch lookahead's)
     T ffn_gate_inp{};                    // [E, X]: the router
+    T ffn_gate_inp_bias{};               // [X]: added to the router's logits (gpt-oss)
+    // Biases of the routed experts, resident (small): [F, X], [F, X], [E, X] (gpt-oss).
+    T ffn_gate_exps_bias{}, ffn_up_exps_bias{}, ffn_down_exps_bias{};
     T ffn_gate_shexp{}, ffn_up_shexp{};  // [E, S]: the shared expert (Qwen2-MoE)
     T ffn_down_shexp{};                  // [S, E]
     T ffn_gate_inp_shexp{};              // [E]: its sigmoid gate, one logit per token
@@ -47,8 +52,14 @@ void zip_fields(LayerTensors<A>& a, const LayerTensors<B>& b, F&& f) {
     f(a.attn_q_norm, b.attn_q_norm);
     f(a.attn_k_norm, b.attn_k_norm);
     f(a.attn_output, b.attn_output);
+    f(a.attn_output_bias, b.attn_output_bias);
+    f(a.attn_sinks, b.attn_sinks);
     f(a.ffn_norm, b.ffn_norm);
     f(a.ffn_gate_inp, b.ffn_gate_inp);
+    f(a.ffn_gate_inp_bias, b.ffn_gate_inp_bias);
+    f(a.ffn_gate_exps_bias, b.ffn_gate_exps_bias);
+    f(a.ffn_up_exps_bias, b.ffn_up_exps_bias);
+    f(a.ffn_down_exps_bias, b.ffn_down_exps_bias);
     f(a.ffn_gate_shexp, b.ffn_gate_shexp);
     f(a.ffn_up_shexp, b.ffn_up_shexp);
     f(a.ffn_down_shexp, b.ffn_down_shexp);

@@ -100,10 +100,12 @@ void ReferenceBlocks::add_bias(Act a, const CpuTensor& bias) {
 
 void ReferenceBlocks::glu(Act gate, Act up) {
     std::vector<float> out(act(gate).size());
-    if (config_.traits.activation == Activation::SwiGLU)
-        cpu::swiglu(act(gate), act(up), out);
-    else
+    if (config_.traits.activation == Activation::GeGLU)
         cpu::geglu(act(gate), act(up), out);
+    else if (config_.traits.activation == Activation::SwiGLUOai)
+        cpu::swiglu_oai(act(gate), act(up), out);
+    else
+        cpu::swiglu(act(gate), act(up), out);
     act(gate) = std::move(out);
 }
 
@@ -112,9 +114,7 @@ void ReferenceBlocks::sigmoid_gate(Act a, Act gate) {
 }
 
 void ReferenceBlocks::rope(Act qk) {
-    const ModelConfig& c = config_;
-    const cpu::RopeParams rope{c.traits.rope, int(c.rope_dims), c.rope_freq_base, c.rope_freq_scale};
-    cpu::rope(act(qk), int(heads(qk)), int(c.head_dim), int(pos_), rope);
+    cpu::rope(act(qk), int(heads(qk)), int(config_.head_dim), int(pos_), rope_params(config_));
 }
 
 void ReferenceBlocks::attend(std::uint32_t layer) {
@@ -122,8 +122,9 @@ void ReferenceBlocks::attend(std::uint32_t layer) {
     const std::vector<float>& v = act(Act::V);
     std::copy(k.begin(), k.end(), k_cache_[layer].begin() + std::ptrdiff_t(pos_ * k.size()));
     std::copy(v.begin(), v.end(), v_cache_[layer].begin() + std::ptrdiff_t(pos_ * v.size()));
-    cpu::attention(act(Act::Q), k_cache_[layer], v_cache_[layer], int(pos_), attention_params(config_),
-                   act(Act::Attn));
+    cpu::AttentionParams params = attention_params(config_, layer);
+    if (const CpuTensor& sinks = weights_.layers[layer].attn_sinks) params.sinks = values(sinks, "attn_sinks");
+    cpu::attention(act(Act::Q), k_cache_[layer], v_cache_[layer], int(pos_), params, act(Act::Attn));
 }
 
 void ReferenceBlocks::add(Act to, Act delta) {
@@ -135,6 +136,8 @@ void ReferenceBlocks::add(Act to, Act delta) {
 void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
     std::vector<float> router_logits(config_.n_experts);
     cpu::reference_matvec(router.matrix, act(Act::H), router_logits);
+    if (const CpuTensor& bias = weights_.layers[layer].ffn_gate_inp_bias)
+        cpu::add_row(router_logits, values(bias, "ffn_gate_inp.bias"));
     cpu::RouterParams rp;
     rp.function = config_.traits.router;
     rp.top_k = int(config_.n_experts_used);
@@ -143,21 +146,24 @@ void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
     if (observer_) observer_(layer, pos_, choice_);
 }
 
-// x += Σ_{e in top-k} w_e · W_down[e] · act(W_gate[e] h, W_up[e] h)
+// x += Σ_{e in top-k} w_e · (W_down[e] · act(W_gate[e] h + b_gate[e], W_up[e] h + b_up[e]) + b_down[e]),
+// the biases where the layer has them
 void ReferenceBlocks::experts(std::uint32_t layer) {
     const offload::ExpertLayer& L = experts_.layers[layer];
     const std::uint32_t F = L.n_ff, E = config_.n_embd;
     std::vector<float> gate(F), up(F), a(F), down(E);
     for (std::size_t i = 0; i < choice_.experts.size(); ++i) {
-        const offload::ExpertFfnMatrices m =
-            offload::expert_ffn_matrices(file_, L, std::uint32_t(choice_.experts[i]), E);
+        const auto e = std::uint32_t(choice_.experts[i]);
+        const offload::ExpertFfnMatrices m = offload::expert_ffn_matrices(file_, L, e, E);
         cpu::reference_matvec(m.gate, act(Act::H), gate);
         cpu::reference_matvec(m.up, act(Act::H), up);
-        if (experts_.activation == offload::ExpertActivation::SiLU)
-            cpu::swiglu(gate, up, a);
-        else
-            cpu::geglu(gate, up, a);
+        if (L.biases) {
+            cpu::add_row(gate, {L.biases.gate + std::size_t(e) * F, F});
+            cpu::add_row(up, {L.biases.up + std::size_t(e) * F, F});
+        }
+        offload::expert_activation(experts_.activation, gate, up, a);
         cpu::reference_matvec(m.down, a, down);
+        if (L.biases) cpu::add_row(down, {L.biases.down + std::size_t(e) * E, E});
         cpu::axpy(choice_.weights[i], down, act(Act::X));
     }
 }

@@ -10,10 +10,11 @@ extern const Recipe kQwen3MoeRecipe;
 extern const Recipe kQwen2MoeRecipe;
 extern const Recipe kMixtralRecipe;
 extern const Recipe kOlmoeRecipe;
+extern const Recipe kGptOssRecipe;
 
 namespace {
-const std::array<const Recipe*, 4> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe,
-                                            &kOlmoeRecipe};
+const std::array<const Recipe*, 5> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe, &kOlmoeRecipe,
+                                            &kGptOssRecipe};
 }  // namespace
 
 const Recipe* find_recipe(std::string_view architecture) {

@@ -32,13 +32,16 @@ void attention(Blocks& b, std::uint32_t l, QkNorm qk_norm = QkNorm::PerHead) {
     }
     b.rope(Act::Q);
     b.rope(Act::K);
-    b.attend(l);  // softmax(q·k / √D) · v over the cache, KV heads shared by Hq/Hkv q heads
+    b.attend(l);  // softmax(q·k / √D) · v over the cache, KV heads shared by Hq/Hkv q heads;
+                  // the layer's sliding window and sinks where it has them
     b.project(w.attn_output, Act::Attn, Act::O);
+    if (w.attn_output_bias) b.add_bias(Act::O, w.attn_output_bias);
     b.add(Act::X, Act::O);
 }
 
 // x += Σ_k p_k · W_down,k(act(W_gate,k h) ⊙ W_up,k h), h = RMSNorm(x) ⊙ ffn_norm, p from
-// the router (its function and renormalisation are the table row's); then, where the
+// the router (its function and renormalisation are the table row's; its logits' bias and
+// the experts' biases where the layer has them); then, where the
 // layer has a shared expert, x += sigmoid(w_g · h) · W_down(SiLU(W_gate h) ⊙ W_up h).
 template <class Blocks>
 void moe(Blocks& b, std::uint32_t l) {
