@@ -103,10 +103,21 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
             r.push_back({name("attn_q_norm.weight"), TensorType::F32, {qd}, 1.f, constant(0.1f)});
             r.push_back({name("attn_k_norm.weight"), TensorType::F32, {kvd}, 1.f, constant(0.1f)});
         }
-        if (s.architecture == "qwen2moe") {
+        const bool gptoss = s.architecture == "gpt-oss";
+        if (s.architecture == "qwen2moe" || gptoss) {
             r.push_back({name("attn_q.bias"), TensorType::F32, {qd}, 0.f, constant(0.5f)});
             r.push_back({name("attn_k.bias"), TensorType::F32, {kvd}, 0.f, constant(0.5f)});
             r.push_back({name("attn_v.bias"), TensorType::F32, {kvd}, 0.f, constant(0.5f)});
+        }
+        if (gptoss) {
+            r.push_back({name("attn_output.bias"), TensorType::F32, {E}, 0.f, constant(0.2f)});
+            r.push_back({name("attn_sinks.weight"), TensorType::F32, {s.n_heads}, 0.f, constant(2.f)});
+            r.push_back({name("ffn_gate_inp.bias"), TensorType::F32, {X}, 0.f, constant(0.5f)});
+            r.push_back({name("ffn_gate_exps.bias"), TensorType::F32, {F, X}, 0.f, constant(0.5f)});
+            r.push_back({name("ffn_up_exps.bias"), TensorType::F32, {F, X}, 0.f, constant(0.5f)});
+            r.push_back({name("ffn_down_exps.bias"), TensorType::F32, {E, X}, 0.f, constant(0.2f)});
+        }
+        if (s.architecture == "qwen2moe") {
             const std::uint64_t S = s.n_ff_shared;
             r.push_back({name("ffn_gate_shexp.weight"), q.expert_gate_up, {E, S}, 0.f, constant(fan_in(E))});
             r.push_back({name("ffn_up_shexp.weight"), q.expert_gate_up, {E, S}, 0.f, constant(fan_in(E))});
@@ -114,7 +125,9 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
             r.push_back(
                 {name("ffn_gate_inp_shexp.weight"), TensorType::F32, {E}, 0.f, constant(2.f * fan_in(E))});
         }
-        r.push_back({name("ffn_norm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
+        // gpt-oss names the MoE's input norm post_attention_norm.
+        r.push_back({name(gptoss ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType::F32, {E}, 1.f,
+                     constant(0.1f)});
         // Router logits with a spread of ~1.5, scaled per expert by its heat.
         const std::vector<float> heat = expert_heat(s, l);
         const float router_scale = 1.5f * fan_in(E);
@@ -151,8 +164,8 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
 
 void check_spec(const SyntheticModelSpec& s, const std::vector<TensorRecipe>& rs) {
     if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama" &&
-        s.architecture != "olmoe")
-        fail("make-model writes qwen3moe, qwen2moe, olmoe and llama (Mixtral) models (asked for '{}')",
+        s.architecture != "olmoe" && s.architecture != "gpt-oss")
+        fail("make-model writes qwen3moe, qwen2moe, olmoe, gpt-oss and llama (Mixtral) models (asked for '{}')",
              s.architecture);
     if (s.architecture == "qwen2moe" && !s.n_ff_shared)
         fail("make-model: qwen2moe needs a shared expert width");
@@ -199,6 +212,12 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_u32(a + "expert_used_count", s.n_experts_used);
     if (!ff_is_expert_width) w.set_u32(a + "expert_feed_forward_length", s.n_ff_expert);
     if (s.architecture == "qwen2moe") w.set_u32(a + "expert_shared_feed_forward_length", s.n_ff_shared);
+    if (s.sliding_window) w.set_u32(a + "attention.sliding_window", s.sliding_window);
+    if (s.rope_yarn_factor > 0) {
+        w.set_string(a + "rope.scaling.type", "yarn");
+        w.set_f32(a + "rope.scaling.factor", s.rope_yarn_factor);
+        w.set_u32(a + "rope.scaling.original_context_length", s.ctx_train);
+    }
 
     const SyntheticVocab v = make_synthetic_vocab(int(s.n_vocab));
     std::vector<std::int32_t> types(v.types.size());
@@ -315,6 +334,34 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
         s.rope_freq_base = 10000.f;
         return s;
     }
+    if (preset == "tiny-gptoss") {  // windows of 24 on even layers, so tests pass beyond them
+        s.architecture = "gpt-oss";
+        s.rms_eps = 1e-5f;
+        s.rope_freq_base = 150000.f;
+        s.sliding_window = 24;
+        s.rope_yarn_factor = 32.f;
+        return s;
+    }
+    if (preset == "gpt-oss-20b") {  // gpt-oss-20b's config.json shape, experts in MXFP4
+        s.name = "gpt-oss-20b shape (random weights)";
+        s.architecture = "gpt-oss";
+        s.n_layers = 24;
+        s.n_embd = 2880;
+        s.n_heads = 64;
+        s.n_kv_heads = 8;
+        s.head_dim = 64;
+        s.n_experts = 32;
+        s.n_experts_used = 4;
+        s.n_ff_expert = 2880;
+        s.n_vocab = 201088;
+        s.ctx_train = 4096;
+        s.rms_eps = 1e-5f;
+        s.rope_freq_base = 150000.f;
+        s.sliding_window = 128;
+        s.rope_yarn_factor = 32.f;
+        s.quant = quant_mix_from_name("mxfp4");
+        return s;
+    }
     if (preset == "olmoe-1b-7b") {  // OLMoE-1B-7B-0924's config.json shape
         s.name = "OLMoE-1B-7B shape (random weights)";
         s.architecture = "olmoe";
@@ -400,9 +447,9 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
 }
 
 std::string synthetic_preset_names() {
-    return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, demo, qwen3-30b-a3b, mixtral-8x7b, "
+    return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, demo, qwen3-30b-a3b, mixtral-8x7b, "
            "qwen2-57b-a14b, "
-           "olmoe-1b-7b";
+           "olmoe-1b-7b, gpt-oss-20b";
 }
 
 std::uint64_t synthetic_model_bytes(const SyntheticModelSpec& spec) {

@@ -31,8 +31,9 @@ std::string quant_mix_names();
 
 struct SyntheticModelSpec {
     std::string name = "ferry-synthetic";
-    // qwen3moe (QK-norm), qwen2moe (q/k/v biases and a gated shared expert) or llama
-    // (Mixtral: neither; the expert width is feed_forward_length).
+    // qwen3moe (QK-norm), qwen2moe (q/k/v biases and a gated shared expert), olmoe (QK-norm
+    // over whole vectors), gpt-oss (biases everywhere, sinks, sliding window, YaRN) or llama
+    // (Mixtral: none of those; the expert width is feed_forward_length).
     std::string architecture = "qwen3moe";
     std::uint32_t n_layers = 2;
     std::uint32_t n_embd = 256;
@@ -48,6 +49,8 @@ struct SyntheticModelSpec {
     float rope_freq_base = 1000000.f;
     float rms_eps = 1e-6f;
     float router_skew = 2.f;  // 0: uniform router rows; larger: hotter hot experts
+    std::uint32_t sliding_window = 0;  // gpt-oss: attention.sliding_window
+    float rope_yarn_factor = 0.f;      // > 0: rope.scaling.type yarn with this factor over ctx_train
     std::uint64_t seed = 1;
     QuantMix quant;
     // Experts as one 2-D tensor each (blk.N.ffn_gate.E.weight, as older Mixtral files), with
@@ -56,7 +59,8 @@ struct SyntheticModelSpec {
 };
 
 // "tiny" (tests), "demo" (scripts/try), full shapes: "qwen3-30b-a3b" (~17 GB at q4_k_m),
-// "mixtral-8x7b" (~26 GB), "qwen2-57b-a14b"; "tiny-mixtral" and "tiny-qwen2moe" for tests.
+// "mixtral-8x7b" (~26 GB), "qwen2-57b-a14b", "gpt-oss-20b" (~12 GB, MXFP4 experts);
+// "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe" and "tiny-gptoss" for tests.
 SyntheticModelSpec synthetic_preset(std::string_view preset);
 std::string synthetic_preset_names();
 

@@ -1,7 +1,7 @@
 // KV append + attention against cpu::attention. The reference sees K and V rounded to F16
 // (what the cache holds), so only the summation order and exp differ. Decode and prefill,
 // head_dim 64 and 128, 32 query heads over 4 KV heads, contexts that need several splits,
-// sliding window, soft-capping; on the device as it is and on one without 16-bit storage
+// sliding window, soft-capping, attention sinks; on the device as it is and on one without 16-bit storage
 // (the packed-word fallback).
 #include "kernels/block_ops_push.h"
 #include "test_ops_util.h"
@@ -22,6 +22,7 @@ struct Case {
     std::uint32_t tokens;  // query tokens: the last `tokens` positions
     int window = 0;
     float softcap = 0.f;
+    bool sinks = false;  // gpt-oss's per-head sink logits
 };
 
 // Appends all kv_len positions' K/V through kv_append (history, then the query tokens as a
@@ -29,8 +30,14 @@ struct Case {
 // and compares with the reference. Returns the NMSE.
 double run_case(vk::Device& device, const Case& c, std::uint32_t seed, const kernels::BlockOpsOptions& options) {
     kernels::BlockOps ops(device, options);
-    const cpu::AttentionParams params{c.n_heads, c.n_kv_heads, c.head_dim, 1.f / std::sqrt(float(c.head_dim)),
-                                      c.window, c.softcap};
+    cpu::AttentionParams params{c.n_heads, c.n_kv_heads, c.head_dim, 1.f / std::sqrt(float(c.head_dim)),
+                                c.window, c.softcap};
+    // Sinks of either sign and size: one head's sink dominates its scores.
+    auto sinks = test::random_normal(std::size_t(c.n_heads), seed + 3, 3.f);
+    if (c.sinks) {
+        sinks[0] = 12.f;
+        params.sinks = sinks;
+    }
     const std::size_t row = std::size_t(c.n_kv_heads) * c.head_dim, qrow = std::size_t(c.n_heads) * c.head_dim;
     const std::uint32_t n_ctx = c.kv_len + 5;
     const auto k = test::random_normal(c.kv_len * row, seed);
@@ -50,6 +57,7 @@ double run_case(vk::Device& device, const Case& c, std::uint32_t seed, const ker
     vk::Buffer v_cache = test::device_scratch(device, cache_bytes, "v cache");
     vk::Buffer out = test::device_scratch(device, c.tokens * qrow * 4, "out");
     vk::Buffer scratch = test::device_scratch(device, kernels::BlockOps::attention_scratch_bytes(params), "scratch");
+    vk::Buffer dsinks = test::device_buffer(device, sinks, "sinks");
 
     test::run_once(device, [&](vk::CommandBuffer& cmd) {
         auto append = [&](std::uint32_t first, std::uint32_t count, const vk::Buffer& dpos) {
@@ -66,7 +74,8 @@ double run_case(vk::Device& device, const Case& c, std::uint32_t seed, const ker
         vk::compute_to_compute(cmd);
         ops.attention(cmd, {.q = dq, .positions = new_pos, .k_cache = k_cache,
                             .v_cache = v_cache, .out = out, .scratch = scratch, .tokens = c.tokens,
-                            .kv_len = c.kv_len, .params = params});
+                            .kv_len = c.kv_len, .params = params,
+                            .sinks = c.sinks ? std::optional<vk::BufferBinding>(dsinks) : std::nullopt});
     });
 
     // The cache holds exactly the F16 rounding of K and V.
@@ -97,6 +106,10 @@ const Case kCases[] = {
     {32, 4, 128, 400, 2, 0, 30.f},       // soft-capping
     {8, 8, 64, 200, 7, 64, 50.f},        // no grouping, window + soft-cap
     {12, 4, 80, 129, 5},                 // odd head count per group (3), head_dim 80
+    {64, 8, 64, 1, 1, 0, 0.f, true},     // sinks (gpt-oss-20b's heads): first token
+    {64, 8, 64, 900, 1, 0, 0.f, true},   // sinks, decode over many splits
+    {64, 8, 64, 300, 40, 128, 0.f, true},  // sinks with a sliding window (split 0 may see no key)
+    {4, 2, 64, 90, 90, 24, 0.f, true},   // sinks, window, prefill from empty (tiny-gptoss)
 };
 
 }  // namespace

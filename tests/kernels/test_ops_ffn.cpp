@@ -1,5 +1,6 @@
-// SwiGLU/GeGLU, the weighted sum of expert outputs and the embedding gather against the
-// CPU references (cpu::swiglu, cpu::geglu, cpu::axpy, quant::dequantize_row).
+// SwiGLU/GeGLU/gpt-oss's clamped SwiGLU (with per-route expert biases), the weighted sum
+// of expert outputs (with per-expert biases) and the embedding gather against the CPU
+// references (cpu::swiglu, geglu, swiglu_oai, axpy, quant::dequantize_row).
 #include "test_ops_util.h"
 
 #include "base/error.h"
@@ -54,6 +55,48 @@ TEST_CASE("swiglu and geglu match the CPU reference, large and odd sizes, in pla
             CHECK(std::isfinite(got[0]));
         }
     }
+}
+
+TEST_CASE("gpt-oss's clamped SwiGLU with per-route expert biases matches the CPU reference") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    kernels::BlockOps ops(device);
+    const std::uint32_t width = 96, routes = 37, n_experts = 8, n = routes * width;
+    auto gate = test::random_normal(n, 11, 6.f);  // well past the clamp at 7 on both sides
+    const auto up = test::random_normal(n, 12, 6.f);
+    const auto bias_gate = test::random_normal(n_experts * width, 13), bias_up = test::random_normal(n_experts * width, 14);
+    std::vector<std::int32_t> ids(routes);
+    for (std::uint32_t r = 0; r < routes; ++r) ids[r] = std::int32_t((r * 5 + 3) % n_experts);
+    std::vector<float> want(n), plain(n);
+    cpu::swiglu_oai(gate, up, plain);
+    for (std::uint32_t r = 0; r < routes; ++r)
+        for (std::uint32_t i = 0; i < width; ++i) {
+            const std::size_t b = std::size_t(ids[r]) * width + i, at = std::size_t(r) * width + i;
+            want[at] = cpu::swiglu_oai(gate[at] + bias_gate[b], up[at] + bias_up[b]);
+        }
+    vk::Buffer dg = test::device_buffer(device, gate, "gate"), du = test::device_buffer(device, up, "up");
+    vk::Buffer dbg = test::device_buffer(device, bias_gate, "bias gate"), dbu = test::device_buffer(device, bias_up, "bias up");
+    vk::Buffer dids = test::device_buffer(device, ids, "ids");
+    vk::Buffer out = test::device_scratch(device, n * 4, "out"), out_plain = test::device_scratch(device, n * 4, "out plain");
+    test::run_once(device, [&](vk::CommandBuffer& cmd) {
+        ops.glu(cmd, {.gate = dg, .up = du, .out = out_plain, .n = n, .kind = kernels::Glu::SwiGLUOai});
+        ops.glu(cmd, {.gate = dg,
+                      .up = du,
+                      .out = out,
+                      .n = n,
+                      .kind = kernels::Glu::SwiGLUOai,
+                      .bias = kernels::GluRouteBias{.ids = dids, .bias_gate = dbg, .bias_up = dbu, .width = width,
+                                                    .n_experts = n_experts}});
+    });
+    const double e_plain = test::nmse(test::read_back<float>(device, out_plain, n), plain);
+    const double e = test::nmse(test::read_back<float>(device, out, n), want);
+    MESSAGE("swiglu_oai nmse=" << e_plain << ", with route biases nmse=" << e);
+    CHECK(e_plain <= kGluBound);
+    CHECK(e <= kGluBound);
+    // Clamping: a gate far above 7 acts as 7, an up far outside ±7 as ±7.
+    CHECK(cpu::swiglu_oai(100.f, 100.f) == cpu::swiglu_oai(7.f, 7.f));
+    CHECK(cpu::swiglu_oai(3.f, -50.f) == cpu::swiglu_oai(3.f, -7.f));
 }
 
 TEST_CASE("row ops: a bias over every row and a per-row sigmoid gate match the CPU reference") {
@@ -130,6 +173,46 @@ TEST_CASE("moe_combine adds the weighted expert outputs into the residual in k o
             CHECK(e <= kCombineBound);
         }
     }
+}
+
+TEST_CASE("moe_combine with expert biases adds each route's bias row of its expert (gpt-oss's down bias)") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    kernels::BlockOps ops(device);
+    const std::uint32_t tokens = 6, n = 256, k = 4, n_experts = 32;
+    const auto x = test::random_normal(std::size_t(tokens) * n, 31);
+    const auto experts = test::random_normal(std::size_t(tokens) * k * n, 32);
+    const auto bias = test::random_normal(std::size_t(n_experts) * n, 33);
+    auto w = test::random_normal(std::size_t(tokens) * k, 34, 0.3f);
+    w[1] = 0.f;  // a route computed on the CPU: neither its output nor its bias is added
+    std::vector<std::int32_t> ids(tokens * k);
+    for (std::uint32_t i = 0; i < tokens * k; ++i) ids[i] = std::int32_t((i * 7 + 1) % n_experts);
+    std::vector<float> want = x, y(n);
+    for (std::uint32_t t = 0; t < tokens; ++t)
+        for (std::uint32_t j = 0; j < k; ++j) {
+            if (w[t * k + j] == 0.f) continue;
+            for (std::uint32_t i = 0; i < n; ++i)
+                y[i] = experts[(t * k + j) * n + i] + bias[std::size_t(ids[t * k + j]) * n + i];
+            cpu::axpy(w[t * k + j], y, std::span(want).subspan(t * n, n));
+        }
+    vk::Buffer dx = test::device_buffer(device, x, "x"), de = test::device_buffer(device, experts, "experts");
+    vk::Buffer dw = test::device_buffer(device, w, "weights"), di = test::device_buffer(device, ids, "ids");
+    vk::Buffer db = test::device_buffer(device, bias, "bias");
+    test::run_once(device, [&](vk::CommandBuffer& cmd) {
+        ops.moe_combine(cmd, {.x = dx,
+                              .expert_out = de,
+                              .weights = dw,
+                              .tokens = tokens,
+                              .n = n,
+                              .top_k = k,
+                              .ids = di,
+                              .bias = db,
+                              .n_experts = n_experts});
+    });
+    const double e = test::nmse(test::read_back<float>(device, dx, x.size()), want);
+    MESSAGE("moe_combine with biases nmse=" << e);
+    CHECK(e <= kCombineBound);
 }
 
 namespace {

@@ -74,7 +74,7 @@ TEST_CASE("rms_norm honours row strides (a head slice of a wider row)") {
         for (std::uint32_t i = n; i < stride; ++i) CHECK(got[r * stride + i] == -5.f);  // gaps untouched
 }
 
-TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, positions per token") {
+TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, YaRN, positions per token") {
     test::GpuTest gpu;
     if (!gpu) return;
     vk::Device& device = gpu.device();
@@ -91,13 +91,23 @@ TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, posi
         {cpu::RopeStyle::Normal, 8, 64, 64, 10000.f, 1.f},
         {cpu::RopeStyle::Neox, 3, 64, 32, 10000.f, 0.25f},     // partial, linear scaling
         {cpu::RopeStyle::Normal, 5, 80, 22, 500000.f, 0.5f},
+        {cpu::RopeStyle::Neox, 64, 64, 64, 150000.f, 1.f / 32},  // YaRN as gpt-oss (below)
     };
     const std::vector<std::int32_t> positions = {0, 1, 2, 17, 511, 4000, 123};
     const std::uint32_t tokens = std::uint32_t(positions.size());
     for (const Case& c : cases) {
         CAPTURE(c.head_dim);
         CAPTURE(c.rot_dims);
-        const cpu::RopeParams params{c.style, c.rot_dims, c.base, c.scale};
+        cpu::RopeParams params{c.style, c.rot_dims, c.base, c.scale};
+        if (c.scale == 1.f / 32) {  // gpt-oss: YaRN factor 32 over 4096 positions, betas 32 / 1
+            const cpu::YarnCorrDims d = cpu::yarn_corr_dims(c.rot_dims, 4096, c.base, 32.f, 1.f);
+            CHECK(d.low == 8.f);  // floor(8.09), ceil(17.4): the pairs YaRN ramps over
+            CHECK(d.high == 18.f);
+            params.ext_factor = 1.f;
+            params.corr_low = d.low;
+            params.corr_high = d.high;
+            params.mscale = 1.f + 0.1f * std::log(32.f);
+        }
         const std::size_t row = std::size_t(c.n_heads) * c.head_dim;
         const auto x = test::random_normal(row * tokens, c.n_heads + c.head_dim);
         std::vector<float> want = x;

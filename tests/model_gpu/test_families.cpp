@@ -1,5 +1,5 @@
 // Every runnable family on models the generator writes (make-model presets tiny,
-// tiny-mixtral, tiny-qwen2moe, tiny-olmoe) at several quant mixes: the Vulkan forward pass against the
+// tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss) at several quant mixes: the Vulkan forward pass against the
 // CPU reference (prefill logits, greedy decode), offloaded and hybrid runs against the
 // resident one, and Mixtral's per-expert layout against its merged twin.
 #include "gguf/reader.h"
@@ -66,7 +66,13 @@ float top_margin(const std::vector<float>& logits) {
     return best - second;
 }
 
-const char* const kPresets[] = {"tiny", "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe"};
+const char* const kPresets[] = {"tiny", "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe", "tiny-gptoss"};
+
+// The quant mixes a family is checked at: gpt-oss files carry MXFP4 experts.
+std::vector<std::string> quants(const std::string& preset) {
+    if (preset == "tiny-gptoss") return {"f16", "mxfp4"};
+    return {"f16", "q4_k_m"};
+}
 
 }  // namespace
 
@@ -74,7 +80,7 @@ TEST_CASE("each family's Vulkan forward matches its CPU reference: prefill logit
     test::GpuTest gpu;
     if (!gpu) return;
     for (const char* preset : kPresets) {
-        for (const char* quant : {"f16", "q4_k_m"}) {
+        for (const std::string& quant : quants(preset)) {
             CAPTURE(preset);
             CAPTURE(quant);
             const gguf::File file = gguf::File::open(make(preset, quant));
@@ -105,7 +111,7 @@ TEST_CASE("each family offloaded (copies, passes through few slots, CPU misses) 
     if (!gpu) return;
     for (const char* preset : kPresets) {
         CAPTURE(preset);
-        const gguf::File file = gguf::File::open(make(preset, "q4_k_m"));
+        const gguf::File file = gguf::File::open(make(preset, quants(preset).back()));
         const std::vector<float> resident = run_gpu(gpu.device(), file, {.n_ctx = 32, .max_batch = 8});
         CHECK(run_gpu(gpu.device(), file, {.n_ctx = 32, .max_batch = 8, .expert_slots = 3}) == resident);
         CHECK(run_gpu(gpu.device(), file, {.n_ctx = 32, .max_batch = 8, .expert_slots = 1}) == resident);
