@@ -27,10 +27,11 @@ Answer generate_answer(KvMirror& kv, sample::Sampler& sampler, const text::Token
     Answer a;
     text::StreamDecoder decoder(tok);
     StopTextFilter stop(o.end_texts);
-    ThinkSplitter think;
+    ThinkSplitter think(o.reasoning);
     // `content` keeps the text of every token, control tokens included, so the history
     // renders back to the very tokens in the KV cache; the screen sees no control tokens
-    // except the reasoning tags of models that have them as tokens (Qwen3).
+    // except those of the reasoning markup (Qwen3's tags, harmony's channel headers), which
+    // the splitter shows with the reasoning or drops.
     auto keep = [&](const std::string& text, bool visible) {
         a.content += text;
         if (visible) printer.write(think.push(text));
@@ -61,7 +62,7 @@ Answer generate_answer(KvMirror& kv, sample::Sampler& sampler, const text::Token
         if (tok.is_special(id)) {
             // A control token ends any partial character or stop text before it.
             keep(stop.push(decoder.flush()) + stop.flush(), true);
-            keep(std::string(special_text), special_text == "<think>" || special_text == "</think>");
+            keep(std::string(special_text), o.reasoning.mentions(special_text));
         } else {
             keep(stop.push(decoder.push(id)), true);
             if (stop.stopped()) {

@@ -19,6 +19,7 @@ std::string_view stop_reason_name(StopReason reason);
 struct GenerateOptions {
     int n_predict = 512;
     std::vector<std::string> end_texts;  // the chat format's end-of-turn texts
+    ReasoningMarkup reasoning = reasoning_markup(text::ChatFormat::Qwen3);
 };
 
 struct Answer {

@@ -14,6 +14,7 @@ struct ChatCliOptions {
     std::string chat_template;  // a format name; empty: detected from the GGUF
     int n_predict = 512;
     bool hide_thinking = false;
+    bool show_thinking = false;  // gpt-oss: show the analysis channel (hidden by default)
     bool no_thinking = false;  // start with Qwen3's enable_thinking off (/think turns it on)
     bool drop_oldest = false;
     bool stats_json = false;  // the per-answer footer as one JSON object per line

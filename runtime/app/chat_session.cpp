@@ -55,6 +55,7 @@ ChatSession::ChatSession(ModelSession& session, const ChatCliOptions& options, t
       sampler_(options.sampler) {
     generate_.n_predict = options.n_predict;
     generate_.end_texts = text::end_of_turn_texts(format);
+    generate_.reasoning = reasoning_markup(format);
 }
 
 void ChatSession::note(const std::string& text) const {
@@ -126,9 +127,10 @@ void ChatSession::answer(std::string user_text) {
         note("[interrupted while reading the prompt; the message is dropped]");
         return;
     }
-    const ThinkingDisplay display = options_.hide_thinking ? ThinkingDisplay::hide
-                                    : color_               ? ThinkingDisplay::dim
-                                                           : ThinkingDisplay::plain;
+    // gpt-oss's analysis channel is hidden unless asked for (the format's guide: it is not
+    // meant for users); Qwen3's reasoning is shown unless hidden.
+    const bool hide = options_.hide_thinking || (generate_.reasoning.open != "<think>" && !options_.show_thinking);
+    const ThinkingDisplay display = hide ? ThinkingDisplay::hide : color_ ? ThinkingDisplay::dim : ThinkingDisplay::plain;
     AnswerPrinter printer(stdout, display);
     Answer a = generate_answer(kv_, sampler_, tok, std::move(prefill.logits), generate_, printer);
     printer.finish();

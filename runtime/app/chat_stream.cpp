@@ -48,6 +48,23 @@ std::string StopTextFilter::flush() {
     return out;
 }
 
+bool ReasoningMarkup::mentions(std::string_view control_text) const {
+    if (control_text.empty()) return false;
+    auto in = [&](const std::string& m) { return m.find(control_text) != std::string::npos; };
+    return in(open) || in(close) || std::any_of(hidden.begin(), hidden.end(), in);
+}
+
+ReasoningMarkup reasoning_markup(text::ChatFormat format) {
+    if (format == text::ChatFormat::Harmony)
+        return {.open = "<|channel|>analysis<|message|>",
+                .close = "<|end|>",
+                .tags_shown = false,
+                .hidden = {"<|start|>assistant", "<|channel|>final<|message|>"}};
+    return {.open = std::string(kThinkOpen), .close = std::string(kThinkClose), .tags_shown = true, .hidden = {}};
+}
+
+ThinkSplitter::ThinkSplitter(ReasoningMarkup markup) : markup_(std::move(markup)) {}
+
 std::vector<TextSegment> ThinkSplitter::push(std::string_view text) {
     pending_ += text;
     std::vector<TextSegment> out;
@@ -59,20 +76,24 @@ std::vector<TextSegment> ThinkSplitter::push(std::string_view text) {
             out.push_back({std::move(s), thinking});
     };
     for (;;) {
-        const std::string_view marker = in_think_ ? kThinkClose : kThinkOpen;
-        if (const auto at = pending_.find(marker); at != std::string::npos) {
-            // The tags belong to the reasoning: shown dimmed with it, hidden with it.
-            if (in_think_) {
-                emit(pending_.substr(0, at + marker.size()), true);
-            } else {
-                emit(pending_.substr(0, at), false);
-                emit(std::string(marker), true);
-            }
+        // The markers that may come next: the end of the reasoning inside it, else its start
+        // and the hidden markup.
+        std::vector<std::string_view> markers{in_think_ ? markup_.close : markup_.open};
+        if (!in_think_) markers.insert(markers.end(), markup_.hidden.begin(), markup_.hidden.end());
+        std::size_t at = std::string::npos;
+        std::string_view marker;
+        for (std::string_view m : markers)
+            if (const auto i = pending_.find(m); i < at) at = i, marker = m;
+        if (at != std::string::npos) {
+            emit(pending_.substr(0, at), in_think_);
+            const bool toggles = marker == (in_think_ ? markup_.close : markup_.open);
+            if (toggles && markup_.tags_shown) emit(std::string(marker), true);
             pending_.erase(0, at + marker.size());
-            in_think_ = !in_think_;
+            if (toggles) in_think_ = !in_think_;
             continue;
         }
-        const std::size_t hold = partial_tail(pending_, marker);
+        std::size_t hold = 0;
+        for (std::string_view m : markers) hold = std::max(hold, partial_tail(pending_, m));
         emit(pending_.substr(0, pending_.size() - hold), in_think_);
         pending_.erase(0, pending_.size() - hold);
         return out;

@@ -29,6 +29,8 @@ void add_chat_command(CLI::App& parent) {
                     "Chat format, overriding the one detected from the GGUF: " + text::chat_format_names());
     cmd->add_flag("--hide-thinking", o->hide_thinking,
                   "Hide <think>...</think> reasoning (default: shown dimmed at a terminal, plain otherwise)");
+    cmd->add_flag("--show-thinking", o->show_thinking,
+                  "Show gpt-oss's analysis channel (hidden by default), dimmed at a terminal");
     cmd->add_flag("--no-think", o->no_thinking,
                   "Start with Qwen3 thinking off (/think and /no_think switch it)");
     cmd->add_flag("--drop-oldest", o->drop_oldest,

@@ -138,6 +138,19 @@ std::string today() {
     return buf;
 }
 
+// An earlier answer's final-channel text. `ferry chat` keeps what the model wrote, headers
+// included (<|channel|>analysis<|message|>...<|end|><|start|>assistant<|channel|>final
+// <|message|>answer); a plain text is the answer itself.
+std::string harmony_final_text(const std::string& content) {
+    constexpr std::string_view final_header = "<|channel|>final<|message|>";
+    const auto at = content.rfind(final_header);
+    if (at == std::string::npos) return content.find("<|channel|>") == std::string::npos ? content : std::string();
+    std::string text = content.substr(at + final_header.size());
+    for (std::string_view end : {"<|end|>", "<|return|>"})
+        if (const auto e = text.find(end); e != std::string::npos) text.resize(e);
+    return text;
+}
+
 // OpenAI harmony format (gpt-oss): a fixed system message with date and reasoning effort,
 // the user's system prompt as the developer's instructions, earlier answers on the final
 // channel (their analysis is dropped, as the format's guide says).
@@ -157,7 +170,7 @@ std::string render_harmony(std::span<const ChatMessage> messages, const ChatOpti
         if (m.role == "user")
             s += "<|start|>user<|message|>" + m.content + "<|end|>";
         else if (m.role == "assistant")
-            s += "<|start|>assistant<|channel|>final<|message|>" + m.content + "<|end|>";
+            s += "<|start|>assistant<|channel|>final<|message|>" + harmony_final_text(m.content) + "<|end|>";
     }
     if (o.add_generation_prompt) s += "<|start|>assistant";
     return s;

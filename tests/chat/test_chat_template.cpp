@@ -94,6 +94,15 @@ TEST_CASE("gpt-oss harmony") {
           "<|start|>assistant<|channel|>final<|message|>Hello.<|end|>"
           "<|start|>user<|message|>2+2?<|end|>"
           "<|start|>assistant");
+    // An answer as `ferry chat` keeps it (what the model wrote, headers included) renders as
+    // its final text; the analysis is dropped.
+    const std::vector<ChatMessage> kept = {
+        {"user", "Hi"},
+        {"assistant", "<|channel|>analysis<|message|>Greet back.<|end|><|start|>assistant<|channel|>final<|message|>Hello."},
+        {"user", "2+2?"}};
+    const std::string r = render_chat(ChatFormat::Harmony, kept, o);
+    CHECK(r.find("<|start|>assistant<|channel|>final<|message|>Hello.<|end|><|start|>user") != std::string::npos);
+    CHECK(r.find("Greet back.") == std::string::npos);
 }
 
 TEST_CASE("format detection from template text and architecture") {

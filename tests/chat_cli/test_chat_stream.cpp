@@ -52,6 +52,26 @@ TEST_CASE("ThinkSplitter separates reasoning from the answer, tags split across 
     CHECK(join(all, false) == "\n\nThe answer is 4.");
 }
 
+TEST_CASE("ThinkSplitter on harmony: the analysis channel is reasoning, the headers are dropped") {
+    ThinkSplitter t(ferry::app::reasoning_markup(ferry::text::ChatFormat::Harmony));
+    std::vector<TextSegment> all;
+    // As gpt-oss writes it after the prompt's <|start|>assistant, control tokens as their text.
+    for (const char* piece : {"<|channel|>", "analy", "sis", "<|message|>", "User asks 2+2.", "<|end|>",
+                              "<|start|>", "assistant", "<|channel|>", "final", "<|message|>", "It is ", "4."}) {
+        auto segs = t.push(piece);
+        all.insert(all.end(), segs.begin(), segs.end());
+    }
+    auto rest = t.flush();
+    all.insert(all.end(), rest.begin(), rest.end());
+    CHECK(join(all, true) == "User asks 2+2.");
+    CHECK(join(all, false) == "It is 4.");
+    const auto markup = ferry::app::reasoning_markup(ferry::text::ChatFormat::Harmony);
+    CHECK(markup.mentions("<|channel|>"));
+    CHECK(markup.mentions("<|end|>"));
+    CHECK_FALSE(markup.mentions("<|return|>"));
+    CHECK_FALSE(ferry::app::reasoning_markup(ferry::text::ChatFormat::ChatML).mentions("<|im_end|>"));
+}
+
 TEST_CASE("ThinkSplitter passes text without tags straight through") {
     ThinkSplitter t;
     auto segs = t.push("a < b and c > d");
