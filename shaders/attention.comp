@@ -12,6 +12,9 @@
 // (softcap * tanh(s / softcap)) when softcap > 0, as cpu::attention. Attention sinks
 // (has_sinks, gpt-oss): head h's sink logit starts the online softmax of split 0 as one
 // more score with a zero value row (m = sink, l = 1), so it joins the denominator once.
+// Chunked attention (chunk > 0, Llama 4): keys from floor(pos / chunk) * chunk on. The
+// attention temperature (temp_scale > 0, Llama 4's no-rope layers) scales a row's scores
+// by 1 + temp_scale * ln(floor((pos + 1) / temp_floor) + 1), as scaling its query.
 // F32 arithmetic.
 //
 // Layouts (floats unless said):
@@ -54,6 +57,7 @@ shared float l_sh[ROWS];        // running sum of exp(score - m)
 shared float alpha_sh[ROWS];    // exp(m_old - m_new) of the current chunk
 shared int lo_sh[ROWS];         // first key of the row (-1: row unused)
 shared int hi_sh[ROWS];         // last key of the row
+shared float qs_sh[ROWS];       // the row's score scale (attention temperature)
 
 const float NEG_INF = -1.0 / 0.0;
 
@@ -72,7 +76,11 @@ void main() {
             const int pos = positions[t];
             hi = min(pos, int(pc.kv_len) - 1);
             lo = pc.sliding_window > 0u ? max(0, pos - int(pc.sliding_window) + 1) : 0;
+            if (pc.chunk > 0u) lo = max(lo, pos / int(pc.chunk) * int(pc.chunk));
         }
+        qs_sh[r] = pc.scale;
+        if (pc.temp_scale > 0.0 && t < pc.tokens)
+            qs_sh[r] = pc.scale * (1.0 + pc.temp_scale * log(floor(float(positions[t] + 1) / pc.temp_floor) + 1.0));
         lo_sh[r] = lo;
         hi_sh[r] = hi;
         const bool sink = pc.has_sinks != 0u && split == 0u && t < pc.tokens;
@@ -115,7 +123,7 @@ void main() {
                 for (uint r = 0u; r < ROWS; ++r) dots[r] += dot(q_sh[r * HD4 + d], k4);
             }
             for (uint r = 0u; r < ROWS; ++r) {
-                float s = dots[r] * pc.scale;
+                float s = dots[r] * qs_sh[r];
                 if (pc.softcap > 0.0) s = pc.softcap * safe_tanh(s / pc.softcap);
                 const bool visible = key >= lo_sh[r] && key <= hi_sh[r];
                 p_sh[r * WG + tid] = visible ? s : NEG_INF;

@@ -40,7 +40,8 @@
     float ext_factor;   \
     float corr_low;     \
     float corr_high;    \
-    float mscale;
+    float mscale;       \
+    uint has_factors;
 
 /* k, v: F32 [tokens, row] (row = n_kv_heads * head_dim, k and v at their own strides)
  * written to the F16 caches [n_ctx, row] at positions[t]. */
@@ -63,7 +64,10 @@
     uint sliding_window;     \
     float scale;             \
     float softcap;           \
-    uint has_sinks;
+    uint has_sinks;          \
+    uint chunk;              \
+    float temp_scale;        \
+    float temp_floor;
 
 #define FERRY_PUSH_ATTENTION_COMBINE \
     uint tokens;                     \

@@ -1,5 +1,6 @@
 #version 450
-// RMSNorm with weight: y[r] = x[r] / sqrt(mean(x[r]^2) + eps) * weight, one row per
+// RMSNorm with weight (RMS_NO_WEIGHT: without, Llama 4's q/k norm): y[r] = x[r] /
+// sqrt(mean(x[r]^2) + eps) * weight, one row per
 // workgroup. The same shader serves the block norms (rows of n_embd, one per token) and
 // Qwen3's per-head q_norm/k_norm (rows of head_dim, tokens * heads of them). x and y may
 // be the same buffer (in place): each element is read and written by one invocation.
@@ -34,5 +35,9 @@ void main() {
     }
     const float inv = inversesqrt(partial[0] / float(pc.n) + pc.eps);
     const uint yb = row * pc.y_stride;
+#if defined(RMS_NO_WEIGHT)
+    for (uint i = tid; i < pc.n; i += WG) y[yb + i] = x[xb + i] * inv;
+#else
     for (uint i = tid; i < pc.n; i += WG) y[yb + i] = x[xb + i] * inv * weight[i];
+#endif
 }

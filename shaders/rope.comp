@@ -5,8 +5,8 @@
 // token t uses positions[t], so a prefill batch is one dispatch.
 //   angle_i = pos * freq_scale * freq_base^(-2i / rot_dims),  i < rot_dims / 2
 // and with YaRN (ext_factor > 0) mixed with the unscaled angle by a ramp over the pair
-// index between corr_low and corr_high, cos/sin times mscale (ggml's rope_yarn), as
-// cpu::rope. F32 throughout; the angle is formed as ggml does, in F32.
+// index between corr_low and corr_high, cos/sin times mscale (ggml's rope_yarn); with
+// has_factors each pair's frequency is divided by its factor (rope_freqs); as cpu::rope. F32 throughout; the angle is formed as ggml does, in F32.
 #extension GL_GOOGLE_include_directive : require
 #include "block_ops.h"
 #include "common_ops.glsl"
@@ -16,6 +16,7 @@ layout(constant_id = 0) const uint WG = 256;
 
 layout(std430, set = 0, binding = 0) buffer X { float x[]; };                  // [tokens, token_stride]
 layout(std430, set = 0, binding = 1) readonly buffer Positions { int positions[]; };  // [tokens]
+layout(std430, set = 0, binding = 2) readonly buffer Factors { float factors[]; };    // [rot_dims / 2]
 
 layout(push_constant) uniform Push { FERRY_PUSH_ROPE } pc;
 
@@ -29,7 +30,9 @@ void main() {
     const uint i = id % half_rot;
 
     const float inv_freq = exp2(-2.0 * float(i) / float(pc.rot_dims) * log2(pc.freq_base));
-    const float unscaled = float(positions[t]) * inv_freq;
+    // Llama 3/4's rope_freqs: pair i's frequency divided by factors[i] (has_factors).
+    const float factor = pc.has_factors != 0u ? factors[i] : 1.0;
+    const float unscaled = float(positions[t]) * inv_freq / factor;
     float theta = unscaled * pc.freq_scale;
     if (pc.ext_factor != 0.0) {
         const float y = (float(i) - pc.corr_low) / max(0.001, pc.corr_high - pc.corr_low);

@@ -1,7 +1,8 @@
 #version 450
 // Row ops in place on x [n / width, width], as cpu::add_row / cpu::sigmoid_gate:
 // ROWS_ADD x[i] += b[i % width] (a bias over every token's row); ROWS_SIGMOID_GATE
-// x[i] *= sigmoid(b[i / width]) (a per-token scalar gate, e.g. Qwen2-MoE's shared expert).
+// x[i] *= sigmoid(b[i / width]) (a per-token scalar gate, e.g. Qwen2-MoE's shared expert);
+// ROWS_SCALE x[i] *= b[i / width] (Llama 4's expert input times its route weight).
 // Grid-stride loop, so any n fits one dispatch. F32.
 #extension GL_GOOGLE_include_directive : require
 #include "block_ops.h"
@@ -26,6 +27,8 @@ void main() {
         x[i] += b[i % pc.width];
 #elif defined(ROWS_SIGMOID_GATE)
         x[i] *= 1.0 / (1.0 + exp(-b[i / pc.width]));
+#elif defined(ROWS_SCALE)
+        x[i] *= b[i / pc.width];
 #else
 #error "define ROWS_ADD or ROWS_SIGMOID_GATE"
 #endif

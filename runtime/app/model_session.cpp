@@ -98,10 +98,10 @@ ModelSession::ModelSession(const ModelOptions& o) {
         fail("{} needs at least {} of VRAM ({})", o.model_path, format_bytes(budget + plan.missing),
              plan.advice);
     try {  // a bad --predictor is the user's error, whether or not prefetch ends up on
-        scheduler::make_predictor(o.predictor, {.n_layers = config.n_layers,
+        scheduler::make_predictor(o.predictor, {.n_layers = config.n_moe_layers(),
                                                 .n_experts = config.n_experts,
                                                 .top_k = config.n_experts_used,
-                                                .cross_layer = std::vector<bool>(config.n_layers, true)});
+                                                .cross_layer = std::vector<bool>(config.n_moe_layers(), true)});
     } catch (const scheduler::Error& e) {
         fail("--predictor: {}", e.what());
     }

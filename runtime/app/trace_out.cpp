@@ -16,7 +16,7 @@ TraceRecorder::TraceRecorder(const std::string& path, model::GpuModel& model, co
     info.model = model_name;
     info.n_experts = c.n_experts;
     info.top_k = c.n_experts_used;
-    info.layers.resize(c.n_layers);
+    info.layers.resize(c.n_moe_layers());  // the expert engine's layers (Llama 4: every other)
     std::iota(info.layers.begin(), info.layers.end(), 0u);
     info.cross_layer = info.layers;  // every layer of every token is recorded
     writer_ = std::make_unique<scheduler::TraceWriter>(out_, info);

@@ -9,11 +9,11 @@
 namespace ferry::cpu {
 
 void rms_norm(std::span<const float> x, std::span<const float> weight, float eps, std::span<float> y) {
-    if (x.size() != weight.size() || x.size() != y.size()) fail("rms_norm: size mismatch");
+    if ((!weight.empty() && x.size() != weight.size()) || x.size() != y.size()) fail("rms_norm: size mismatch");
     double sum_sq = 0;
     for (float v : x) sum_sq += double(v) * v;
     const float inv = float(1.0 / std::sqrt(sum_sq / double(x.size()) + eps));
-    for (std::size_t i = 0; i < x.size(); ++i) y[i] = x[i] * inv * weight[i];
+    for (std::size_t i = 0; i < x.size(); ++i) y[i] = weight.empty() ? x[i] * inv : x[i] * inv * weight[i];
 }
 
 YarnCorrDims yarn_corr_dims(int rot_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow) {
@@ -30,12 +30,15 @@ YarnCorrDims yarn_corr_dims(int rot_dims, int n_ctx_orig, float freq_base, float
 
 void rope(std::span<float> x, int n_heads, int head_dim, int pos, const RopeParams& p) {
     if (std::size_t(n_heads) * head_dim != x.size()) fail("rope: size mismatch");
+    if (!p.freq_factors.empty() && int(p.freq_factors.size()) != p.rot_dims / 2)
+        fail("rope: {} frequency factors for {} rotated pairs", p.freq_factors.size(), p.rot_dims / 2);
     if (p.rot_dims <= 0 || p.rot_dims > head_dim || p.rot_dims % 2) fail("rope: bad rot_dims {}", p.rot_dims);
     const int half = p.rot_dims / 2;
     for (int h = 0; h < n_heads; ++h) {
         float* v = x.data() + std::size_t(h) * head_dim;
         for (int i = 0; i < half; ++i) {
-            const double unscaled = double(pos) * std::pow(double(p.freq_base), -2.0 * i / p.rot_dims);
+            double unscaled = double(pos) * std::pow(double(p.freq_base), -2.0 * i / p.rot_dims);
+            if (!p.freq_factors.empty()) unscaled /= p.freq_factors[i];
             double theta = unscaled * p.freq_scale;
             if (p.ext_factor != 0) {
                 const double y = (i - p.corr_low) / std::max(0.001, double(p.corr_high) - p.corr_low);
@@ -63,7 +66,11 @@ void attention(std::span<const float> q, std::span<const float> k_cache, std::sp
     if (k_cache.size() < (q_pos + 1) * row || v_cache.size() < (q_pos + 1) * row)
         fail("attention: cache shorter than position {}", q_pos);
     const int group = p.n_heads / p.n_kv_heads;
-    const int first = p.sliding_window > 0 ? std::max(0, q_pos - p.sliding_window + 1) : 0;
+    int first = p.sliding_window > 0 ? std::max(0, q_pos - p.sliding_window + 1) : 0;
+    if (p.chunk > 0) first = std::max(first, q_pos / p.chunk * p.chunk);
+    const float scale = p.temp_scale > 0
+                            ? p.scale * (1.f + p.temp_scale * std::log(std::floor(float(q_pos + 1) / p.temp_floor) + 1.f))
+                            : p.scale;
     std::vector<float> scores(q_pos + 1);
     for (int h = 0; h < p.n_heads; ++h) {
         const float* qh = q.data() + h * hd;
@@ -73,7 +80,7 @@ void attention(std::span<const float> q, std::span<const float> k_cache, std::sp
             const float* kt = k_cache.data() + t * row + kv;
             double dot = 0;
             for (std::size_t i = 0; i < hd; ++i) dot += double(qh[i]) * kt[i];
-            float s = float(dot) * p.scale;
+            float s = float(dot) * scale;
             if (p.softcap > 0) s = p.softcap * std::tanh(s / p.softcap);
             scores[t] = s;
             max_score = std::max(max_score, s);

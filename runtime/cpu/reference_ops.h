@@ -8,7 +8,7 @@
 
 namespace ferry::cpu {
 
-// y = x / sqrt(mean(x^2) + eps) * weight          x, y, weight: [n]
+// y = x / sqrt(mean(x^2) + eps) * weight          x, y, weight: [n] (weight empty: none)
 void rms_norm(std::span<const float> x, std::span<const float> weight, float eps, std::span<float> y);
 
 enum class RopeStyle {
@@ -27,6 +27,7 @@ struct RopeParams {
     float ext_factor = 0.f;
     float corr_low = 0.f, corr_high = 0.f;  // yarn_corr_dims
     float mscale = 1.f;                     // cos and sin are multiplied by it (YaRN's magnitude)
+    std::span<const float> freq_factors = {};  // [rot_dims / 2] or empty: pair i's angle / factors[i] (rope_freqs)
 };
 
 // ggml_rope_yarn_corr_dims: the first and last pair index whose wavelength passes through
@@ -51,6 +52,10 @@ struct AttentionParams {
     // [n_heads] or empty: gpt-oss's attention sinks, one logit per head that joins the
     // softmax's denominator only: p_j = e^{s_j} / (Σ_i e^{s_i} + e^{sink_h}).
     std::span<const float> sinks = {};
+    int chunk = 0;  // > 0: keys from floor(q_pos / chunk) * chunk on (Llama 4's chunked attention)
+    // > 0: scores scaled by 1 + temp_scale * ln(floor((q_pos + 1) / temp_floor) + 1) (Llama 4's
+    // attention temperature on its no-rope layers).
+    float temp_scale = 0.f, temp_floor = 0.f;
 };
 
 // One query token at position q_pos attending to key positions [0, q_pos] (causal).

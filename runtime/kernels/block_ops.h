@@ -36,6 +36,7 @@ struct RmsNormArgs {
     float eps = 1e-6f;
     std::uint32_t x_stride = 0;  // 0: n
     std::uint32_t y_stride = 0;  // 0: n
+    bool unweighted = false;     // y = x / rms (weight not read): Llama 4's q/k norm
 };
 
 // In place: x holds n_heads heads of head_dim per token; token t is rotated by
@@ -47,8 +48,9 @@ struct RopeArgs {
     std::uint32_t tokens = 1;
     std::uint32_t n_heads = 0;
     std::uint32_t head_dim = 0;
-    cpu::RopeParams params{};
+    cpu::RopeParams params{};        // params.freq_factors is not read: the GPU's are freq_factors
     std::uint32_t token_stride = 0;  // 0: n_heads * head_dim
+    std::optional<vk::BufferBinding> freq_factors = std::nullopt;  // F32 [rot_dims / 2] (rope_freqs)
 };
 
 // Writes tokens' K (already rotated) and V rows, F32, into the F16 caches at positions[t].
@@ -133,10 +135,11 @@ struct GluArgs {
     std::optional<GluRouteBias> bias = std::nullopt;
 };
 
-enum class RowOp { Add, SigmoidGate };
+enum class RowOp { Add, SigmoidGate, Scale };
 
 // In place on x [n / width, width], as cpu::add_row / cpu::sigmoid_gate: Add x[r, i] +=
-// b[i] (a bias, b [width]); SigmoidGate x[r, i] *= sigmoid(b[r]) (a gate, b [n / width]).
+// b[i] (a bias, b [width]); SigmoidGate x[r, i] *= sigmoid(b[r]) (a gate, b [n / width]);
+// Scale x[r, i] *= b[r] (b [n / width]).
 struct RowArgs {
     vk::BufferBinding x;  // F32 [n]
     vk::BufferBinding b;  // F32 [width] or [n / width]

@@ -24,14 +24,15 @@ std::uint32_t ceil_div(std::uint64_t a, std::uint64_t b) { return std::uint32_t(
 
 // Shared memory of attention.comp for a plan (see its shared declarations).
 std::uint64_t shared_bytes(std::uint32_t rows, std::uint32_t head_dim, std::uint32_t wg) {
-    return (2ull * rows * head_dim + std::uint64_t(rows) * wg + 5ull * rows) * 4;
+    return (2ull * rows * head_dim + std::uint64_t(rows) * wg + 6ull * rows) * 4;
 }
 
 void check_params(const cpu::AttentionParams& p) {
     if (p.n_heads <= 0 || p.n_kv_heads <= 0 || p.n_heads % p.n_kv_heads)
         fail("attention: {} heads are not a multiple of {} KV heads", p.n_heads, p.n_kv_heads);
     if (p.head_dim <= 0 || p.head_dim % 4) fail("attention: head_dim {} must be a multiple of 4", p.head_dim);
-    if (p.sliding_window < 0 || p.softcap < 0) fail("attention: negative sliding window or soft-cap");
+    if (p.sliding_window < 0 || p.softcap < 0 || p.chunk < 0) fail("attention: negative sliding window, chunk or soft-cap");
+    if (p.temp_scale > 0 && !(p.temp_floor > 0)) fail("attention: temperature needs a positive floor scale");
 }
 
 }  // namespace
@@ -106,7 +107,8 @@ void BlockOps::attention(vk::CommandBuffer& cmd, const AttentionArgs& a) {
                              plan.split_len, plan.n_splits,
                              q_stride,     std::uint32_t(p.sliding_window),
                              p.scale,      p.softcap,
-                             a.sinks ? 1u : 0u};
+                             a.sinks ? 1u : 0u, std::uint32_t(p.chunk),
+                             p.temp_scale, p.temp_floor};
     cmd.dispatch({.pipeline = &pipe,
                   .buffers = {a.q, a.positions, a.k_cache, a.v_cache, a.out, split ? a.scratch : a.out,
                               a.sinks ? *a.sinks : a.q},

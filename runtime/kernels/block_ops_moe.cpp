@@ -52,7 +52,8 @@ void BlockOps::rows(vk::CommandBuffer& cmd, const RowArgs& a) {
     if (a.n == 0 || a.width == 0 || a.n % a.width) fail("rows: {} floats are not rows of {}", a.n, a.width);
     require_bytes(a.x, std::uint64_t(a.n) * 4, "rows", "x");
     require_bytes(a.b, std::uint64_t(a.op == RowOp::Add ? a.width : a.n / a.width) * 4, "rows", "b");
-    const vk::Pipeline& p = pipelines_.get({.shader = a.op == RowOp::Add ? "rows_add" : "rows_sigmoid_gate",
+    const char* shader = a.op == RowOp::Add ? "rows_add" : a.op == RowOp::SigmoidGate ? "rows_sigmoid_gate" : "rows_scale";
+    const vk::Pipeline& p = pipelines_.get({.shader = shader,
                                             .spec_constants = {wg_},
                                             .push_constant_bytes = sizeof(push::Rows),
                                             .storage_buffers = 2});

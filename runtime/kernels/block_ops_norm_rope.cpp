@@ -42,16 +42,16 @@ void BlockOps::rms_norm(vk::CommandBuffer& cmd, const RmsNormArgs& a) {
     const auto row_end = [&](std::uint32_t stride) { return (std::uint64_t(a.rows - 1) * stride + a.n) * 4; };
     require_bytes(a.x, row_end(xs), "rms_norm", "x");
     require_bytes(a.y, row_end(ys), "rms_norm", "y");
-    require_bytes(a.weight, std::uint64_t(a.n) * 4, "rms_norm", "weight");
+    if (!a.unweighted) require_bytes(a.weight, std::uint64_t(a.n) * 4, "rms_norm", "weight");
     // Rows of a head (128) use a smaller group than rows of n_embd.
     const std::uint32_t wg = a.n <= 256 ? wg_small_rows_ : wg_rows_;
-    const vk::Pipeline& p = pipelines_.get({.shader = "rms_norm",
+    const vk::Pipeline& p = pipelines_.get({.shader = a.unweighted ? "rms_norm_plain" : "rms_norm",
                                             .spec_constants = {wg},
                                             .push_constant_bytes = sizeof(push::RmsNorm),
                                             .storage_buffers = 3});
     const push::RmsNorm pc{a.n, a.rows, xs, ys, a.eps};
     cmd.dispatch({.pipeline = &p,
-                  .buffers = {a.x, a.weight, a.y},
+                  .buffers = {a.x, a.unweighted ? a.x : a.weight, a.y},
                   .push = vk::push_bytes(pc),
                   .groups = spread_groups(a.rows)});
 }
@@ -70,13 +70,15 @@ void BlockOps::rope(vk::CommandBuffer& cmd, const RopeArgs& a) {
     const vk::Pipeline& p = pipelines_.get({.shader = shader,
                                             .spec_constants = {wg_},
                                             .push_constant_bytes = sizeof(push::Rope),
-                                            .storage_buffers = 2});
+                                            .storage_buffers = 3});
     const cpu::RopeParams& r = a.params;
     const push::Rope pc{a.tokens,     a.n_heads,    a.head_dim,    std::uint32_t(rot), stride,  r.freq_base,
-                        r.freq_scale, r.ext_factor, r.corr_low,    r.corr_high,        r.mscale};
+                        r.freq_scale, r.ext_factor, r.corr_low,    r.corr_high,        r.mscale,
+                        a.freq_factors ? 1u : 0u};
+    if (a.freq_factors) require_bytes(*a.freq_factors, std::uint64_t(rot / 2) * 4, "rope", "freq_factors");
     const std::uint64_t pairs = std::uint64_t(a.tokens) * a.n_heads * std::uint32_t(rot / 2);
     cmd.dispatch({.pipeline = &p,
-                  .buffers = {a.x, a.positions},
+                  .buffers = {a.x, a.positions, a.freq_factors ? *a.freq_factors : a.positions},
                   .push = vk::push_bytes(pc),
                   .groups = spread_groups((pairs + wg_ - 1) / wg_)});
 }

@@ -43,9 +43,9 @@ struct Rows {
 };
 
 static_assert(sizeof(RmsNorm) == 20);
-static_assert(sizeof(Rope) == 44);
+static_assert(sizeof(Rope) == 48);
 static_assert(sizeof(KvAppend) == 20);
-static_assert(sizeof(Attention) == 44);
+static_assert(sizeof(Attention) == 56);
 static_assert(sizeof(AttentionCombine) == 16);
 static_assert(sizeof(Glu) == 8);
 static_assert(sizeof(Embed) == 24);

@@ -11,7 +11,7 @@ using cpu::RouterFunction;
 
 // Sources: each family's reference implementation (Hugging Face modeling_*.py) and
 // llama.cpp's graph for the same GGUF architecture name.
-constexpr std::array<ArchitectureTraits, 5> kArchitectures{{
+constexpr std::array<ArchitectureTraits, 6> kArchitectures{{
     // Qwen3MoeSparseMoeBlock: softmax over 128 experts, top-8, norm_topk_prob = true;
     // Qwen3Attention: q_norm/k_norm (RMSNorm over head_dim) before rope; rope NeoX.
     {"qwen3moe", "Qwen3 MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B)", true, RouterFunction::SoftmaxThenTopK,
@@ -28,6 +28,15 @@ constexpr std::array<ArchitectureTraits, 5> kArchitectures{{
     // clamped SwiGLU experts with biases.
     {"gpt-oss", "gpt-oss (gpt-oss-20b, gpt-oss-120b)", true, RouterFunction::TopKThenSoftmax, false, false,
      false, RopeStyle::Neox, Activation::SwiGLUOai, {}, 2},
+    // Llama 4 (llama.cpp's llama4 graph): sigmoid of the top-1 logit scales the expert's
+    // input; an ungated shared expert; MoE every interleave_moe_layer_step-th layer, dense
+    // FFNs between; no rope and global attention every 4th layer, chunks of 8192 elsewhere.
+    {"llama4", "Llama 4 (Llama-4-Scout-17B-16E, Maverick)", true, RouterFunction::Sigmoid, false, false, true,
+     RopeStyle::Normal, Activation::SwiGLU,
+     "ferry's Llama 4 forward pass follows the published formulas but does not match the reference "
+     "engine's figures yet (perplexity 4% apart on its random-weight test model); answers may differ "
+     "from llama.cpp's",
+     0, 4, 8192, 0.1f, 8192.f},
     // Mixtral is stored as `llama` with expert_count > 0: softmax top-2 of 8, renormalised
     // (equal to softmax over the two chosen logits); rope normal style.
     {"llama", "Llama / Mixtral (Mixtral-8x7B)", true, RouterFunction::SoftmaxThenTopK, true, false, false,
@@ -46,7 +55,7 @@ std::optional<ArchitectureTraits> find_architecture(std::string_view gguf_name) 
 }
 
 std::string_view runnable_architectures() {
-    return "qwen3moe, qwen2moe, olmoe, gpt-oss, llama with experts (Mixtral)";
+    return "qwen3moe, qwen2moe, olmoe, gpt-oss, llama4, llama with experts (Mixtral)";
 }
 
 }  // namespace ferry::model

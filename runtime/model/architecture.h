@@ -29,6 +29,12 @@ struct ArchitectureTraits {
     // > 0: layer l uses the sliding window (attention.sliding_window) when
     // l % swa_pattern < swa_pattern - 1, else full attention (gpt-oss: 2, even layers slide).
     std::uint32_t swa_pattern = 0;
+    // Llama 4: every nope_layer_step-th layer (l % step == step - 1) has no rope and global
+    // attention with the temperature (attn_temp_scale, attn_temp_floor); the others rope,
+    // attend within chunks of attn_chunk positions and RMS-normalise q and k after rope.
+    std::uint32_t nope_layer_step = 0;
+    std::uint32_t attn_chunk = 0;
+    float attn_temp_scale = 0.f, attn_temp_floor = 0.f;
 };
 
 // nullopt when the architecture is not in the table at all.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -15,9 +16,25 @@ bool layer_slides(const ModelConfig& c, std::uint32_t layer) {
     return c.sliding_window > 0 && n > 0 && layer % n < n - 1;
 }
 
+bool layer_uses_rope(const ModelConfig& c, std::uint32_t layer) {
+    const std::uint32_t n = c.traits.nope_layer_step;
+    return n == 0 || layer % n != n - 1;
+}
+
+int moe_index(const ModelConfig& c, std::uint32_t layer) {
+    const auto it = std::find(c.moe_layers.begin(), c.moe_layers.end(), layer);
+    return it == c.moe_layers.end() ? -1 : int(it - c.moe_layers.begin());
+}
+
 cpu::AttentionParams attention_params(const ModelConfig& c, std::uint32_t layer) {
-    return {int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)),
-            layer_slides(c, layer) ? int(c.sliding_window) : 0, 0.f};
+    cpu::AttentionParams p{int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)),
+                           layer_slides(c, layer) ? int(c.sliding_window) : 0, 0.f};
+    if (c.traits.nope_layer_step && layer_uses_rope(c, layer)) p.chunk = int(c.traits.attn_chunk);
+    if (!layer_uses_rope(c, layer)) {
+        p.temp_scale = c.traits.attn_temp_scale;
+        p.temp_floor = c.traits.attn_temp_floor;
+    }
+    return p;
 }
 
 cpu::RopeParams rope_params(const ModelConfig& c) {
@@ -62,6 +79,8 @@ ModelConfig read_config(const gguf::File& file) {
         file.optional_u32(key("expert_feed_forward_length"))
             .value_or(c.n_experts ? file.optional_u32(key("feed_forward_length")).value_or(0) : 0);
     c.n_ff_shared = file.optional_u32(key("expert_shared_feed_forward_length")).value_or(0);
+    // Llama 4's shared expert has the routed experts' width (no key of its own).
+    if (c.architecture == "llama4" && c.n_ff_shared == 0) c.n_ff_shared = c.n_ff_expert;
     c.ctx_train = file.optional_u32(key("context_length")).value_or(0);
     c.rope_dims = file.optional_u32(key("rope.dimension_count")).value_or(c.head_dim);
     c.rope_freq_base = file.optional_f32(key("rope.freq_base")).value_or(10000.f);
@@ -89,6 +108,12 @@ ModelConfig read_config(const gguf::File& file) {
         }
     }
     c.sliding_window = file.optional_u32(key("attention.sliding_window")).value_or(0);
+    // Llama 4 interleaves dense FFN layers: experts on every step-th layer (l % step == step - 1).
+    const std::uint32_t moe_step = file.optional_u32(key("interleave_moe_layer_step")).value_or(1);
+    if (moe_step == 0) fail("{}: {} must be positive", file.name(), key("interleave_moe_layer_step"));
+    for (std::uint32_t l = 0; l < c.n_layers; ++l)
+        if (l % moe_step == moe_step - 1) c.moe_layers.push_back(l);
+    if (moe_step > 1) c.n_ff_dense = file.optional_u32(key("feed_forward_length")).value_or(0);
     c.rms_eps = file.optional_f32(key("attention.layer_norm_rms_epsilon")).value_or(1e-6f);
 
     if (c.n_layers == 0 || c.n_embd == 0 || c.head_dim == 0)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ferry::model {
 
@@ -33,6 +34,11 @@ struct ModelConfig {
     float rope_ext_factor = 0.f;
     float rope_corr_low = 0.f, rope_corr_high = 0.f;
     float rope_mscale = 1.f;
+    std::uint32_t n_ff_dense = 0;      // feed_forward_length of the dense FFN layers (Llama 4)
+    // The layers with routed experts, in order: the expert engine's layer l is model layer
+    // moe_layers[l] (all layers, or every interleave_moe_layer_step-th).
+    std::vector<std::uint32_t> moe_layers;
+    std::uint32_t n_moe_layers() const { return std::uint32_t(moe_layers.size()); }
     std::uint32_t sliding_window = 0;  // attention.sliding_window (0: none), on the layers traits.swa_pattern says
     float rms_eps = 1e-6f;             // attention.layer_norm_rms_epsilon
 };
@@ -51,6 +57,9 @@ void check_tensor_shapes(const ModelConfig& config, const gguf::File& file);
 // window where the layer slides (no sinks: those are a tensor).
 cpu::AttentionParams attention_params(const ModelConfig& config, std::uint32_t layer);
 bool layer_slides(const ModelConfig& config, std::uint32_t layer);
+bool layer_uses_rope(const ModelConfig& config, std::uint32_t layer);
+// The expert engine's index of a model layer with experts; -1 for a dense layer.
+int moe_index(const ModelConfig& config, std::uint32_t layer);
 
 // Rope of q and k heads as the config says (style, dims, base, linear or YaRN scaling).
 cpu::RopeParams rope_params(const ModelConfig& config);

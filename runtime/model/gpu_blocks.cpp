@@ -1,5 +1,6 @@
 #include "model/gpu_blocks.h"
 
+#include "base/error.h"
 #include "kernels/expert_slots.h"
 #include "vk/barrier.h"
 
@@ -9,7 +10,10 @@ namespace ferry::model {
 
 namespace {
 
+// DenseG/DenseU are G/U's buffers under another width: one bit each.
 std::uint32_t bit(Act a) {
+    if (a == Act::DenseG) a = Act::G;
+    if (a == Act::DenseU) a = Act::U;
     return 1u << unsigned(a);
 }
 
@@ -52,8 +56,10 @@ const vk::Buffer& GpuBlocks::buffer(Act a) const {
         case Act::Attn:
             return w_.attn;
         case Act::G:
+        case Act::DenseG:
             return w_.ffn_g;
         case Act::U:
+        case Act::DenseU:
             return w_.ffn_u;
         case Act::Gate:
             return w_.gate;
@@ -75,6 +81,9 @@ std::uint32_t GpuBlocks::width(Act a) const {
             return c.n_ff_shared;
         case Act::Gate:
             return 1;
+        case Act::DenseG:
+        case Act::DenseU:
+            return c.n_ff_dense;
         default:
             return c.n_embd;
     }
@@ -131,6 +140,18 @@ void GpuBlocks::head_norm(Act qk, const DeviceTensor& weight) {
                           .eps = config_.rms_eps});
 }
 
+void GpuBlocks::head_rms(Act qk) {
+    access({qk}, {qk});
+    const std::uint32_t heads = qk == Act::Q ? config_.n_heads : config_.n_kv_heads;
+    ops_.rms_norm(*cmd_, {.x = buffer(qk),
+                          .weight = buffer(qk),
+                          .y = buffer(qk),
+                          .n = config_.head_dim,
+                          .rows = tokens_ * heads,
+                          .eps = config_.rms_eps,
+                          .unweighted = true});
+}
+
 void GpuBlocks::project(const DeviceTensor& W, Act in, Act out) {
     access({in}, {out});
     if (tokens_ == 1)
@@ -170,7 +191,9 @@ void GpuBlocks::rope(Act qk) {
                       .tokens = tokens_,
                       .n_heads = qk == Act::Q ? c.n_heads : c.n_kv_heads,
                       .head_dim = c.head_dim,
-                      .params = rope_params(c)});
+                      .params = rope_params(c),
+                      .freq_factors = weights_.rope_freqs ? std::optional<vk::BufferBinding>(weights_.rope_freqs.buffer)
+                                                          : std::nullopt});
 }
 
 // k, v rows into the sequence's cache at their positions, then each query token over the
@@ -211,6 +234,12 @@ void GpuBlocks::add(Act to, Act delta) {
     if (to == Act::X) written_ = read_ = 0;  // residual_add ends with a barrier
 }
 
+std::uint32_t GpuBlocks::expert_layer(std::uint32_t layer) const {
+    const int i = moe_index(config_, layer);
+    if (i < 0) fail("layer {} has no routed experts (a dense FFN layer)", layer);
+    return std::uint32_t(i);
+}
+
 void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
     access({Act::H}, {});
     if (tokens_ == 1)
@@ -236,19 +265,34 @@ void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
     if (record_routes_) {  // into the routing record, before the next layer's router overwrites them
         const std::uint64_t bytes = std::uint64_t(tokens_) * config_.n_experts_used * 4;
         vk::compute_to_transfer(*cmd_);
-        cmd_->copy(w_.ids, w_.route_ids, {0, layer * bytes, bytes});
-        cmd_->copy(w_.weights, w_.route_weights, {0, layer * bytes, bytes});
+        const std::uint64_t at = expert_layer(layer) * bytes;
+        cmd_->copy(w_.ids, w_.route_ids, {0, at, bytes});
+        cmd_->copy(w_.weights, w_.route_weights, {0, at, bytes});
         vk::transfer_to_compute(*cmd_);
     }
     written_ = read_ = 0;
 }
 
+// Llama 4: the top-1 weight scales the expert's input instead of its output, so h *= w and
+// the weights become 1 (the engine, the combine and the CPU experts then need nothing new).
+void GpuBlocks::weight_expert_input() {
+    if (config_.n_experts_used != 1) fail("weighting the expert input needs top-1 routing");
+    barrier();
+    ops_.rows(*cmd_, {.x = w_.h, .b = w_.weights, .n = tokens_ * config_.n_embd, .width = config_.n_embd,
+                      .op = kernels::RowOp::Scale});
+    vk::compute_to_transfer(*cmd_);
+    cmd_->fill(w_.weights, 0x3F800000u);  // 1.0f
+    vk::transfer_to_compute(*cmd_);
+    written_ = read_ = 0;
+}
+
 void GpuBlocks::experts(std::uint32_t layer) {
     barrier();
+    const std::uint32_t index = expert_layer(layer);
     if (tokens_ == 1)
-        engine_.decode_layer(*this, *cmd_, layer);
+        engine_.decode_layer(*this, *cmd_, index);
     else
-        engine_.prefill_layer(*this, *cmd_, layer, tokens_);
+        engine_.prefill_layer(*this, *cmd_, index, tokens_);
     written_ = read_ = 0;  // the engine's work ends with a barrier
 }
 

@@ -39,6 +39,7 @@ public:
     void embed();                                                 // x = token_embd[tokens]
     void rms_norm(Act in, const DeviceTensor& weight, Act out);   // out = RMSNorm(in) ⊙ weight, per token
     void head_norm(Act qk, const DeviceTensor& weight);           // the same over each head, in place
+    void head_rms(Act qk);                                        // RMSNorm of each head without a weight
     void project(const DeviceTensor& w, Act in, Act out);         // out = W · in
     void add_bias(Act a, const DeviceTensor& bias);               // a += bias, per token
     void glu(Act gate, Act up);                                   // gate = act(gate) ⊙ up
@@ -47,6 +48,7 @@ public:
     void attend(std::uint32_t layer);                             // attn = attention(q, k, v) over the cache
     void add(Act to, Act delta);                                  // to += delta
     void route(std::uint32_t layer, const DeviceTensor& router);  // ids, weights = router(W_r h)
+    void weight_expert_input();                                   // h *= the top-1 weight; weights = 1
     void experts(std::uint32_t layer);                            // x += Σ weights · experts(h)
     void logits(const DeviceTensor& output);                      // logits = W_out · h (all or last token)
 
@@ -78,6 +80,8 @@ private:
     // are in gate_off / up_off / down_off.
     void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer);
     void residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
+    std::uint32_t expert_layer(std::uint32_t layer) const;  // the engine's index of a MoE layer
+    const LayerTensors<DeviceTensor>& moe_layer(std::uint32_t engine_layer) const;
     void record_expert_glu(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t routes);
     void record_moe_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
                             const vk::Buffer& expert_out);

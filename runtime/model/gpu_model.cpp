@@ -26,7 +26,7 @@ std::uint64_t work_buffer_bytes(const ModelConfig& c, std::uint32_t batch, bool 
     // Offloading adds a residency table per layer and the upload ring (host memory); the
     // driver's own small allocations (pipelines, descriptor pools) are not ours to count.
     if (offload_expert_bytes == 0) return w.device + (host_memory_counts ? w.host : 0);
-    const std::uint64_t tables = std::uint64_t(c.n_layers) * c.n_experts * 4;
+    const std::uint64_t tables = std::uint64_t(c.n_moe_layers()) * c.n_experts * 4;
     const std::uint64_t ring =
         offload::ExpertOffload::ring_bytes_bound(c.n_experts_used, offload_expert_bytes);
     return w.device + tables + (host_memory_counts ? w.host + ring : 0);
@@ -153,7 +153,7 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
     const std::uint64_t bytes = std::uint64_t(n_out) * c.n_vocab * 4;
     cmd.copy(w.logits, w.readback, {0, 0, bytes});
     if (observer_) {
-        const std::uint64_t route_bytes = std::uint64_t(c.n_layers) * B * c.n_experts_used * 4;
+        const std::uint64_t route_bytes = std::uint64_t(c.n_moe_layers()) * B * c.n_experts_used * 4;
         cmd.copy(w.route_ids, w.route_readback, {0, 0, route_bytes});
         cmd.copy(w.route_weights, w.route_readback, {0, route_bytes, route_bytes});
     }
@@ -172,10 +172,10 @@ void GpuModel::report_routes(std::uint32_t B) {
     Work& w = *work_;
     w.route_readback.invalidate();
     const std::int32_t* ids = w.route_readback.as<std::int32_t>().data();
-    const float* weights = w.route_readback.as<float>().data() + std::size_t(c.n_layers) * B * K;
+    const float* weights = w.route_readback.as<float>().data() + std::size_t(c.n_moe_layers()) * B * K;
     cpu::RouterChoice choice;
     for (std::uint32_t t = 0; t < B; ++t)
-        for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+        for (std::uint32_t l = 0; l < c.n_moe_layers(); ++l) {  // the engine's layers
             const std::size_t at = (std::size_t(l) * B + t) * K;
             choice.experts.assign(ids + at, ids + at + K);
             choice.weights.assign(weights + at, weights + at + K);
@@ -187,7 +187,7 @@ void GpuModel::report_routes(std::uint32_t B) {
 GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t batch,
                                          std::uint64_t attn_scratch_bytes) {
     const std::uint64_t B = batch, E = c.n_embd, K = c.n_experts_used, F = c.n_ff_expert, X = c.n_experts,
-                        V = c.n_vocab, L = c.n_layers, S = c.n_ff_shared;
+                        V = c.n_vocab, L = c.n_moe_layers(), S = std::max(c.n_ff_shared, c.n_ff_dense);
     const std::uint64_t qd = std::uint64_t(c.n_heads) * c.head_dim,
                         kvd = std::uint64_t(c.n_kv_heads) * c.head_dim;
     const std::uint64_t group = sizeof(kernels::gpu::ExpertGroup);
@@ -219,7 +219,7 @@ GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t bat
                                 B * K * F * 4,  // g, u, a
                                 B * K * E * 4,
                                 B * S * 4,
-                                B * S * 4,  // shared expert gate, up
+                                B * S * 4,  // shared expert (or dense FFN) gate, up
                                 B * 4,      // gate logits
                                 K * E * 4,
                                 B * V * 4,  // d, d_routes, logits

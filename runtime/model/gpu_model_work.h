@@ -31,13 +31,13 @@ struct Work {
     vk::Buffer routes;                               // uint32 [B * K]: prefill routes grouped by expert
     vk::Buffer g, u, a;                              // [B, K, F]: gate, up, act(gate) * up
     vk::Buffer d;                                    // [B, K, E]
-    vk::Buffer ffn_g, ffn_u;                         // [B, S]: the shared expert's gate, up
+    vk::Buffer ffn_g, ffn_u;                         // [B, max(S, Fd)]: the shared expert's (dense FFN's) gate, up
     vk::Buffer gate;                                 // [B]: a per-token gate logit
     vk::Buffer d_routes;                             // [K, E]: decode, experts computed in passes
     vk::Buffer logits;                               // [B, V]
     vk::Buffer staging;                              // host -> device: tokens, positions, groups, routes
     vk::Buffer readback;                             // device -> host: logits, ids
-    vk::Buffer route_ids, route_weights;             // [n_layers, B, K]: every layer's choice, for observers
+    vk::Buffer route_ids, route_weights;             // [n_moe_layers, B, K]: every layer's choice, for observers
     vk::Buffer route_readback;                       // both of them, host side
     vk::Buffer pred_h, pred_logits;                  // [E], [X]: lookahead gate (decode, offloading)
     vk::Buffer pred_ids, pred_weights;               // [K]
@@ -79,8 +79,9 @@ struct Work {
         u = device_buffer(dev, B * K * F * 4, "expert up");
         a = device_buffer(dev, B * K * F * 4, "expert activation");
         d = device_buffer(dev, B * K * E * 4, "expert out");
-        ffn_g = device_buffer(dev, B * std::uint64_t(c.n_ff_shared) * 4, "shared expert gate");
-        ffn_u = device_buffer(dev, B * std::uint64_t(c.n_ff_shared) * 4, "shared expert up");
+        const std::uint64_t S = std::max(c.n_ff_shared, c.n_ff_dense);
+        ffn_g = device_buffer(dev, B * S * 4, "shared expert / dense FFN gate");
+        ffn_u = device_buffer(dev, B * S * 4, "shared expert / dense FFN up");
         gate = device_buffer(dev, B * 4ull, "gate logits");
         d_routes = device_buffer(dev, K * E * 4, "expert out (passes)");
         logits = device_buffer(dev, B * V * 4, "logits");
@@ -96,7 +97,7 @@ struct Work {
         // logits; or router ids [B, K], weights [B, K], lookahead ids and weights [K], hidden rows [B, E]
         readback = vk::Buffer(dev, std::max(B * V, 2 * B * K + 2 * K + B * E) * 4, vk::MemoryKind::Readback,
                               "readback");
-        const std::uint64_t route_bytes = std::uint64_t(c.n_layers) * B * K * 4;
+        const std::uint64_t route_bytes = std::uint64_t(c.n_moe_layers()) * B * K * 4;
         route_ids = device_buffer(dev, route_bytes, "routing record (ids)");
         route_weights = device_buffer(dev, route_bytes, "routing record (weights)");
         route_readback = vk::Buffer(dev, 2 * route_bytes, vk::MemoryKind::Readback, "routing readback");

@@ -43,10 +43,15 @@ kernels::Glu GpuBlocks::glu_kind() const {
     return kernels::Glu::SwiGLU;
 }
 
+// The engine's layers are the model's layers with experts.
+const LayerTensors<DeviceTensor>& GpuBlocks::moe_layer(std::uint32_t engine_layer) const {
+    return weights_.layers[config_.moe_layers.at(engine_layer)];
+}
+
 // The routed experts' GLU over `routes` rows of g and u (route r's expert is ids[r]), with
 // the layer's gate/up expert biases where it has them.
 void GpuBlocks::record_expert_glu(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t routes) {
-    const LayerTensors<DeviceTensor>& L = weights_.layers[layer];
+    const LayerTensors<DeviceTensor>& L = moe_layer(layer);
     const std::uint32_t F = config_.n_ff_expert;
     kernels::GluArgs a{.gate = w_.g, .up = w_.u, .out = w_.a, .n = routes * F, .kind = glu_kind()};
     if (L.ffn_gate_exps_bias)
@@ -61,7 +66,7 @@ void GpuBlocks::record_expert_glu(vk::CommandBuffer& cmd, std::uint32_t layer, s
 // x += Σ_k w_k · (d_k + down bias of expert k where the layer has them).
 void GpuBlocks::record_moe_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
                                    const vk::Buffer& expert_out) {
-    const DeviceTensor& bias = weights_.layers[layer].ffn_down_exps_bias;
+    const DeviceTensor& bias = moe_layer(layer).ffn_down_exps_bias;
     kernels::MoeCombineArgs a{.x = w_.x,
                               .expert_out = expert_out,
                               .weights = w_.weights,
@@ -90,10 +95,10 @@ void GpuBlocks::residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, st
     vk::compute_to_compute(cmd);
 }
 
-// The prefetch lookahead: layer `layer`'s MoE norm and router on the residual stream as it
+// The prefetch lookahead: layer `layer`'s (an engine index) MoE norm and router on the residual stream as it
 // is now, into buffers of its own (the layer has not run yet for this token).
 void GpuBlocks::record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) {
-    const LayerTensors<DeviceTensor>& L = weights_.layers[layer];
+    const LayerTensors<DeviceTensor>& L = moe_layer(layer);
     const ModelConfig& c = config_;
     ops_.rms_norm(
         cmd,

@@ -20,7 +20,8 @@ struct LayerTensors {
     T attn_output{};                                // [Hq·D, E]
     T attn_output_bias{};                           // [E] (gpt-oss)
     T attn_sinks{};                                 // [Hq]: a softmax sink logit per head (gpt-oss)
-    T ffn_norm{};                        // [E]: the MoE's input norm (and the prefetch lookahead's)
+    T ffn_norm{};                        // [E]: the MoE's (or dense FFN's) input norm, and the lookahead's
+    T ffn_gate{}, ffn_up{}, ffn_down{};  // [E, Fd], [E, Fd], [Fd, E]: a dense FFN layer (Llama 4)
     T ffn_gate_inp{};                    // [E, X]: the router
     T ffn_gate_inp_bias{};               // [X]: added to the router's logits (gpt-oss)
     // Biases of the routed experts, resident (small): [F, X], [F, X], [E, X] (gpt-oss).
@@ -35,6 +36,7 @@ struct ModelTensors {
     T token_embd{};   // [E, V]
     T output_norm{};  // [E]
     T output{};       // [E, V]: token_embd again where the file ties them
+    T rope_freqs{};   // [rot / 2]: per-pair frequency divisors (Llama 3/4 rope scaling)
     std::vector<LayerTensors<T>> layers;
 };
 
@@ -55,6 +57,9 @@ void zip_fields(LayerTensors<A>& a, const LayerTensors<B>& b, F&& f) {
     f(a.attn_output_bias, b.attn_output_bias);
     f(a.attn_sinks, b.attn_sinks);
     f(a.ffn_norm, b.ffn_norm);
+    f(a.ffn_gate, b.ffn_gate);
+    f(a.ffn_up, b.ffn_up);
+    f(a.ffn_down, b.ffn_down);
     f(a.ffn_gate_inp, b.ffn_gate_inp);
     f(a.ffn_gate_inp_bias, b.ffn_gate_inp_bias);
     f(a.ffn_gate_exps_bias, b.ffn_gate_exps_bias);
@@ -72,6 +77,7 @@ ModelTensors<A> convert(const ModelTensors<B>& in, F&& f) {
     out.token_embd = f(in.token_embd);
     out.output_norm = f(in.output_norm);
     out.output = f(in.output);
+    out.rope_freqs = f(in.rope_freqs);
     for (const LayerTensors<B>& l : in.layers) {
         LayerTensors<A> o;
         zip_fields(o, l, [&](A& dst, const B& src) { dst = f(src); });

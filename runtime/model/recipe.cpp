@@ -96,7 +96,7 @@ offload::ExpertLayout gate_up_down_experts(const gguf::File& file, const ModelCo
                                  .n_experts = c.n_experts,
                                  .top_k = c.n_experts_used,
                                  .n_embd = c.n_embd};
-    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+    for (std::uint32_t l : c.moe_layers) {
         const auto kind = offload::ExpertFfnKind::GateUpDown;
         layout.layers.push_back(offload::read_expert_layer(file, offload::standard_expert_names(l, kind),
                                                            kind, c.n_experts, c.n_embd, c.n_ff_expert));

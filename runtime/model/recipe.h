@@ -34,6 +34,8 @@ enum class Act : std::uint8_t {
     G,     // [S] a dense FFN's gate, then act(gate) ⊙ up (the shared expert)
     U,     // [S] a dense FFN's up
     Gate,  // [1] a per-token scalar: a gate's logit
+    DenseG,  // [Fd] a dense FFN layer's gate, then act(gate) ⊙ up (Llama 4); G's buffer
+    DenseU,  // [Fd] its up; U's buffer
 };
 
 // Finds a file's tensors for a recipe and checks their shapes (ggml order); every failure

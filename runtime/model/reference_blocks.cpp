@@ -42,7 +42,7 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     const std::size_t kv_row = std::size_t(config.n_kv_heads) * config.head_dim;
     k_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
     v_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
-    acts_.resize(std::size_t(Act::Gate) + 1);
+    acts_.resize(std::size_t(Act::DenseU) + 1);
     for (Act a : {Act::X, Act::H, Act::O}) act(a).resize(config.n_embd);
     act(Act::Q).resize(std::size_t(config.n_heads) * config.head_dim);
     act(Act::Attn).resize(act(Act::Q).size());
@@ -51,6 +51,8 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     act(Act::G).resize(config.n_ff_shared);
     act(Act::U).resize(config.n_ff_shared);
     act(Act::Gate).resize(1);
+    act(Act::DenseG).resize(config.n_ff_dense);
+    act(Act::DenseU).resize(config.n_ff_dense);
     logits_.resize(config.n_vocab);
 }
 
@@ -88,6 +90,17 @@ void ReferenceBlocks::head_norm(Act qk, const CpuTensor& weight) {
     }
 }
 
+void ReferenceBlocks::head_rms(Act qk) {
+    const std::uint32_t D = config_.head_dim;
+    std::vector<float>& v = act(qk);
+    std::vector<float> tmp(D);
+    for (std::uint32_t h = 0; h < heads(qk); ++h) {
+        const std::span<float> head(v.data() + std::size_t(h) * D, D);
+        cpu::rms_norm(head, {}, config_.rms_eps, tmp);
+        std::copy(tmp.begin(), tmp.end(), head.begin());
+    }
+}
+
 void ReferenceBlocks::project(const CpuTensor& w, Act in, Act out) {
     std::vector<float> y(std::size_t(w.matrix.rows));
     cpu::reference_matvec(w.matrix, act(in), y);
@@ -114,7 +127,9 @@ void ReferenceBlocks::sigmoid_gate(Act a, Act gate) {
 }
 
 void ReferenceBlocks::rope(Act qk) {
-    cpu::rope(act(qk), int(heads(qk)), int(config_.head_dim), int(pos_), rope_params(config_));
+    cpu::RopeParams params = rope_params(config_);
+    if (weights_.rope_freqs) params.freq_factors = values(weights_.rope_freqs, "rope_freqs");
+    cpu::rope(act(qk), int(heads(qk)), int(config_.head_dim), int(pos_), params);
 }
 
 void ReferenceBlocks::attend(std::uint32_t layer) {
@@ -143,13 +158,25 @@ void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
     rp.top_k = int(config_.n_experts_used);
     rp.renormalize = config_.traits.router_renormalize;
     choice_ = cpu::route(router_logits, rp);
-    if (observer_) observer_(layer, pos_, choice_);
+    if (observer_) observer_(expert_layer(layer), pos_, choice_);  // the engine's layer, as the GPU's
 }
 
 // x += Σ_{e in top-k} w_e · (W_down[e] · act(W_gate[e] h + b_gate[e], W_up[e] h + b_up[e]) + b_down[e]),
 // the biases where the layer has them
+void ReferenceBlocks::weight_expert_input() {
+    if (choice_.weights.size() != 1) fail("weighting the expert input needs top-1 routing");
+    for (float& v : act(Act::H)) v *= choice_.weights[0];
+    choice_.weights[0] = 1.f;
+}
+
+std::uint32_t ReferenceBlocks::expert_layer(std::uint32_t layer) const {
+    const int i = moe_index(config_, layer);
+    if (i < 0) fail("layer {} has no routed experts (a dense FFN layer)", layer);
+    return std::uint32_t(i);
+}
+
 void ReferenceBlocks::experts(std::uint32_t layer) {
-    const offload::ExpertLayer& L = experts_.layers[layer];
+    const offload::ExpertLayer& L = experts_.layers[expert_layer(layer)];
     const std::uint32_t F = L.n_ff, E = config_.n_embd;
     std::vector<float> gate(F), up(F), a(F), down(E);
     for (std::size_t i = 0; i < choice_.experts.size(); ++i) {

@@ -41,6 +41,7 @@ public:
     void embed();
     void rms_norm(Act in, const CpuTensor& weight, Act out);
     void head_norm(Act qk, const CpuTensor& weight);
+    void head_rms(Act qk);
     void project(const CpuTensor& w, Act in, Act out);
     void add_bias(Act a, const CpuTensor& bias);
     void glu(Act gate, Act up);
@@ -49,12 +50,14 @@ public:
     void attend(std::uint32_t layer);
     void add(Act to, Act delta);
     void route(std::uint32_t layer, const CpuTensor& router);
+    void weight_expert_input();
     void experts(std::uint32_t layer);
     void logits(const CpuTensor& output);
 
 private:
     std::vector<float>& act(Act a);
     std::uint32_t heads(Act qk) const { return qk == Act::Q ? config_.n_heads : config_.n_kv_heads; }
+    std::uint32_t expert_layer(std::uint32_t layer) const;
 
     const gguf::File& file_;
     const ModelConfig& config_;

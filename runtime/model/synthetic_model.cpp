@@ -88,6 +88,9 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
     auto constant = [](float v) { return [v](std::uint64_t) { return v; }; };
     std::vector<TensorRecipe> r;
     r.push_back({"token_embd.weight", q.token_embd, {E, s.n_vocab}, 0.f, constant(1.f)});
+    const bool llama4 = s.architecture == "llama4";
+    if (llama4)  // per-pair frequency divisors in [1, 3), as Llama 3/4's rope scaling writes
+        r.push_back({"rope_freqs.weight", TensorType::F32, {s.head_dim / 2}, 2.f, constant(1.f)});
     for (std::uint32_t l = 0; l < s.n_layers; ++l) {
         auto name = [l](const char* suffix) { return fmt::format("blk.{}.{}", l, suffix); };
         r.push_back({name("attn_norm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
@@ -128,6 +131,18 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
         // gpt-oss names the MoE's input norm post_attention_norm.
         r.push_back({name(gptoss ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType::F32, {E}, 1.f,
                      constant(0.1f)});
+        if (l % s.moe_layer_step != s.moe_layer_step - 1) {  // a dense FFN layer (Llama 4)
+            const std::uint64_t Fd = s.n_ff_dense;
+            r.push_back({name("ffn_gate.weight"), q.expert_gate_up, {E, Fd}, 0.f, constant(fan_in(E))});
+            r.push_back({name("ffn_up.weight"), q.expert_gate_up, {E, Fd}, 0.f, constant(fan_in(E))});
+            r.push_back({name("ffn_down.weight"), q.expert_down, {Fd, E}, 0.f, constant(fan_in(Fd))});
+            continue;
+        }
+        if (llama4) {  // the ungated shared expert, as wide as a routed one
+            r.push_back({name("ffn_gate_shexp.weight"), q.expert_gate_up, {E, F}, 0.f, constant(fan_in(E))});
+            r.push_back({name("ffn_up_shexp.weight"), q.expert_gate_up, {E, F}, 0.f, constant(fan_in(E))});
+            r.push_back({name("ffn_down_shexp.weight"), q.expert_down, {F, E}, 0.f, constant(fan_in(F))});
+        }
         // Router logits with a spread of ~1.5, scaled per expert by its heat.
         const std::vector<float> heat = expert_heat(s, l);
         const float router_scale = 1.5f * fan_in(E);
@@ -164,9 +179,11 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
 
 void check_spec(const SyntheticModelSpec& s, const std::vector<TensorRecipe>& rs) {
     if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama" &&
-        s.architecture != "olmoe" && s.architecture != "gpt-oss")
-        fail("make-model writes qwen3moe, qwen2moe, olmoe, gpt-oss and llama (Mixtral) models (asked for '{}')",
+        s.architecture != "olmoe" && s.architecture != "gpt-oss" && s.architecture != "llama4")
+        fail("make-model writes qwen3moe, qwen2moe, olmoe, gpt-oss, llama4 and llama (Mixtral) models (asked for '{}')",
              s.architecture);
+    if (s.moe_layer_step == 0 || (s.moe_layer_step > 1 && !s.n_ff_dense))
+        fail("make-model: MoE every {} layers needs a dense FFN width", s.moe_layer_step);
     if (s.architecture == "qwen2moe" && !s.n_ff_shared)
         fail("make-model: qwen2moe needs a shared expert width");
     if (!s.n_layers || !s.n_embd || !s.n_heads || !s.n_kv_heads || s.n_heads % s.n_kv_heads || !s.head_dim ||
@@ -200,8 +217,10 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_u32(a + "embedding_length", s.n_embd);
     // Mixtral and OLMoE files give the expert width here; the others a dense-equivalent width.
     const bool ff_is_expert_width = s.architecture == "llama" || s.architecture == "olmoe";
-    w.set_u32(a + "feed_forward_length",
-              ff_is_expert_width ? s.n_ff_expert : s.n_ff_expert * s.n_experts_used);
+    w.set_u32(a + "feed_forward_length", s.n_ff_dense       ? s.n_ff_dense
+                                         : ff_is_expert_width ? s.n_ff_expert
+                                                              : s.n_ff_expert * s.n_experts_used);
+    if (s.moe_layer_step > 1) w.set_u32(a + "interleave_moe_layer_step", s.moe_layer_step);
     w.set_u32(a + "attention.head_count", s.n_heads);
     w.set_u32(a + "attention.head_count_kv", s.n_kv_heads);
     w.set_u32(a + "attention.key_length", s.head_dim);
@@ -342,6 +361,36 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
         s.rope_yarn_factor = 32.f;
         return s;
     }
+    if (preset == "tiny-llama4") {  // 4 layers: dense, MoE, dense, MoE without rope
+        s.architecture = "llama4";
+        s.n_layers = 4;
+        s.n_experts_used = 1;
+        s.moe_layer_step = 2;
+        s.n_ff_dense = 512;
+        s.rms_eps = 1e-5f;
+        s.rope_freq_base = 500000.f;
+        return s;
+    }
+    if (preset == "llama4-scout") {  // Llama-4-Scout-17B-16E's config.json shape
+        s.name = "Llama-4-Scout-17B-16E shape (random weights)";
+        s.architecture = "llama4";
+        s.n_layers = 48;
+        s.n_embd = 5120;
+        s.n_heads = 40;
+        s.n_kv_heads = 8;
+        s.head_dim = 128;
+        s.n_experts = 16;
+        s.n_experts_used = 1;
+        s.n_ff_expert = 8192;
+        s.n_ff_dense = 16384;
+        s.moe_layer_step = 1;  // Scout: every layer MoE (Maverick: 2)
+        s.n_vocab = 202048;
+        s.ctx_train = 10485760;
+        s.rms_eps = 1e-5f;
+        s.rope_freq_base = 500000.f;
+        s.quant = quant_mix_from_name("q4_k_m");
+        return s;
+    }
     if (preset == "gpt-oss-20b") {  // gpt-oss-20b's config.json shape, experts in MXFP4
         s.name = "gpt-oss-20b shape (random weights)";
         s.architecture = "gpt-oss";
@@ -447,9 +496,9 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
 }
 
 std::string synthetic_preset_names() {
-    return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, demo, qwen3-30b-a3b, mixtral-8x7b, "
+    return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4, demo, qwen3-30b-a3b, mixtral-8x7b, "
            "qwen2-57b-a14b, "
-           "olmoe-1b-7b, gpt-oss-20b";
+           "olmoe-1b-7b, gpt-oss-20b, llama4-scout";
 }
 
 std::uint64_t synthetic_model_bytes(const SyntheticModelSpec& spec) {

@@ -32,7 +32,8 @@ std::string quant_mix_names();
 struct SyntheticModelSpec {
     std::string name = "ferry-synthetic";
     // qwen3moe (QK-norm), qwen2moe (q/k/v biases and a gated shared expert), olmoe (QK-norm
-    // over whole vectors), gpt-oss (biases everywhere, sinks, sliding window, YaRN) or llama
+    // over whole vectors), gpt-oss (biases everywhere, sinks, sliding window, YaRN), llama4
+    // (dense layers between MoE ones, an ungated shared expert, rope_freqs) or llama
     // (Mixtral: none of those; the expert width is feed_forward_length).
     std::string architecture = "qwen3moe";
     std::uint32_t n_layers = 2;
@@ -50,6 +51,10 @@ struct SyntheticModelSpec {
     float rms_eps = 1e-6f;
     float router_skew = 2.f;  // 0: uniform router rows; larger: hotter hot experts
     std::uint32_t sliding_window = 0;  // gpt-oss: attention.sliding_window
+    // llama4: experts on every moe_layer_step-th layer, dense FFNs of n_ff_dense between;
+    // its shared expert is n_ff_expert wide.
+    std::uint32_t moe_layer_step = 1;
+    std::uint32_t n_ff_dense = 0;
     float rope_yarn_factor = 0.f;      // > 0: rope.scaling.type yarn with this factor over ctx_train
     std::uint64_t seed = 1;
     QuantMix quant;
@@ -60,7 +65,8 @@ struct SyntheticModelSpec {
 
 // "tiny" (tests), "demo" (scripts/try), full shapes: "qwen3-30b-a3b" (~17 GB at q4_k_m),
 // "mixtral-8x7b" (~26 GB), "qwen2-57b-a14b", "gpt-oss-20b" (~12 GB, MXFP4 experts);
-// "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe" and "tiny-gptoss" for tests.
+// "llama4-scout" (a few layers: --layers); "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe",
+// "tiny-gptoss" and "tiny-llama4" for tests.
 SyntheticModelSpec synthetic_preset(std::string_view preset);
 std::string synthetic_preset_names();
 

@@ -1,7 +1,7 @@
 // KV append + attention against cpu::attention. The reference sees K and V rounded to F16
 // (what the cache holds), so only the summation order and exp differ. Decode and prefill,
 // head_dim 64 and 128, 32 query heads over 4 KV heads, contexts that need several splits,
-// sliding window, soft-capping, attention sinks; on the device as it is and on one without 16-bit storage
+// sliding window, soft-capping, attention sinks, chunks and temperature; on the device as it is and on one without 16-bit storage
 // (the packed-word fallback).
 #include "kernels/block_ops_push.h"
 #include "test_ops_util.h"
@@ -23,6 +23,8 @@ struct Case {
     int window = 0;
     float softcap = 0.f;
     bool sinks = false;  // gpt-oss's per-head sink logits
+    int chunk = 0;       // Llama 4's chunked attention
+    float temp_floor = 0.f;  // > 0: Llama 4's attention temperature with this floor scale (0.1 scale)
 };
 
 // Appends all kv_len positions' K/V through kv_append (history, then the query tokens as a
@@ -37,6 +39,11 @@ double run_case(vk::Device& device, const Case& c, std::uint32_t seed, const ker
     if (c.sinks) {
         sinks[0] = 12.f;
         params.sinks = sinks;
+    }
+    params.chunk = c.chunk;
+    if (c.temp_floor > 0) {
+        params.temp_scale = 0.1f;
+        params.temp_floor = c.temp_floor;
     }
     const std::size_t row = std::size_t(c.n_kv_heads) * c.head_dim, qrow = std::size_t(c.n_heads) * c.head_dim;
     const std::uint32_t n_ctx = c.kv_len + 5;
@@ -110,6 +117,10 @@ const Case kCases[] = {
     {64, 8, 64, 900, 1, 0, 0.f, true},   // sinks, decode over many splits
     {64, 8, 64, 300, 40, 128, 0.f, true},  // sinks with a sliding window (split 0 may see no key)
     {4, 2, 64, 90, 90, 24, 0.f, true},   // sinks, window, prefill from empty (tiny-gptoss)
+    {8, 2, 128, 300, 100, 0, 0.f, false, 64},      // chunks of 64, prefill across chunk starts
+    {8, 2, 128, 700, 1, 0, 0.f, false, 256},       // chunked decode, many splits
+    {8, 2, 128, 300, 60, 0, 0.f, false, 0, 16.f},  // temperature: floor 16 (8192 in Llama 4)
+    {2, 1, 128, 130, 130, 0, 0.f, false, 0, 8.f},  // MQA (llama4-dev's heads), temperature
 };
 
 }  // namespace

@@ -99,7 +99,7 @@ TEST_CASE("gpt-oss's clamped SwiGLU with per-route expert biases matches the CPU
     CHECK(cpu::swiglu_oai(3.f, -50.f) == cpu::swiglu_oai(3.f, -7.f));
 }
 
-TEST_CASE("row ops: a bias over every row and a per-row sigmoid gate match the CPU reference") {
+TEST_CASE("row ops: a bias over every row, a per-row sigmoid gate and a per-row scale match the CPU reference") {
     test::GpuTest gpu;
     if (!gpu) return;
     vk::Device& device = gpu.device();
@@ -112,17 +112,20 @@ TEST_CASE("row ops: a bias over every row and a per-row sigmoid gate match the C
         const auto bias = test::random_normal(width, width + 7);
         auto gate = test::random_normal(rows, rows + 3, 4.f);
         gate[0] = -120.f;  // exp overflow: the gate is 0
-        std::vector<float> want_add = x, want_gate = x;
+        std::vector<float> want_add = x, want_gate = x, want_scale = x;
         cpu::add_row(want_add, bias);
         cpu::sigmoid_gate(want_gate, gate);
+        for (std::uint32_t i = 0; i < n; ++i) want_scale[i] *= gate[i / width];
         vk::Buffer da = test::device_buffer(device, x, "x (add)"),
-                   dg = test::device_buffer(device, x, "x (gate)");
+                   dg = test::device_buffer(device, x, "x (gate)"), ds = test::device_buffer(device, x, "x (scale)");
         vk::Buffer db = test::device_buffer(device, bias, "bias"),
                    dgate = test::device_buffer(device, gate, "gate");
         test::run_once(device, [&](vk::CommandBuffer& cmd) {
             ops.rows(cmd, {.x = da, .b = db, .n = n, .width = width, .op = kernels::RowOp::Add});
             ops.rows(cmd, {.x = dg, .b = dgate, .n = n, .width = width, .op = kernels::RowOp::SigmoidGate});
+            ops.rows(cmd, {.x = ds, .b = dgate, .n = n, .width = width, .op = kernels::RowOp::Scale});
         });
+        CHECK(test::read_back<float>(device, ds, n) == want_scale);  // one F32 multiply each
         CHECK(test::read_back<float>(device, da, n) == want_add);  // one F32 add each
         const auto got_gate = test::read_back<float>(device, dg, n);
         CHECK(test::nmse(got_gate, want_gate) <= kGluBound);  // exp as in glu

@@ -51,6 +51,25 @@ TEST_CASE("rms_norm matches cpu::rms_norm for token rows and per-head rows (in p
     }
 }
 
+TEST_CASE("rms_norm without a weight (Llama 4's q/k norm) matches cpu::rms_norm with an empty weight") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    kernels::BlockOps ops(device);
+    const std::uint32_t n = 128, rows = 2 * 9;  // 2 heads of 9 tokens, in place
+    const auto x = test::random_normal(std::size_t(n) * rows, 77, 3.f);
+    std::vector<float> want(x.size());
+    for (std::uint32_t r = 0; r < rows; ++r)
+        cpu::rms_norm(std::span(x).subspan(r * n, n), {}, 1e-5f, std::span(want).subspan(r * n, n));
+    vk::Buffer dx = test::device_buffer(device, x, "x");
+    test::run_once(device, [&](vk::CommandBuffer& cmd) {
+        ops.rms_norm(cmd, {.x = dx, .weight = dx, .y = dx, .n = n, .rows = rows, .eps = 1e-5f, .unweighted = true});
+    });
+    const double e = test::nmse(test::read_back<float>(device, dx, x.size()), want);
+    MESSAGE("rms_norm unweighted nmse=" << e);
+    CHECK(e <= kNormBound);
+}
+
 TEST_CASE("rms_norm honours row strides (a head slice of a wider row)") {
     test::GpuTest gpu;
     if (!gpu) return;
@@ -74,7 +93,7 @@ TEST_CASE("rms_norm honours row strides (a head slice of a wider row)") {
         for (std::uint32_t i = n; i < stride; ++i) CHECK(got[r * stride + i] == -5.f);  // gaps untouched
 }
 
-TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, YaRN, positions per token") {
+TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, YaRN, rope_freqs, positions per token") {
     test::GpuTest gpu;
     if (!gpu) return;
     vk::Device& device = gpu.device();
@@ -92,6 +111,7 @@ TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, YaRN
         {cpu::RopeStyle::Neox, 3, 64, 32, 10000.f, 0.25f},     // partial, linear scaling
         {cpu::RopeStyle::Normal, 5, 80, 22, 500000.f, 0.5f},
         {cpu::RopeStyle::Neox, 64, 64, 64, 150000.f, 1.f / 32},  // YaRN as gpt-oss (below)
+        {cpu::RopeStyle::Normal, 2, 128, 128, 500000.f, 1.f},   // rope_freqs as Llama 4 (below)
     };
     const std::vector<std::int32_t> positions = {0, 1, 2, 17, 511, 4000, 123};
     const std::uint32_t tokens = std::uint32_t(positions.size());
@@ -108,6 +128,13 @@ TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, YaRN
             params.corr_high = d.high;
             params.mscale = 1.f + 0.1f * std::log(32.f);
         }
+        std::vector<float> factors;  // Llama 4: per-pair frequency divisors
+        if (c.base == 500000.f) {
+            factors = test::random_normal(std::size_t(c.rot_dims / 2), 9);
+            for (float& f : factors) f = 1.f + std::abs(f) * 4.f;
+            params.freq_factors = factors;
+        }
+        vk::Buffer dfactors = test::device_buffer(device, factors.empty() ? std::vector<float>{1.f} : factors, "factors");
         const std::size_t row = std::size_t(c.n_heads) * c.head_dim;
         const auto x = test::random_normal(row * tokens, c.n_heads + c.head_dim);
         std::vector<float> want = x;
@@ -116,7 +143,8 @@ TEST_CASE("rope matches cpu::rope: both styles, partial rotary, freq scale, YaRN
         vk::Buffer dx = test::device_buffer(device, x, "x"), dp = test::device_buffer(device, positions, "positions");
         test::run_once(device, [&](vk::CommandBuffer& cmd) {
             ops.rope(cmd, {.x = dx, .positions = dp, .tokens = tokens, .n_heads = c.n_heads, .head_dim = c.head_dim,
-                           .params = params});
+                           .params = params,
+                           .freq_factors = factors.empty() ? std::nullopt : std::optional<vk::BufferBinding>(dfactors)});
         });
         const auto got = test::read_back<float>(device, dx, x.size());
         const double e = test::nmse(got, want);

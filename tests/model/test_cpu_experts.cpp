@@ -180,28 +180,42 @@ TEST_CASE("cpu experts: no routes leave out unchanged; expert_bytes is one slice
     CHECK(want == 2 * 256 * 144 + 256 * 8 * 34);
 }
 
-TEST_CASE("cpu experts of gpt-oss (MXFP4, clamped SwiGLU, biases on gate, up and down) match the reference") {
-    model::SyntheticModelSpec spec = model::synthetic_preset("tiny-gptoss");
-    spec.quant = model::quant_mix_from_name("mxfp4");
-    const fs::path path = fs::path(FERRY_TEST_TMP_DIR) / "cpu_experts_gptoss.gguf";
+namespace {
+
+// CpuExperts on layer `layer` of a generated preset against the reference composition.
+void check_preset_experts(const char* preset, const char* quant, std::uint32_t layer, bool biased) {
+    model::SyntheticModelSpec spec = model::synthetic_preset(preset);
+    spec.quant = model::quant_mix_from_name(quant);
+    const fs::path path = fs::path(FERRY_TEST_TMP_DIR) / fmt::format("cpu_experts_{}.gguf", preset);
     model::write_synthetic_model(spec, path);
     const gguf::File f = gguf::File::open(path);
     const model::ModelConfig c = model::read_config(f);
     cpu::ThreadPool pool(2);
     offload::CpuExperts experts(f, model::expert_layout(f, c), pool);
+    const std::uint32_t engine_layer = std::uint32_t(model::moe_index(c, layer));
     for (std::uint32_t n_tokens : {1u, 7u}) {
         CAPTURE(n_tokens);
         const std::vector<float> h = gaussian(std::size_t(n_tokens) * c.n_embd, 40 + n_tokens);
         const auto routes = random_routes(n_tokens, c.n_experts, c.n_experts_used, 50 + n_tokens);
         const std::vector<float> init = gaussian(h.size(), 60);
         std::vector<float> got = init;
-        experts.add_experts(1, h, n_tokens, routes, got);
-        const std::vector<float> want = reference(f, c, 1, h, routes, init, true);
+        experts.add_experts(engine_layer, h, n_tokens, routes, got);
+        const std::vector<float> want = reference(f, c, layer, h, routes, init, biased);
         const double e = nmse(want, got);
-        MESSAGE("gpt-oss cpu experts nmse " << e);
+        MESSAGE(preset << " cpu experts nmse " << e);
         CHECK(e < 3e-4);  // 8-bit activations, as the q4k_q8 mix above
-        CHECK(nmse(reference(f, c, 1, h, routes, init, false), got) > 1e-2);  // the biases and clamp matter
+        if (biased) CHECK(nmse(reference(f, c, layer, h, routes, init, false), got) > 1e-2);  // biases, clamp matter
     }
+}
+
+}  // namespace
+
+TEST_CASE("cpu experts of gpt-oss (MXFP4, clamped SwiGLU, biases on gate, up and down) match the reference") {
+    check_preset_experts("tiny-gptoss", "mxfp4", 1, true);
+}
+
+TEST_CASE("cpu experts of Llama 4 (experts on every other layer) match the reference") {
+    check_preset_experts("tiny-llama4", "q4_k_m", 3, false);  // model layer 3 is the engine's layer 1
 }
 
 TEST_CASE("cpu experts reject bad arguments with clear errors") {

@@ -1,5 +1,5 @@
 // Every runnable family on models the generator writes (make-model presets tiny,
-// tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss) at several quant mixes: the Vulkan forward pass against the
+// tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4) at several quant mixes: the Vulkan forward pass against the
 // CPU reference (prefill logits, greedy decode), offloaded and hybrid runs against the
 // resident one, and Mixtral's per-expert layout against its merged twin.
 #include "gguf/reader.h"
@@ -66,7 +66,7 @@ float top_margin(const std::vector<float>& logits) {
     return best - second;
 }
 
-const char* const kPresets[] = {"tiny", "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe", "tiny-gptoss"};
+const char* const kPresets[] = {"tiny", "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe", "tiny-gptoss", "tiny-llama4"};
 
 // The quant mixes a family is checked at: gpt-oss files carry MXFP4 experts.
 std::vector<std::string> quants(const std::string& preset) {
@@ -122,9 +122,13 @@ TEST_CASE("each family offloaded (copies, passes through few slots, CPU misses) 
                                                    .miss_policy = offload::MissPolicy::Cpu,
                                                    .threads = 1});
         REQUIRE(hybrid.size() == resident.size());
+        MESSAGE(preset << ": hybrid vs resident nmse " << nmse(hybrid, resident));
         // CPU kernels quantise activations to Q8 as the GPU's do not: equal within the
-        // bound the qwen3moe hybrid test uses.
-        CHECK(nmse(hybrid, resident) < 1e-3);
+        // bound the qwen3moe hybrid test uses (measured 1.0e-4 to 1.9e-4). Llama 4 routes
+        // top-1, so a token's whole MoE output is one CPU expert's, nothing averages the
+        // rounding: measured 2.0e-3 here, while its CPU experts alone are as close to the
+        // reference as other families' (tests/model/test_cpu_experts.cpp: 2e-5 to 3e-5).
+        CHECK(nmse(hybrid, resident) < (std::string(preset) == "tiny-llama4" ? 5e-3 : 1e-3));
     }
 }
 

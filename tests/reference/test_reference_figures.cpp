@@ -34,14 +34,17 @@ namespace {
 
 // The reference files whose families ferry runs; each must match its figures. A family
 // leaving this list (refused again) fails the "refused" test below.
-const std::set<std::string> kRunnable = {"gptoss-dev", "mixtral-dev", "qwen2moe-dev"};
+const std::set<std::string> kRunnable = {"gptoss-dev", "llama4-dev", "mixtral-dev", "qwen2moe-dev"};
 // Of those, the ones ferry does not match yet. Their families carry a caveat (printed when
 // a model loads); here ferry must still agree with itself (CPU reference, Vulkan,
 // offloaded), and the gap is printed. Taking one off this list makes it a match test.
 // mixtral-dev: ferry 5437.7, reference 5166.3 (+5.3%); greedy equal for 2 tokens. Rope
 // style, theta, rope dims, eps and renormalisation were each varied: none closes the gap
 // (issue #17's note has the figures).
-const std::set<std::string> kNotMatchedYet = {"mixtral-dev"};
+// llama4-dev: ferry 5011.7, reference 4802.1 (+4.4%); the first greedy token equal. Both
+// files, and only they, have one KV head for two query heads of 128 (multi-query); see
+// issue #17's and #18's notes.
+const std::set<std::string> kNotMatchedYet = {"llama4-dev", "mixtral-dev"};
 // Chunks the offloaded run repeats (the resident run does the whole text).
 constexpr std::size_t kOffloadedChunks = 6;
 

@@ -51,8 +51,9 @@ offload::ExpertLayout experts(const gguf::File& file, const ModelConfig& c) {
     layout.activation = offload::ExpertActivation::SwiGluOai;
     const TensorTable t(file);
     const std::uint64_t E = c.n_embd, X = c.n_experts, F = c.n_ff_expert;
-    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
-        offload::ExpertBiases& b = layout.layers[l].biases;
+    for (std::uint32_t i = 0; i < c.n_moe_layers(); ++i) {
+        const std::uint32_t l = c.moe_layers[i];
+        offload::ExpertBiases& b = layout.layers[i].biases;
         b.gate = f32_data(file, t.require(layer_tensor(l, "ffn_gate_exps.bias"), {F, X}));
         b.up = f32_data(file, t.require(layer_tensor(l, "ffn_up_exps.bias"), {F, X}));
         b.down = f32_data(file, t.require(layer_tensor(l, "ffn_down_exps.bias"), {E, X}));

@@ -11,10 +11,11 @@ extern const Recipe kQwen2MoeRecipe;
 extern const Recipe kMixtralRecipe;
 extern const Recipe kOlmoeRecipe;
 extern const Recipe kGptOssRecipe;
+extern const Recipe kLlama4Recipe;
 
 namespace {
-const std::array<const Recipe*, 5> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe, &kOlmoeRecipe,
-                                            &kGptOssRecipe};
+const std::array<const Recipe*, 6> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe,
+                                            &kOlmoeRecipe,    &kGptOssRecipe,   &kLlama4Recipe};
 }  // namespace
 
 const Recipe* find_recipe(std::string_view architecture) {
