@@ -12,8 +12,8 @@ namespace ferry::serve {
 
 class ApiError : public std::runtime_error {
 public:
-    ApiError(int status, std::string message, std::string type = "invalid_request_error", std::string param = {},
-             std::string code = {})
+    ApiError(int status, std::string message, std::string type = "invalid_request_error",
+             std::string param = {}, std::string code = {})
         : std::runtime_error(message),
           status_(status),
           type_(std::move(type)),
@@ -24,8 +24,8 @@ public:
     nlohmann::json body() const { return error_body(what(), type_, param_, code_); }
 
     // param and code are null in the JSON when empty, as OpenAI writes them.
-    static nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param,
-                                     const std::string& code) {
+    static nlohmann::json error_body(const std::string& message, const std::string& type,
+                                     const std::string& param, const std::string& code) {
         nlohmann::json e = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
         if (!param.empty()) e["param"] = param;
         if (!code.empty()) e["code"] = code;

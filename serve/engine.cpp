@@ -40,7 +40,11 @@ struct Engine::Slot {
 
 struct Engine::Active {
     Active(std::shared_ptr<Job> job, Slot& slot, const text::Tokenizer& tok, std::vector<std::string> stops)
-        : job(std::move(job)), slot(slot), sampler(this->job->params.sampler), decoder(tok), stop(std::move(stops)) {}
+        : job(std::move(job)),
+          slot(slot),
+          sampler(this->job->params.sampler),
+          decoder(tok),
+          stop(std::move(stops)) {}
 
     std::shared_ptr<Job> job;
     Slot& slot;
@@ -76,7 +80,9 @@ Engine::Engine(model::GpuModel& model, const text::Tokenizer& tokenizer, const E
     thread_ = std::thread([this] { run(); });
 }
 
-Engine::~Engine() { drain(std::chrono::milliseconds(0)); }
+Engine::~Engine() {
+    drain(std::chrono::milliseconds(0));
+}
 
 Engine::Submit Engine::submit(std::shared_ptr<Job> job) {
     {
@@ -125,12 +131,14 @@ void Engine::run() {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [&] { return stop_ || !active_.empty() || (!queue_.empty() && has_idle_slot()); });
             if (stop_) {
-                for (auto& job : queue_) job->push(JobEvent::error(503, "the server is shutting down", "shutting_down"));
+                for (auto& job : queue_)
+                    job->push(JobEvent::error(503, "the server is shutting down", "shutting_down"));
                 queue_.clear();
                 stats_.queue_depth = 0;
                 for (auto& a : active_) a->job->cancelled = true;
             }
-            std::size_t idle = std::size_t(std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; }));
+            std::size_t idle = std::size_t(
+                std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return !s->busy; }));
             while (!queue_.empty() && idle > 0) {
                 admitted.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -179,7 +187,8 @@ void Engine::admit(std::shared_ptr<Job> job) {
     try {
         plain = tokenizer_.encode(job->prompt_text, {.add_special = !job->chat, .parse_special = true});
     } catch (const std::exception& e) {
-        job->push(JobEvent::error(400, fmt::format("the prompt cannot be tokenized: {}", e.what()), "invalid_prompt"));
+        job->push(JobEvent::error(400, fmt::format("the prompt cannot be tokenized: {}", e.what()),
+                                  "invalid_prompt"));
         return;
     }
     // The idle slot with the longest cached prefix (ties: the least recently used).
@@ -212,9 +221,12 @@ void Engine::admit(std::shared_ptr<Job> job) {
         return;
     }
     if (best_ids.size() >= n_ctx_) {
-        job->push(JobEvent::error(400, fmt::format("the prompt is {} tokens; the context holds {} (with room for at least one "
-                                       "answer token)", best_ids.size(), n_ctx_),
-                                  "context_length_exceeded"));
+        job->push(JobEvent::error(
+            400,
+            fmt::format("the prompt is {} tokens; the context holds {} (with room for at least one "
+                        "answer token)",
+                        best_ids.size(), n_ctx_),
+            "context_length_exceeded"));
         return;
     }
     std::vector<std::string> stops = job->params.stop;
@@ -245,7 +257,8 @@ bool Engine::step(Active& a) {
             slot.ids.resize(common);
             slot.text_known = false;
             a.reused = common;
-            a.job->push(JobEvent::started({.prompt_tokens = a.prompt.size(), .completion_tokens = 0, .cached_tokens = common}));
+            a.job->push(JobEvent::started(
+                {.prompt_tokens = a.prompt.size(), .completion_tokens = 0, .cached_tokens = common}));
             a.started = true;
         }
         const std::size_t at = slot.ids.size();
@@ -253,7 +266,8 @@ bool Engine::step(Active& a) {
         const auto start = Clock::now();
         a.logits = model_.forward(std::span(a.prompt).subspan(at, n));
         const double s = seconds_since(start);
-        slot.ids.insert(slot.ids.end(), a.prompt.begin() + std::ptrdiff_t(at), a.prompt.begin() + std::ptrdiff_t(at + n));
+        slot.ids.insert(slot.ids.end(), a.prompt.begin() + std::ptrdiff_t(at),
+                        a.prompt.begin() + std::ptrdiff_t(at + n));
         {
             std::lock_guard lock(mutex_);
             stats_.prefilled_tokens += n;
@@ -271,7 +285,8 @@ bool Engine::step(Active& a) {
     a.sampler.accept(id);
     const std::string_view special_text = tokenizer_.piece(id, true);
     const auto& ends = a.job->end_texts;
-    if (tokenizer_.is_end_of_generation(id) || std::find(ends.begin(), ends.end(), special_text) != ends.end()) {
+    if (tokenizer_.is_end_of_generation(id) ||
+        std::find(ends.begin(), ends.end(), special_text) != ends.end()) {
         finish(a, "stop");
         return false;
     }
@@ -324,7 +339,8 @@ void Engine::finish(Active& a, std::string_view reason) {
     } else {
         slot.text_known = false;
     }
-    const Usage usage{.prompt_tokens = a.prompt.size(), .completion_tokens = a.generated, .cached_tokens = a.reused};
+    const Usage usage{
+        .prompt_tokens = a.prompt.size(), .completion_tokens = a.generated, .cached_tokens = a.reused};
     a.job->push(JobEvent::done(std::string(reason), usage));
     std::lock_guard lock(mutex_);
     stats_.prompt_tokens += a.prompt.size();

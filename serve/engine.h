@@ -24,9 +24,9 @@
 namespace ferry::serve {
 
 struct EngineOptions {
-    std::uint32_t parallel = 1;   // sequences, each with n_ctx positions of KV cache
-    std::size_t max_queue = 16;   // requests waiting for a sequence; beyond: 503
-    std::uint32_t batch = 64;     // prefill tokens per step
+    std::uint32_t parallel = 1;  // sequences, each with n_ctx positions of KV cache
+    std::size_t max_queue = 16;  // requests waiting for a sequence; beyond: 503
+    std::uint32_t batch = 64;    // prefill tokens per step
 };
 
 // What /metrics shows; counters only grow.

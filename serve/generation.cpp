@@ -33,17 +33,22 @@ json chunk(const AnswerShape& s, const std::string& text, std::string_view finis
 
 }  // namespace
 
-void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape, HttpConnection& conn) {
+void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape,
+                HttpConnection& conn) {
     switch (engine.submit(job)) {
         case Engine::Submit::accepted:
             break;
         case Engine::Submit::queue_full:
-            conn.send_json(503, error_text(503, "the server is busy: every sequence is in use and the queue is full; "
-                                                "retry shortly", "queue_full"),
+            conn.send_json(503,
+                           error_text(503,
+                                      "the server is busy: every sequence is in use and the queue is full; "
+                                      "retry shortly",
+                                      "queue_full"),
                            {{"Retry-After", "1"}});
             return;
         case Engine::Submit::draining:
-            conn.send_json(503, error_text(503, "the server is shutting down", "shutting_down"), {{"Retry-After", "5"}});
+            conn.send_json(503, error_text(503, "the server is shutting down", "shutting_down"),
+                           {{"Retry-After", "5"}});
             return;
     }
 
@@ -85,7 +90,8 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
                 return;
             case JobEvent::Kind::done: {
                 if (e->finish_reason == "cancelled") {  // the server is shutting down
-                    const std::string text = error_text(503, "the server shut down during the answer", "shutting_down");
+                    const std::string text =
+                        error_text(503, "the server shut down during the answer", "shutting_down");
                     if (streaming) {
                         conn.write_stream("data: " + text + "\n\n");
                         conn.end_stream();
@@ -95,8 +101,9 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
                     return;
                 }
                 if (!streaming) {
-                    const json body = shape.chat ? chat_completion(shape.meta, content, e->finish_reason, e->usage)
-                                                 : text_completion(shape.meta, content, e->finish_reason, e->usage);
+                    const json body = shape.chat
+                                          ? chat_completion(shape.meta, content, e->finish_reason, e->usage)
+                                          : text_completion(shape.meta, content, e->finish_reason, e->usage);
                     conn.send_json(200, dump_json(body));
                     return;
                 }

@@ -18,6 +18,7 @@ struct AnswerShape {
     bool include_usage = false;
 };
 
-void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape, HttpConnection& conn);
+void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape,
+                HttpConnection& conn);
 
 }  // namespace ferry::serve

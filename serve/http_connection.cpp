@@ -65,7 +65,8 @@ void HttpConnection::serve(const Handler& handle, std::size_t max_body, const st
     socket_.close(ec);
 }
 
-bool HttpConnection::send(int status, std::string_view content_type, std::string body, const Headers& headers) {
+bool HttpConnection::send(int status, std::string_view content_type, std::string body,
+                          const Headers& headers) {
     last_status_ = status;
     http::response<http::string_body> res{http::int_to_status(unsigned(status)), 11};
     res.set(http::field::server, "ferry");

@@ -54,7 +54,10 @@ public:
     // the template writes it); else a raw completion prompt (BOS added where the
     // vocabulary asks for it).
     Job(std::string prompt_text, bool chat, GenerationParams params, std::vector<std::string> end_texts)
-        : prompt_text(std::move(prompt_text)), chat(chat), params(std::move(params)), end_texts(std::move(end_texts)) {}
+        : prompt_text(std::move(prompt_text)),
+          chat(chat),
+          params(std::move(params)),
+          end_texts(std::move(end_texts)) {}
 
     const std::string prompt_text;
     const bool chat;

@@ -12,7 +12,10 @@ json reason(std::string_view finish_reason) {
 }
 
 json envelope(const ResponseMeta& meta, const char* object) {
-    return {{"id", meta.id}, {"object", object}, {"created", meta.created}, {"model", meta.model},
+    return {{"id", meta.id},
+            {"object", object},
+            {"created", meta.created},
+            {"model", meta.model},
             {"system_fingerprint", "ferry"}};
 }
 
@@ -25,14 +28,18 @@ json usage_json(const Usage& u) {
             {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
 }
 
-std::string sse_event(const json& data) { return "data: " + dump_json(data) + "\n\n"; }
+std::string sse_event(const json& data) {
+    return "data: " + dump_json(data) + "\n\n";
+}
 
-std::string sse_done() { return "data: [DONE]\n\n"; }
+std::string sse_done() {
+    return "data: [DONE]\n\n";
+}
 
 json chat_chunk(const ResponseMeta& meta, const json& delta, std::string_view finish_reason) {
     json j = envelope(meta, "chat.completion.chunk");
-    j["choices"] = json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr},
-                                 {"finish_reason", reason(finish_reason)}}});
+    j["choices"] = json::array(
+        {{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", reason(finish_reason)}}});
     return j;
 }
 
@@ -77,8 +84,9 @@ json text_completion(const ResponseMeta& meta, const std::string& text, std::str
 
 json model_list(const std::string& model_id, std::int64_t created) {
     return {{"object", "list"},
-            {"data", json::array({{{"id", model_id}, {"object", "model"}, {"created", created},
-                                   {"owned_by", "ferry"}}})}};
+            {"data",
+             json::array(
+                 {{{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "ferry"}}})}};
 }
 
 }  // namespace ferry::serve

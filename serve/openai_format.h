@@ -12,7 +12,7 @@
 namespace ferry::serve {
 
 struct ResponseMeta {
-    std::string id;          // "chatcmpl-..." or "cmpl-..."
+    std::string id;            // "chatcmpl-..." or "cmpl-..."
     std::int64_t created = 0;  // Unix seconds
     std::string model;
 };
@@ -30,15 +30,17 @@ std::string sse_event(const nlohmann::json& data);
 std::string sse_done();
 
 // finish_reason: "stop", "length", or empty for a chunk in the middle (null in the JSON).
-nlohmann::json chat_chunk(const ResponseMeta& meta, const nlohmann::json& delta, std::string_view finish_reason);
+nlohmann::json chat_chunk(const ResponseMeta& meta, const nlohmann::json& delta,
+                          std::string_view finish_reason);
 nlohmann::json chat_usage_chunk(const ResponseMeta& meta, const Usage& usage);  // choices: []
-nlohmann::json chat_completion(const ResponseMeta& meta, const std::string& content, std::string_view finish_reason,
-                               const Usage& usage);
+nlohmann::json chat_completion(const ResponseMeta& meta, const std::string& content,
+                               std::string_view finish_reason, const Usage& usage);
 
-nlohmann::json completion_chunk(const ResponseMeta& meta, const std::string& text, std::string_view finish_reason);
+nlohmann::json completion_chunk(const ResponseMeta& meta, const std::string& text,
+                                std::string_view finish_reason);
 nlohmann::json completion_usage_chunk(const ResponseMeta& meta, const Usage& usage);
-nlohmann::json text_completion(const ResponseMeta& meta, const std::string& text, std::string_view finish_reason,
-                               const Usage& usage);
+nlohmann::json text_completion(const ResponseMeta& meta, const std::string& text,
+                               std::string_view finish_reason, const Usage& usage);
 
 // GET /v1/models
 nlohmann::json model_list(const std::string& model_id, std::int64_t created);

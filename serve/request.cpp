@@ -25,8 +25,8 @@ json parse_object(std::string_view body) {
         // Strict parse: invalid UTF-8 inside strings, trailing garbage and comments fail.
         j = json::parse(body.begin(), body.end());
     } catch (const json::parse_error& e) {
-        throw ApiError(400, fmt::format("the request body is not valid JSON: {}", e.what()), "invalid_request_error",
-                       {}, "invalid_json");
+        throw ApiError(400, fmt::format("the request body is not valid JSON: {}", e.what()),
+                       "invalid_request_error", {}, "invalid_json");
     }
     if (!j.is_object()) bad({}, "the request body must be a JSON object");
     return j;
@@ -42,7 +42,8 @@ double number(const json& j, const char* name, double lo, double hi, double fall
     if (!v) return fallback;
     if (!v->is_number()) bad(name, fmt::format("'{}' must be a number", name));
     const double x = v->get<double>();
-    if (!std::isfinite(x) || x < lo || x > hi) bad(name, fmt::format("'{}' must be between {} and {}", name, lo, hi));
+    if (!std::isfinite(x) || x < lo || x > hi)
+        bad(name, fmt::format("'{}' must be between {} and {}", name, lo, hi));
     return x;
 }
 
@@ -70,8 +71,9 @@ void check_model(const json& j, const RequestLimits& limits) {
     if (!v->is_string()) bad("model", "'model' must be a string");
     const std::string name = v->get<std::string>();
     if (name != limits.model_id)
-        throw ApiError(404, fmt::format("the model '{}' does not exist; this server runs '{}'", name, limits.model_id),
-                       "invalid_request_error", "model", "model_not_found");
+        throw ApiError(
+            404, fmt::format("the model '{}' does not exist; this server runs '{}'", name, limits.model_id),
+            "invalid_request_error", "model", "model_not_found");
 }
 
 GenerationParams parse_params(const json& j, const RequestLimits& limits) {
@@ -84,7 +86,8 @@ GenerationParams parse_params(const json& j, const RequestLimits& limits) {
     s.top_k = int(integer(j, "top_k", 0, std::numeric_limits<int>::max(), s.top_k));
     s.min_p = float(number(j, "min_p", 0, 1, s.min_p));
     s.presence_penalty = float(number(j, "presence_penalty", -2, 2, s.presence_penalty));
-    s.repeat_penalty = float(number(j, "repeat_penalty", 0.01, 10, s.repeat_penalty));  // llama.cpp's extension
+    s.repeat_penalty =
+        float(number(j, "repeat_penalty", 0.01, 10, s.repeat_penalty));  // llama.cpp's extension
     if (number(j, "frequency_penalty", -2, 2, 0) != 0)
         bad("frequency_penalty",
             "'frequency_penalty' other than 0 is not supported by ferry's sampler; use presence_penalty or "
@@ -92,7 +95,8 @@ GenerationParams parse_params(const json& j, const RequestLimits& limits) {
     // A seed keeps its full 64 bits; negative ones (some clients send -1 for "random") wrap.
     if (const json* seed = field(j, "seed")) {
         if (!seed->is_number_integer()) bad("seed", "'seed' must be an integer");
-        s.seed = seed->is_number_unsigned() ? seed->get<std::uint64_t>() : std::uint64_t(seed->get<std::int64_t>());
+        s.seed = seed->is_number_unsigned() ? seed->get<std::uint64_t>()
+                                            : std::uint64_t(seed->get<std::int64_t>());
     } else if (limits.random_seed) {
         s.seed = (std::uint64_t(std::random_device{}()) << 32) | std::random_device{}();
     }
@@ -100,7 +104,8 @@ GenerationParams parse_params(const json& j, const RequestLimits& limits) {
 
     // max_completion_tokens is the newer name; either is bounded by the context.
     const char* max_name = field(j, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-    p.max_tokens = int(integer(j, max_name, 1, limits.n_ctx, std::min<int>(limits.default_max_tokens, int(limits.n_ctx))));
+    p.max_tokens = int(
+        integer(j, max_name, 1, limits.n_ctx, std::min<int>(limits.default_max_tokens, int(limits.n_ctx))));
 
     if (const json* stop = field(j, "stop")) {
         if (stop->is_string()) {
@@ -163,7 +168,8 @@ ChatRequest parse_chat_request(std::string_view body, const RequestLimits& limit
         std::string name = role->get<std::string>();
         if (name == "developer") name = "system";  // OpenAI's newer name for the system role
         if (name != "system" && name != "user" && name != "assistant")
-            bad(at + ".role", fmt::format("role '{}' is not supported (system, developer, user, assistant)", name));
+            bad(at + ".role",
+                fmt::format("role '{}' is not supported (system, developer, user, assistant)", name));
         const json* content = field(m, "content");
         if (!content && name != "assistant") bad(at + ".content", "'content' is required");
         r.messages.push_back({name, content ? message_content(*content, i) : std::string()});

@@ -16,11 +16,11 @@
 namespace ferry::serve {
 
 struct RequestLimits {
-    std::string model_id;             // the one name /v1/models lists; "model" must be it (or absent)
-    std::uint32_t n_ctx = 4096;       // max_tokens may not exceed it
-    int default_max_tokens = 512;     // when the request gives none
-    sample::SamplerConfig defaults;   // the server's sampler options (--temp, ...)
-    bool random_seed = true;          // a request without "seed" draws one (else defaults.seed)
+    std::string model_id;            // the one name /v1/models lists; "model" must be it (or absent)
+    std::uint32_t n_ctx = 4096;      // max_tokens may not exceed it
+    int default_max_tokens = 512;    // when the request gives none
+    sample::SamplerConfig defaults;  // the server's sampler options (--temp, ...)
+    bool random_seed = true;         // a request without "seed" draws one (else defaults.seed)
 };
 
 struct GenerationParams {

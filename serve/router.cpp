@@ -15,7 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array kRoutes = {"/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions"};
+constexpr std::array kRoutes = {
+    "/", "/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/completions"};
 
 // The path without its query string.
 std::string path_of(const HttpRequest& r) {
@@ -45,8 +46,8 @@ void Router::handle(const HttpRequest& request, HttpConnection& conn) {
     } catch (const ApiError& e) {
         conn.send_json(e.status(), dump_json(e.body()));
     } catch (const std::exception& e) {
-        conn.send_json(500, dump_json(ApiError::error_body(fmt::format("internal error: {}", e.what()), "server_error",
-                                                           {}, "internal_error")));
+        conn.send_json(500, dump_json(ApiError::error_body(fmt::format("internal error: {}", e.what()),
+                                                           "server_error", {}, "internal_error")));
     }
     const std::string path = path_of(request);
     const bool known = std::find(kRoutes.begin(), kRoutes.end(), path) != kRoutes.end();
@@ -64,8 +65,9 @@ void Router::dispatch(const HttpRequest& r, HttpConnection& conn) {
     }
     auto only = [&](http::verb allowed) {
         if (method != allowed)
-            throw ApiError(405, fmt::format("{} {} is not supported; use {}", std::string(r.method_string()), path,
-                                            std::string(http::to_string(allowed))),
+            throw ApiError(405,
+                           fmt::format("{} {} is not supported; use {}", std::string(r.method_string()), path,
+                                       std::string(http::to_string(allowed))),
                            "invalid_request_error", {}, "method_not_allowed");
     };
     auto need_key = [&] {
@@ -106,17 +108,24 @@ void Router::dispatch(const HttpRequest& r, HttpConnection& conn) {
 void Router::chat_completions(const HttpRequest& r, HttpConnection& conn) {
     const ChatRequest req = parse_chat_request(r.body(), config_.limits);
     std::string prompt = text::render_chat(config_.format, req.messages, config_.chat_options);
-    auto job = std::make_shared<Job>(std::move(prompt), true, req.params, text::end_of_turn_texts(config_.format));
-    const AnswerShape shape{.meta = {next_id("chatcmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
-                            .chat = true, .stream = req.stream, .include_usage = req.include_usage};
+    auto job =
+        std::make_shared<Job>(std::move(prompt), true, req.params, text::end_of_turn_texts(config_.format));
+    const AnswerShape shape{
+        .meta = {next_id("chatcmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
+        .chat = true,
+        .stream = req.stream,
+        .include_usage = req.include_usage};
     answer_job(engine_, job, shape, conn);
 }
 
 void Router::completions(const HttpRequest& r, HttpConnection& conn) {
     const CompletionRequest req = parse_completion_request(r.body(), config_.limits);
     auto job = std::make_shared<Job>(req.prompt, false, req.params, std::vector<std::string>{});
-    const AnswerShape shape{.meta = {next_id("cmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
-                            .chat = false, .stream = req.stream, .include_usage = req.include_usage};
+    const AnswerShape shape{
+        .meta = {next_id("cmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
+        .chat = false,
+        .stream = req.stream,
+        .include_usage = req.include_usage};
     answer_job(engine_, job, shape, conn);
 }
 

@@ -16,11 +16,11 @@
 namespace ferry::serve {
 
 struct RouterConfig {
-    RequestLimits limits;          // includes the model's id
-    std::string api_key;           // empty: no authentication
+    RequestLimits limits;  // includes the model's id
+    std::string api_key;   // empty: no authentication
     text::ChatFormat format = text::ChatFormat::ChatML;
     text::ChatOptions chat_options;
-    std::int64_t started = 0;      // Unix seconds, for /v1/models
+    std::int64_t started = 0;  // Unix seconds, for /v1/models
 };
 
 class Router {

@@ -31,7 +31,10 @@ struct ConnectionThread {
 class Listener {
 public:
     Listener(Engine& engine, RouterConfig config, const ServerOptions& options)
-        : engine_(engine), router_(engine, std::move(config), draining_), options_(options), acceptor_(io_),
+        : engine_(engine),
+          router_(engine, std::move(config), draining_),
+          options_(options),
+          acceptor_(io_),
           signals_(io_, SIGINT, SIGTERM) {}
 
     void listen(const std::function<void(std::uint16_t)>& on_listening) {

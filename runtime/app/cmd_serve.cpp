@@ -39,7 +39,8 @@ struct ServeCliOptions {
 text::ChatFormat choose_format(const gguf::File& file, const std::string& forced) {
     if (!forced.empty()) {
         std::string lower = forced;
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         const auto format = text::chat_format_from_name(lower);
         if (!format) fail("unknown chat template '{}'; choose one of: {}", forced, text::chat_format_names());
         return *format;
@@ -48,8 +49,9 @@ text::ChatFormat choose_format(const gguf::File& file, const std::string& forced
     const std::string arch = file.optional_string("general.architecture").value_or("");
     const text::DetectedFormat d = text::detect_chat_format(tmpl, arch);
     if (!d.recognised)
-        fmt::print(stderr, "ferry serve: warning: {} has no chat template ferry recognises (architecture '{}'); "
-                           "using chatml. Pick one with --chat-template ({})\n",
+        fmt::print(stderr,
+                   "ferry serve: warning: {} has no chat template ferry recognises (architecture '{}'); "
+                   "using chatml. Pick one with --chat-template ({})\n",
                    file.name(), arch, text::chat_format_names());
     return d.format;
 }
@@ -64,7 +66,8 @@ void run_serve(ServeCliOptions o) {
     if (v.bos && v.add_bos) rc.chat_options.bos_text = tok.piece(*v.bos, true);
     if (v.eos) rc.chat_options.eos_text = tok.piece(*v.eos, true);
     rc.chat_options.enable_thinking = !o.no_thinking;
-    rc.limits.model_id = o.alias.empty() ? std::filesystem::path(o.model.model_path).stem().string() : o.alias;
+    rc.limits.model_id =
+        o.alias.empty() ? std::filesystem::path(o.model.model_path).stem().string() : o.alias;
     rc.limits.n_ctx = session.model().n_ctx();
     rc.limits.default_max_tokens = o.n_predict;
     rc.limits.random_seed = o.sampler.seed == kRandomSeed;
@@ -77,10 +80,12 @@ void run_serve(ServeCliOptions o) {
     o.server.drain_grace = std::chrono::milliseconds(std::int64_t(o.drain_seconds * 1000));
     serve::serve_http(engine, rc, o.server, [&](std::uint16_t port) {
         // One line a script can wait for (the e2e test does).
-        fmt::print(stderr, "ferry serve: listening on http://{}:{} (model '{}', template {}, {} sequence{} of {} "
-                           "tokens, queue {}){}\n",
+        fmt::print(stderr,
+                   "ferry serve: listening on http://{}:{} (model '{}', template {}, {} sequence{} of {} "
+                   "tokens, queue {}){}\n",
                    o.server.host, port, rc.limits.model_id, text::chat_format_name(rc.format), o.parallel,
-                   o.parallel == 1 ? "" : "s", rc.limits.n_ctx, o.queue, o.api_key.empty() ? "" : ", API key required");
+                   o.parallel == 1 ? "" : "s", rc.limits.n_ctx, o.queue,
+                   o.api_key.empty() ? "" : ", API key required");
         std::fflush(stderr);
     });
     fmt::print(stderr, "ferry serve: drained, exiting\n");
@@ -90,24 +95,30 @@ void add_serve_command(CLI::App& parent) {
     auto o = std::make_shared<ServeCliOptions>();
     CLI::App* cmd = parent.add_subcommand(
         "serve",
-        "Serve a model over HTTP with OpenAI's API: POST /v1/chat/completions and /v1/completions (streaming as\n"
+        "Serve a model over HTTP with OpenAI's API: POST /v1/chat/completions and /v1/completions (streaming "
+        "as\n"
         "server-sent events), GET /v1/models, /health, /metrics (Prometheus), and a chat page at /.\n"
-        "Point the OpenAI client (or Open WebUI) at http://HOST:PORT/v1. Each of --parallel sequences keeps its\n"
+        "Point the OpenAI client (or Open WebUI) at http://HOST:PORT/v1. Each of --parallel sequences keeps "
+        "its\n"
         "KV cache, so a re-sent conversation prefills only its new turn. SIGINT/SIGTERM let running answers\n"
         "finish (--drain-timeout), then exit 0.");
     add_model_options(cmd, o->model);
     add_sampler_options(cmd, o->sampler);
-    cmd->add_option("--host", o->server.host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
-    cmd->add_option("--port", o->server.port, "TCP port (0: any free port, printed at start)")->capture_default_str();
+    cmd->add_option("--host", o->server.host, "Address to listen on (0.0.0.0: every interface)")
+        ->capture_default_str();
+    cmd->add_option("--port", o->server.port, "TCP port (0: any free port, printed at start)")
+        ->capture_default_str();
     cmd->add_option("--api-key", o->api_key,
                     "Require 'Authorization: Bearer KEY' on /v1/* and /metrics (default: no key)");
     cmd->add_option("--parallel", o->parallel,
                     "Requests served at once, each on its own sequence with its own KV cache of --ctx tokens")
         ->capture_default_str()
         ->check(CLI::Range(1u, 64u));
-    cmd->add_option("--queue", o->queue, "Requests that may wait for a sequence; beyond, 503 with Retry-After")
+    cmd->add_option("--queue", o->queue,
+                    "Requests that may wait for a sequence; beyond, 503 with Retry-After")
         ->capture_default_str();
-    cmd->add_option("-n,--n-predict", o->n_predict, "Most tokens per answer when a request gives no max_tokens")
+    cmd->add_option("-n,--n-predict", o->n_predict,
+                    "Most tokens per answer when a request gives no max_tokens")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     cmd->add_option("--max-body", o->server.max_body, "Largest request body in bytes; beyond, 413")

@@ -145,7 +145,7 @@ await Promise.all(Array.from({ length: C }, async (_, w) => {
     try {
       const r = await fetch(url + '/v1/chat/completions', {
         method: 'POST', headers: auth,
-        body: JSON.stringify({ model: 'demo', messages: user(`Load test, client ${w % 4}.`), max_tokens: 2, temperature: 0, stream: i % 2 === 0 }) });
+        body: JSON.stringify({ model: 'demo', messages: user("Load test."), max_tokens: 2, temperature: 0, stream: i % 2 === 0 }) });
       const body = await r.text();
       status = r.status;
       if (status === 200 && i % 2 === 0 && !body.trimEnd().endsWith('data: [DONE]')) status = 'stream without [DONE]';

@@ -37,7 +37,8 @@ TEST_CASE("a chat chunk as one SSE event") {
 TEST_CASE("the last chunks: finish reason, usage, [DONE]") {
     const json end = event_json(sse_event(chat_chunk(meta, json::object(), "length")));
     CHECK(end["choices"][0]["finish_reason"] == "length");
-    const json u = event_json(sse_event(chat_usage_chunk(meta, {.prompt_tokens = 5, .completion_tokens = 3, .cached_tokens = 2})));
+    const json u = event_json(
+        sse_event(chat_usage_chunk(meta, {.prompt_tokens = 5, .completion_tokens = 3, .cached_tokens = 2})));
     CHECK(u["choices"].empty());
     CHECK(u["usage"]["total_tokens"] == 8);
     CHECK(u["usage"]["prompt_tokens_details"]["cached_tokens"] == 2);

@@ -23,7 +23,8 @@ std::pair<int, std::string> refusal(const std::string& body) {
     try {
         parse_chat_request(body, limits());
     } catch (const ApiError& e) {
-        return {e.status(), e.body()["error"]["param"].is_null() ? "" : e.body()["error"]["param"].get<std::string>()};
+        return {e.status(),
+                e.body()["error"]["param"].is_null() ? "" : e.body()["error"]["param"].get<std::string>()};
     }
     FAIL("accepted: " << body);
     return {};
@@ -58,7 +59,8 @@ TEST_CASE("defaults: the server's max tokens and seed, no stream") {
     CHECK(r.params.max_tokens == 100);
     CHECK(r.params.sampler.seed == 7);
     CHECK_FALSE(r.stream);
-    CHECK(parse_chat_request(R"({"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":3})", limits())
+    CHECK(parse_chat_request(R"({"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":3})",
+                             limits())
               .params.max_tokens == 3);
 }
 
@@ -69,7 +71,8 @@ TEST_CASE("refusals name the field") {
     CHECK(refusal(R"({"messages":[]})") == std::pair<int, std::string>{400, "messages"});
     CHECK(refusal(R"({"messages":"hi"})") == std::pair<int, std::string>{400, "messages"});
     CHECK(refusal(R"({"messages":[1]})") == std::pair<int, std::string>{400, "messages[0]"});
-    CHECK(refusal(R"({"messages":[{"content":"x"}]})") == std::pair<int, std::string>{400, "messages[0].role"});
+    CHECK(refusal(R"({"messages":[{"content":"x"}]})") ==
+          std::pair<int, std::string>{400, "messages[0].role"});
     CHECK(refusal(R"({"messages":[{"role":"wizard","content":"x"}]})") ==
           std::pair<int, std::string>{400, "messages[0].role"});
     CHECK(refusal(R"({"messages":[{"role":"user","content":5}]})") ==
@@ -94,8 +97,11 @@ TEST_CASE("refusals name the field") {
           std::pair<int, std::string>{400, "stop"});
     CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})") ==
           std::pair<int, std::string>{400, "stream"});
-    CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"n":2})") == std::pair<int, std::string>{400, "n"});
-    CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":99999999999999999999})").first == 400);
+    CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"n":2})") ==
+          std::pair<int, std::string>{400, "n"});
+    CHECK(
+        refusal(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":99999999999999999999})").first ==
+        400);
     CHECK(refusal(R"({"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y"}]})") ==
           std::pair<int, std::string>{400, "messages"});
 }
