@@ -14,6 +14,10 @@ if ! "$ferry" devices >/dev/null 2>&1; then
   echo "SKIPPED: no Vulkan device (install mesa-vulkan-drivers for lavapipe)"
   exit 77
 fi
+if ! command -v npm >/dev/null; then
+  echo "SKIPPED: npm not found (apt-get install npm), so the openai client cannot be installed"
+  exit 77
+fi
 if [ ! -f "$work/node_modules/openai/package.json" ]; then
   echo "e2e: npm install openai into $work"
   npm install --silent --no-audit --no-fund --prefix "$work" openai@4 >/dev/null
