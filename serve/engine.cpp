@@ -145,6 +145,8 @@ void Engine::run() {
                 --idle;
             }
             stats_.queue_depth = queue_.size();
+            // Counted as active from here, so a drain starting now waits for them.
+            stats_.active = active_.size() + admitted.size();
         }
         for (auto& job : admitted) admit(std::move(job));
         if (stop_ && active_.empty()) break;

@@ -151,7 +151,8 @@ await Promise.all(Array.from({ length: C }, async (_, w) => {
       if (status === 200 && i % 2 === 0 && !body.trimEnd().endsWith('data: [DONE]')) status = 'stream without [DONE]';
       if (status === 503) {
         if (!r.headers.get('retry-after')) status = '503 without Retry-After';
-        await new Promise((res) => setTimeout(res, 250));  // a polite client backs off
+        // A polite client waits as long as Retry-After says.
+        await new Promise((res) => setTimeout(res, 1000 * parseFloat(r.headers.get('retry-after') ?? '1')));
       } else {
         latencies.push(performance.now() - start);
       }
@@ -173,6 +174,23 @@ check((await fetch(url + '/health')).status === 200, 'after the load /health is 
 // --- the chat page
 const page = await fetch(url + '/');
 check(page.status === 200 && (await page.text()).includes('/v1/chat/completions'), 'GET / serves the chat page');
+
+// --- drain: SIGTERM during a streamed answer lets it finish; e2e.sh checks the exit code
+{
+  const r = await fetch(url + '/v1/chat/completions', { method: 'POST', headers: auth,
+    body: JSON.stringify({ model: 'demo', messages: user('Count to forty.'), max_tokens: 24, stream: true }) });
+  const reader = r.body.getReader(), dec = new TextDecoder();
+  let body = '', signalled = false;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    body += dec.decode(value, { stream: true });
+    if (!signalled && body.includes('"content"')) { process.kill(parseInt(pid), 'SIGTERM'); signalled = true; }
+  }
+  check(signalled && body.trimEnd().endsWith('data: [DONE]'), 'SIGTERM during a stream: the answer finishes with [DONE]');
+  const after = await fetch(url + '/health').then((h) => h.status, () => 'refused');
+  check(after === 503 || after === 'refused', `while draining /health answers 503 or the port is closed: ${after}`);
+}
 
 if (failures) { console.log(`${failures} check(s) failed`); process.exit(1); }
 console.log('e2e: all checks passed');

@@ -44,7 +44,7 @@ echo "e2e: ferry serve pid $pid on port $port"
 NODE_PATH="$work/node_modules" FERRY_URL="http://127.0.0.1:$port" FERRY_PID=$pid FERRY_KEY=e2e-key \
   node "$here/e2e.mjs" || { echo "--- server log"; tail -20 "$log"; exit 1; }
 
-kill -TERM $pid
+# e2e.mjs sent SIGTERM during its last streamed answer (which finished with [DONE]).
 rc=0
 wait $pid || rc=$?
 trap - EXIT
