@@ -5,12 +5,20 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <cerrno>
+
 #include <poll.h>
 #include <sys/socket.h>
 
 namespace ferry::serve {
 
 namespace beast = boost::beast;
+
+namespace {
+
+constexpr int kKeepAliveIdle = 60'000;  // milliseconds
+
+}  // namespace
 
 HttpConnection::HttpConnection(boost::asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
     beast::error_code ec;
@@ -23,6 +31,9 @@ void HttpConnection::serve(const Handler& handle, std::size_t max_body, const st
         // the read) or we see it.
         idle_ = true;
         if (draining) break;
+        // A keep-alive connection that sends nothing for a while is closed, so idle clients
+        // cannot hold every connection slot.
+        if (buffer_.size() == 0 && !readable_within(kKeepAliveIdle)) break;
         http::request_parser<HttpRequest::body_type> parser;
         parser.body_limit(max_body);
         parser.header_limit(64 * 1024);
@@ -116,6 +127,15 @@ void HttpConnection::end_stream() {
     beast::error_code ec;
     boost::asio::write(socket_, http::make_chunk_last(), ec);
     if (ec) closed_ = true;
+}
+
+bool HttpConnection::readable_within(int milliseconds) {
+    pollfd p{.fd = socket_.native_handle(), .events = POLLIN, .revents = 0};
+    for (;;) {
+        const int n = ::poll(&p, 1, milliseconds);
+        if (n < 0 && errno == EINTR) continue;
+        return n != 0;  // readable, closed or failed: the read that follows tells which
+    }
 }
 
 bool HttpConnection::peer_closed() {

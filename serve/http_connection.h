@@ -48,6 +48,8 @@ public:
     int last_status() const { return last_status_; }
 
 private:
+    bool readable_within(int milliseconds);
+
     boost::asio::ip::tcp::socket socket_;
     boost::beast::flat_buffer buffer_;
     bool keep_alive_ = true;
