@@ -4,6 +4,7 @@
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 
 #include <cerrno>
 
@@ -40,6 +41,11 @@ void HttpConnection::serve(const Handler& handle, std::size_t max_body, const st
         beast::error_code ec;
         http::read_header(socket_, buffer_, parser, ec);
         idle_ = false;
+        if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+            // curl asks before sending a body over 1 KiB; without this it waits a second.
+            http::response<http::empty_body> go{http::status::continue_, 11};
+            http::write(socket_, go, ec);
+        }
         if (!ec) http::read(socket_, buffer_, parser, ec);
         if (ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
             ec == boost::asio::error::connection_reset || ec == boost::asio::error::operation_aborted)
