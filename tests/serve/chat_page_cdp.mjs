@@ -1,5 +1,5 @@
 // Drives headless Chromium over the DevTools protocol (node --experimental-websocket):
-// opens PAGE_URL, waits (bounded, 60 s) until the page's stats line appears, prints the
+// opens PAGE_URL, waits (bounded, 240 s: lavapipe under a parallel ctest is slow) until the page's stats line appears, prints the
 // page's answer and stats, saves a PNG screenshot. Usage: chat_page_cdp.mjs PAGE_URL WS_URL OUT_PNG
 import { writeFileSync } from 'node:fs';
 const [pageUrl, wsUrl, png] = process.argv.slice(2);
@@ -22,7 +22,7 @@ await send('Emulation.setDeviceMetricsOverride', { width: 900, height: 700, devi
 await send('Page.navigate', { url: pageUrl }, sessionId);
 const evaluate = async (expr) => (await send('Runtime.evaluate', { expression: expr, returnByValue: true }, sessionId)).result?.result?.value;
 let stats = '';
-for (let i = 0; i < 600 && !stats; i++) {
+for (let i = 0; i < 2400 && !stats; i++) {
   await new Promise((r) => setTimeout(r, 100));
   stats = (await evaluate("document.getElementById('stats') ? document.getElementById('stats').textContent : ''")) || '';
 }

@@ -42,7 +42,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$ws" ] || { cat "$work/chromium.log"; echo "chat page: chromium did not start"; exit 1; }
-result=$(timeout 120 node --experimental-websocket --no-warnings "$(dirname "$0")/chat_page_cdp.mjs" \
+result=$(timeout 300 node --experimental-websocket --no-warnings "$(dirname "$0")/chat_page_cdp.mjs" \
   "http://127.0.0.1:$port/?prompt=Hello&max_tokens=8" "$ws" "$work/chat_page.png")
 echo "chat page: $result"
 ok=1
