@@ -2,7 +2,7 @@
 
 #include "base/error.h"
 #include "sample/sampler.h"
-#include "serve/stop_text.h"
+#include "text/stop_text.h"
 #include "text/detokenizer.h"
 
 #include <fmt/core.h>
@@ -55,7 +55,7 @@ struct Engine::Active {
     std::vector<float> logits;
     sample::Sampler sampler;
     text::StreamDecoder decoder;
-    StopText stop;
+    text::StopTextFilter stop;
     std::string raw;  // every generated token's text, control tokens included (what the cache spells)
     std::size_t generated = 0;
     bool cache_spells_raw = true;  // false once a stop text cut a token that was not run

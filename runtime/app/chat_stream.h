@@ -3,12 +3,13 @@
 // streamed text, never on token ids, so they hold back only the few bytes that could be the
 // start of a marker split across tokens.
 //
-//   StopTextFilter: ends the answer at an end-of-turn text ("<|im_end|>", "</s>") that the
+//   StopTextFilter (text/stop_text.h, shared with serve): ends the answer at an end-of-turn text ("<|im_end|>", "</s>") that the
 //     model spelled with ordinary tokens; the marker itself is never shown.
 //   ThinkSplitter: tells reasoning apart from the answer (Qwen3's <think>...</think>,
 //     gpt-oss's harmony analysis channel), so the printer can hide it or show it dimmed, and
 //     drops a format's other markup (harmony's message headers).
 #include "text/chat_template.h"
+#include "text/stop_text.h"
 
 #include <cstdio>
 #include <string>
@@ -17,22 +18,7 @@
 
 namespace ferry::app {
 
-class StopTextFilter {
-public:
-    explicit StopTextFilter(std::vector<std::string> stop_texts);
-
-    // Text that is safe to show now. After a stop text appeared, returns what came before
-    // it and stopped() turns true; later pushes return nothing.
-    std::string push(std::string_view text);
-    // Whatever was held back (the answer ended some other way).
-    std::string flush();
-    bool stopped() const { return stopped_; }
-
-private:
-    std::vector<std::string> stops_;
-    std::string pending_;
-    bool stopped_ = false;
-};
+using text::StopTextFilter;  // text/stop_text.h
 
 struct TextSegment {
     std::string text;

@@ -1,7 +1,7 @@
 // The SSE writer and the response objects: the bytes an OpenAI client parses.
 #include "serve/api_error.h"
 #include "serve/openai_format.h"
-#include "serve/stop_text.h"
+#include "text/stop_text.h"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -67,7 +67,7 @@ TEST_CASE("the error shape, and invalid UTF-8 never throws") {
 }
 
 TEST_CASE("stop texts split across pieces") {
-    StopText s({"<|im_end|>", "END"});
+    ferry::text::StopTextFilter s({"<|im_end|>", "END"});
     std::string out = s.push("Hello <|im");
     CHECK(out == "Hello ");
     out += s.push("_end|> ignored");
@@ -75,7 +75,7 @@ TEST_CASE("stop texts split across pieces") {
     CHECK(s.stopped());
     CHECK(s.push("more").empty());
 
-    StopText t({"END"});
+    ferry::text::StopTextFilter t({"END"});
     std::string o = t.push("aE");
     o += t.push("Nx");  // not a stop text after all
     o += t.flush();
