@@ -26,6 +26,12 @@ int moe_index(const ModelConfig& c, std::uint32_t layer) {
     return it == c.moe_layers.end() ? -1 : int(it - c.moe_layers.begin());
 }
 
+std::uint32_t expert_layer_index(const ModelConfig& c, std::uint32_t layer) {
+    const int i = moe_index(c, layer);
+    if (i < 0) fail("layer {} has no routed experts (a dense FFN layer)", layer);
+    return std::uint32_t(i);
+}
+
 cpu::AttentionParams attention_params(const ModelConfig& c, std::uint32_t layer) {
     cpu::AttentionParams p{int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)),
                            layer_slides(c, layer) ? int(c.sliding_window) : 0, 0.f};

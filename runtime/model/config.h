@@ -60,6 +60,8 @@ bool layer_slides(const ModelConfig& config, std::uint32_t layer);
 bool layer_uses_rope(const ModelConfig& config, std::uint32_t layer);
 // The expert engine's index of a model layer with experts; -1 for a dense layer.
 int moe_index(const ModelConfig& config, std::uint32_t layer);
+// The same for a layer that must have experts (throws ferry::Error naming a dense one).
+std::uint32_t expert_layer_index(const ModelConfig& config, std::uint32_t layer);
 
 // Rope of q and k heads as the config says (style, dims, base, linear or YaRN scaling).
 cpu::RopeParams rope_params(const ModelConfig& config);

@@ -130,26 +130,24 @@ void GpuBlocks::rms_norm(Act in, const DeviceTensor& weight, Act out) {
 }
 
 void GpuBlocks::head_norm(Act qk, const DeviceTensor& weight) {
-    access({qk}, {qk});
-    const std::uint32_t heads = qk == Act::Q ? config_.n_heads : config_.n_kv_heads;
-    ops_.rms_norm(*cmd_, {.x = buffer(qk),
-                          .weight = weight.buffer,
-                          .y = buffer(qk),
-                          .n = config_.head_dim,
-                          .rows = tokens_ * heads,
-                          .eps = config_.rms_eps});
+    head_rms_norm(qk, &weight);
 }
 
 void GpuBlocks::head_rms(Act qk) {
+    head_rms_norm(qk, nullptr);
+}
+
+// RMSNorm over each head's head_dim values in place; no weight: none.
+void GpuBlocks::head_rms_norm(Act qk, const DeviceTensor* weight) {
     access({qk}, {qk});
     const std::uint32_t heads = qk == Act::Q ? config_.n_heads : config_.n_kv_heads;
     ops_.rms_norm(*cmd_, {.x = buffer(qk),
-                          .weight = buffer(qk),
+                          .weight = weight ? weight->buffer : buffer(qk),
                           .y = buffer(qk),
                           .n = config_.head_dim,
                           .rows = tokens_ * heads,
                           .eps = config_.rms_eps,
-                          .unweighted = true});
+                          .unweighted = weight == nullptr});
 }
 
 void GpuBlocks::project(const DeviceTensor& W, Act in, Act out) {
@@ -234,12 +232,6 @@ void GpuBlocks::add(Act to, Act delta) {
     if (to == Act::X) written_ = read_ = 0;  // residual_add ends with a barrier
 }
 
-std::uint32_t GpuBlocks::expert_layer(std::uint32_t layer) const {
-    const int i = moe_index(config_, layer);
-    if (i < 0) fail("layer {} has no routed experts (a dense FFN layer)", layer);
-    return std::uint32_t(i);
-}
-
 void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
     access({Act::H}, {});
     if (tokens_ == 1)
@@ -265,7 +257,7 @@ void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
     if (record_routes_) {  // into the routing record, before the next layer's router overwrites them
         const std::uint64_t bytes = std::uint64_t(tokens_) * config_.n_experts_used * 4;
         vk::compute_to_transfer(*cmd_);
-        const std::uint64_t at = expert_layer(layer) * bytes;
+        const std::uint64_t at = expert_layer_index(config_, layer) * bytes;
         cmd_->copy(w_.ids, w_.route_ids, {0, at, bytes});
         cmd_->copy(w_.weights, w_.route_weights, {0, at, bytes});
         vk::transfer_to_compute(*cmd_);
@@ -288,7 +280,7 @@ void GpuBlocks::weight_expert_input() {
 
 void GpuBlocks::experts(std::uint32_t layer) {
     barrier();
-    const std::uint32_t index = expert_layer(layer);
+    const std::uint32_t index = expert_layer_index(config_, layer);
     if (tokens_ == 1)
         engine_.decode_layer(*this, *cmd_, index);
     else

@@ -80,7 +80,7 @@ private:
     // are in gate_off / up_off / down_off.
     void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer);
     void residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
-    std::uint32_t expert_layer(std::uint32_t layer) const;  // the engine's index of a MoE layer
+    void head_rms_norm(Act qk, const DeviceTensor* weight);
     const LayerTensors<DeviceTensor>& moe_layer(std::uint32_t engine_layer) const;
     void record_expert_glu(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t routes);
     void record_moe_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,

@@ -80,23 +80,21 @@ void ReferenceBlocks::rms_norm(Act in, const CpuTensor& weight, Act out) {
 }
 
 void ReferenceBlocks::head_norm(Act qk, const CpuTensor& weight) {
-    const std::uint32_t D = config_.head_dim;
-    std::vector<float>& v = act(qk);
-    std::vector<float> tmp(D);
-    for (std::uint32_t h = 0; h < heads(qk); ++h) {
-        const std::span<float> head(v.data() + std::size_t(h) * D, D);
-        cpu::rms_norm(head, values(weight, "a head norm weight"), config_.rms_eps, tmp);
-        std::copy(tmp.begin(), tmp.end(), head.begin());
-    }
+    head_rms_norm(qk, values(weight, "a head norm weight"));
 }
 
 void ReferenceBlocks::head_rms(Act qk) {
+    head_rms_norm(qk, {});
+}
+
+// RMSNorm over each head's D values in place; an empty weight: none.
+void ReferenceBlocks::head_rms_norm(Act qk, std::span<const float> weight) {
     const std::uint32_t D = config_.head_dim;
     std::vector<float>& v = act(qk);
     std::vector<float> tmp(D);
     for (std::uint32_t h = 0; h < heads(qk); ++h) {
         const std::span<float> head(v.data() + std::size_t(h) * D, D);
-        cpu::rms_norm(head, {}, config_.rms_eps, tmp);
+        cpu::rms_norm(head, weight, config_.rms_eps, tmp);
         std::copy(tmp.begin(), tmp.end(), head.begin());
     }
 }
@@ -158,7 +156,7 @@ void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
     rp.top_k = int(config_.n_experts_used);
     rp.renormalize = config_.traits.router_renormalize;
     choice_ = cpu::route(router_logits, rp);
-    if (observer_) observer_(expert_layer(layer), pos_, choice_);  // the engine's layer, as the GPU's
+    if (observer_) observer_(expert_layer_index(config_, layer), pos_, choice_);  // the engine's layer, as the GPU's
 }
 
 // x += Σ_{e in top-k} w_e · (W_down[e] · act(W_gate[e] h + b_gate[e], W_up[e] h + b_up[e]) + b_down[e]),
@@ -169,14 +167,8 @@ void ReferenceBlocks::weight_expert_input() {
     choice_.weights[0] = 1.f;
 }
 
-std::uint32_t ReferenceBlocks::expert_layer(std::uint32_t layer) const {
-    const int i = moe_index(config_, layer);
-    if (i < 0) fail("layer {} has no routed experts (a dense FFN layer)", layer);
-    return std::uint32_t(i);
-}
-
 void ReferenceBlocks::experts(std::uint32_t layer) {
-    const offload::ExpertLayer& L = experts_.layers[expert_layer(layer)];
+    const offload::ExpertLayer& L = experts_.layers[expert_layer_index(config_, layer)];
     const std::uint32_t F = L.n_ff, E = config_.n_embd;
     std::vector<float> gate(F), up(F), a(F), down(E);
     for (std::size_t i = 0; i < choice_.experts.size(); ++i) {
