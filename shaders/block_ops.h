@@ -125,4 +125,43 @@
     uint n;             \
     uint width;
 
+/* Linear-attention (gated DeltaNet) ops, shaders/ssm_conv.comp and delta_net.comp; the
+ * conv kernel is at most FERRY_SSM_MAX_KERNEL taps, a q/k head at most FERRY_DELTA_MAX_KDIM. */
+#define FERRY_SSM_MAX_KERNEL 8
+#define FERRY_DELTA_MAX_KDIM 256
+
+/* Causal conv1d + SiLU in place on x [tokens, x_stride] (channels at 0..), with the
+ * rolling state [channels, kernel - 1]; fresh: the state is taken as zeros. */
+#define FERRY_PUSH_SSM_CONV \
+    uint tokens;            \
+    uint channels;          \
+    uint kernel;            \
+    uint x_stride;          \
+    uint fresh;
+
+/* The gated delta rule over tokens (one workgroup per V head); mix [tokens, mix_stride]
+ * holds q | k | v; see shaders/delta_net.comp. */
+#define FERRY_PUSH_DELTA_NET \
+    uint tokens;             \
+    uint k_heads;            \
+    uint v_heads;            \
+    uint k_dim;              \
+    uint v_dim;              \
+    uint mix_stride;         \
+    uint grouped;            \
+    uint fresh;              \
+    float eps;
+
+/* out[t, out_offset + g * len + i] = in[t, in_offset + g * in_group_stride + i] for g <
+ * groups, i < len: column blocks of each token's row copied (a fused projection split). */
+#define FERRY_PUSH_GATHER \
+    uint tokens;          \
+    uint groups;          \
+    uint len;             \
+    uint in_stride;       \
+    uint in_offset;       \
+    uint in_group_stride; \
+    uint out_stride;      \
+    uint out_offset;
+
 #endif /* FERRY_SHADERS_BLOCK_OPS_H */

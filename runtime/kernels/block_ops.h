@@ -1,7 +1,8 @@
 #pragma once
 // The transformer-block operations on the GPU, everything but the matrix products:
 // RMSNorm, RoPE, the F16 KV cache (append + attention), GLUs, embedding rows, the MoE
-// router, the weighted sum of expert outputs and top-k/argmax over logits. Each call
+// router, the weighted sum of expert outputs, top-k/argmax over logits, and the
+// linear-attention (gated DeltaNet) conv and delta rule. Each call
 // records dispatches into a command buffer; the shaders are shaders/<op>.comp and their
 // CPU references are in cpu/reference_ops.h.
 //
@@ -14,6 +15,7 @@
 //
 //   kernels::BlockOps ops(device);
 //   ops.rms_norm(cmd, {.x = x, .weight = norm, .y = h, .n = 2048, .rows = 1, .eps = 1e-6f});
+#include "cpu/delta_net.h"
 #include "cpu/reference_ops.h"
 #include "gguf/types.h"
 #include "kernels/pipeline_set.h"
@@ -191,6 +193,51 @@ struct MoeCombineArgs {
     std::uint32_t n_experts = 0;                           // rows of bias
 };
 
+// Linear attention (gated DeltaNet). The causal conv1d + SiLU in place over a batch of
+// tokens with its rolling state, as cpu::ssm_conv; `fresh`: the sequence starts here (the
+// state is read as zeros, whatever it holds).
+struct SsmConvArgs {
+    vk::BufferBinding x;       // F32 [tokens, x_stride], channels at 0..channels
+    vk::BufferBinding weight;  // F32 [channels, kernel]
+    vk::BufferBinding state;   // F32 [channels, kernel - 1]
+    std::uint32_t tokens = 1;
+    std::uint32_t channels = 0;
+    std::uint32_t kernel = 0;  // <= kSsmMaxKernel
+    std::uint32_t x_stride = 0;  // 0: channels
+    bool fresh = false;
+};
+
+// The gated delta rule over a batch of tokens in order, as cpu::delta_rule_step per
+// token (L2 norms of q/k, decay, delta update, read-out); `fresh` as in SsmConvArgs.
+struct DeltaNetArgs {
+    vk::BufferBinding mix;      // F32 [tokens, mix_stride]: q | k | v as shape.mix_width()
+    vk::BufferBinding beta;     // F32 [tokens, v_heads]: logits
+    vk::BufferBinding alpha;    // F32 [tokens, v_heads]: logits
+    vk::BufferBinding dt_bias;  // F32 [v_heads]
+    vk::BufferBinding a;        // F32 [v_heads]
+    vk::BufferBinding state;    // F32 [v_heads, k_dim, v_dim]
+    vk::BufferBinding out;      // F32 [tokens, v_heads * v_dim]
+    std::uint32_t tokens = 1;
+    cpu::DeltaNetShape shape{};  // k_dim <= kDeltaMaxKDim
+    std::uint32_t mix_stride = 0;  // 0: shape.mix_width()
+    bool fresh = false;
+};
+
+// out[t, out_offset + g * len + i] = in[t, in_offset + g * in_group_stride + i] for g <
+// groups, i < len (shaders/gather.comp): splitting a fused projection.
+struct GatherArgs {
+    vk::BufferBinding in;   // F32 [tokens, in_stride]
+    vk::BufferBinding out;  // F32 [tokens, out_stride]
+    std::uint32_t tokens = 1;
+    std::uint32_t groups = 1;
+    std::uint32_t len = 0;
+    std::uint32_t in_stride = 0;
+    std::uint32_t in_offset = 0;
+    std::uint32_t in_group_stride = 0;
+    std::uint32_t out_stride = 0;
+    std::uint32_t out_offset = 0;
+};
+
 // Workgroup sizes (powers of two); 0 picks per device. Shaders with workgroup barriers
 // (reductions, attention, router, top-k) get 256 / 128 / 64 on GPUs and the subgroup size
 // on CPU drivers, where every barrier switches between coroutines (lavapipe runs a
@@ -217,6 +264,9 @@ public:
     void router(vk::CommandBuffer& cmd, const RouterArgs& a);
     void moe_combine(vk::CommandBuffer& cmd, const MoeCombineArgs& a);
     void top_k(vk::CommandBuffer& cmd, const TopKArgs& a);
+    void ssm_conv(vk::CommandBuffer& cmd, const SsmConvArgs& a);
+    void delta_net(vk::CommandBuffer& cmd, const DeltaNetArgs& a);
+    void gather(vk::CommandBuffer& cmd, const GatherArgs& a);
 
     AttentionPlan plan_attention(std::uint32_t tokens, std::uint32_t kv_len,
                                  const cpu::AttentionParams& p) const;

@@ -13,10 +13,7 @@ namespace ferry::kernels {
 using detail::require_bytes;
 using detail::spread_groups;
 
-namespace {
-// Grid-stride shaders (glu, moe_combine) need no more groups than this to fill a GPU.
-constexpr std::uint64_t kMaxStrideGroups = 4096;
-}  // namespace
+using detail::kMaxStrideGroups;
 
 void BlockOps::glu(vk::CommandBuffer& cmd, const GluArgs& a) {
     if (a.n == 0) fail("glu: n is 0");

@@ -41,6 +41,15 @@ struct TopK {
 struct Rows {
     FERRY_PUSH_ROWS
 };
+struct SsmConv {
+    FERRY_PUSH_SSM_CONV
+};
+struct DeltaNet {
+    FERRY_PUSH_DELTA_NET
+};
+struct Gather {
+    FERRY_PUSH_GATHER
+};
 
 static_assert(sizeof(RmsNorm) == 20);
 static_assert(sizeof(Rope) == 48);
@@ -53,6 +62,9 @@ static_assert(sizeof(Router) == 28);
 static_assert(sizeof(MoeCombine) == 16);
 static_assert(sizeof(TopK) == 20);
 static_assert(sizeof(Rows) == 8);
+static_assert(sizeof(SsmConv) == 20);
+static_assert(sizeof(DeltaNet) == 36);
+static_assert(sizeof(Gather) == 32);
 
 }  // namespace ferry::kernels::push
 
@@ -61,4 +73,6 @@ inline constexpr std::uint32_t kAttentionMaxRows = FERRY_ATTN_MAX_ROWS;
 inline constexpr std::uint32_t kRouterMaxExperts = FERRY_ROUTER_MAX_EXPERTS;
 inline constexpr std::uint32_t kRouterMaxK = FERRY_ROUTER_MAX_K;
 inline constexpr std::uint32_t kTopKMaxK = FERRY_TOPK_MAX_K;
+inline constexpr std::uint32_t kSsmMaxKernel = FERRY_SSM_MAX_KERNEL;
+inline constexpr std::uint32_t kDeltaMaxKDim = FERRY_DELTA_MAX_KDIM;
 }  // namespace ferry::kernels

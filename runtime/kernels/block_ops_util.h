@@ -11,6 +11,9 @@ namespace ferry::kernels::detail {
 
 // Workgroups spread over x (at most 65535, the limit every device has) and y, for shaders
 // that read their index with flat_group_id() (shaders/common_ops.glsl) and skip the tail.
+// Grid-stride shaders (glu, rows, moe_combine, gather) need no more groups than this to fill a GPU.
+inline constexpr std::uint64_t kMaxStrideGroups = 4096;
+
 inline vk::GroupCount spread_groups(std::uint64_t groups) {
     constexpr std::uint64_t kMaxX = 65535;
     groups = std::max<std::uint64_t>(groups, 1);
