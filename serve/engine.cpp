@@ -255,7 +255,7 @@ bool Engine::step(Active& a) {
             // First step: keep the common prefix, run at least the last token for its logits.
             std::size_t common = common_prefix(a.prompt, slot.ids);
             if (common == a.prompt.size()) --common;
-            model_.truncate(std::uint32_t(common));
+            common = model_.truncate(std::uint32_t(common));  // recurrent layers: all or nothing
             slot.ids.resize(common);
             slot.text_known = false;
             a.reused = common;

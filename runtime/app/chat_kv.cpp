@@ -33,9 +33,9 @@ PrefillResult KvMirror::prefill(std::span<const text::TokenId> ids, const std::s
     while (common < ids.size() && common < ids_.size() && ids[common] == ids_[common]) ++common;
     if (common == ids.size()) --common;  // run the last token again: its logits start the answer
 
+    common = model_.truncate(std::uint32_t(common));  // recurrent layers: all or nothing
     PrefillResult r;
     r.reused = common;
-    model_.truncate(std::uint32_t(common));
     ids_.resize(common);
     text_known_ = false;
     const auto start = std::chrono::steady_clock::now();

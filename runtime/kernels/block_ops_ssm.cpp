@@ -48,9 +48,10 @@ void BlockOps::delta_net(vk::CommandBuffer& cmd, const DeltaNetArgs& a) {
     require_bytes(a.a, Hv * 4, "delta_net", "a");
     require_bytes(a.state, Hv * s.k_dim * s.v_dim * 4, "delta_net", "state");
     require_bytes(a.out, T * Hv * s.v_dim * 4, "delta_net", "out");
-    // One workgroup per head; its invocations own state columns, so no more than v_dim.
-    std::uint32_t wg = wg_small_rows_;
-    while (wg > 1 && wg / 2 >= s.v_dim) wg /= 2;
+    // One workgroup per head, its invocations owning state columns. At least 32: in
+    // workgroups of 8 lavapipe 22.3 returned wrong results after ~60 tokens of one dispatch
+    // (tests/kernels, T = 64; not root-caused, like top-k's in block_ops_norm_rope.cpp).
+    const std::uint32_t wg = std::max<std::uint32_t>(wg_small_rows_, 32);
     const vk::Pipeline& p = pipelines_.get({.shader = "delta_net",
                                             .spec_constants = {wg},
                                             .push_constant_bytes = sizeof(push::DeltaNet),

@@ -11,7 +11,7 @@ using cpu::RouterFunction;
 
 // Sources: each family's reference implementation (Hugging Face modeling_*.py) and
 // llama.cpp's graph for the same GGUF architecture name.
-constexpr std::array<ArchitectureTraits, 6> kArchitectures{{
+constexpr std::array<ArchitectureTraits, 8> kArchitectures{{
     // Qwen3MoeSparseMoeBlock: softmax over 128 experts, top-8, norm_topk_prob = true;
     // Qwen3Attention: q_norm/k_norm (RMSNorm over head_dim) before rope; rope NeoX.
     {"qwen3moe", "Qwen3 MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B)", true, RouterFunction::SoftmaxThenTopK,
@@ -44,6 +44,16 @@ constexpr std::array<ArchitectureTraits, 6> kArchitectures{{
      "ferry's Mixtral forward pass follows the published formulas but does not match the reference "
      "engine's figures yet (perplexity 5% apart on its random-weight test model); answers may differ "
      "from llama.cpp's"},
+    // Qwen3.5/3.6 MoE (llama.cpp's qwen35moe graph): 3 of every 4 layers gated DeltaNet,
+    // the 4th gated attention (per-head output gate, partial rope); softmax top-8 of 256,
+    // renormalised, plus a shared expert with a sigmoid gate. Rope IMRoPE, which for text
+    // positions is NeoX on the rotated dims.
+    {"qwen35moe", "Qwen3.5/3.6 MoE (Qwen3.6-35B-A3B, Qwen3.5-35B-A3B)", true, RouterFunction::SoftmaxThenTopK,
+     true, true, true, RopeStyle::Neox, Activation::SwiGLU},
+    // Qwen3-Next: the same blocks with fused projections (ssm_in per K group [q k v z],
+    // ssm_ba) and grouped V heads; NeoX rope.
+    {"qwen3next", "Qwen3-Next (Qwen3-Next-80B-A3B)", true, RouterFunction::SoftmaxThenTopK, true, true, true,
+     RopeStyle::Neox, Activation::SwiGLU, {}, 0, 0, 0, 0.f, 0.f, true},
 }};
 
 }  // namespace
@@ -55,7 +65,7 @@ std::optional<ArchitectureTraits> find_architecture(std::string_view gguf_name) 
 }
 
 std::string_view runnable_architectures() {
-    return "qwen3moe, qwen2moe, olmoe, gpt-oss, llama4, llama with experts (Mixtral)";
+    return "qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, llama with experts (Mixtral)";
 }
 
 }  // namespace ferry::model

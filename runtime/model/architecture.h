@@ -35,6 +35,9 @@ struct ArchitectureTraits {
     std::uint32_t nope_layer_step = 0;
     std::uint32_t attn_chunk = 0;
     float attn_temp_scale = 0.f, attn_temp_floor = 0.f;
+    // Linear attention: V head h reads q/k head h / (v_heads / k_heads) (Qwen3-Next's
+    // grouped order) instead of h mod k_heads (Qwen3.5's GGUFs, tiled by the converter).
+    bool delta_heads_grouped = false;
 };
 
 // nullopt when the architecture is not in the table at all.

@@ -21,6 +21,19 @@ bool layer_uses_rope(const ModelConfig& c, std::uint32_t layer) {
     return n == 0 || layer % n != n - 1;
 }
 
+bool layer_is_recurrent(const ModelConfig& c, std::uint32_t layer) {
+    return c.full_attention_interval > 0 && (layer + 1) % c.full_attention_interval != 0;
+}
+
+cpu::DeltaNetShape delta_net_shape(const ModelConfig& c) {
+    return {.k_heads = c.ssm_k_heads,
+            .v_heads = c.ssm_v_heads,
+            .k_dim = c.ssm_k_dim,
+            .v_dim = c.ssm_v_dim,
+            .grouped = c.traits.delta_heads_grouped,
+            .eps = c.rms_eps};
+}
+
 int moe_index(const ModelConfig& c, std::uint32_t layer) {
     const auto it = std::find(c.moe_layers.begin(), c.moe_layers.end(), layer);
     return it == c.moe_layers.end() ? -1 : int(it - c.moe_layers.begin());
@@ -58,6 +71,28 @@ std::string layer_tensor(std::uint32_t layer, const char* suffix) {
     return fmt::format("blk.{}.{}", layer, suffix);
 }
 
+namespace {
+
+// Gated DeltaNet layers: full_attention_interval and the ssm.* keys, checked together.
+template <class Key>
+void read_linear_attention(const gguf::File& file, Key&& key, ModelConfig& c) {
+    c.full_attention_interval = file.optional_u32(key("full_attention_interval")).value_or(0);
+    if (c.full_attention_interval == 0) return;
+    c.ssm_conv_kernel = file.get_u32(key("ssm.conv_kernel"));
+    c.ssm_k_dim = file.get_u32(key("ssm.state_size"));
+    c.ssm_k_heads = file.get_u32(key("ssm.group_count"));
+    c.ssm_v_heads = file.get_u32(key("ssm.time_step_rank"));
+    const std::uint32_t inner = file.get_u32(key("ssm.inner_size"));
+    if (c.ssm_conv_kernel == 0 || c.ssm_k_dim == 0 || c.ssm_k_heads == 0 || c.ssm_v_heads == 0 ||
+        c.ssm_v_heads % c.ssm_k_heads || inner == 0 || inner % c.ssm_v_heads)
+        fail("{}: linear-attention keys are inconsistent: {} = {} V heads over {} = {} K heads, {} = {}",
+             file.name(), key("ssm.time_step_rank"), c.ssm_v_heads, key("ssm.group_count"), c.ssm_k_heads,
+             key("ssm.inner_size"), inner);
+    c.ssm_v_dim = inner / c.ssm_v_heads;
+}
+
+}  // namespace
+
 ModelConfig read_config(const gguf::File& file) {
     ModelConfig c;
     c.architecture = file.get_string("general.architecture");
@@ -70,6 +105,11 @@ ModelConfig read_config(const gguf::File& file) {
     auto key = [&](const char* k) { return p + k; };
 
     c.n_layers = file.get_u32(key("block_count"));
+    c.nextn_layers = file.optional_u32(key("nextn_predict_layers")).value_or(0);
+    if (c.nextn_layers >= c.n_layers)
+        fail("{}: {} = {} leaves no layers of {} = {}", file.name(), key("nextn_predict_layers"), c.nextn_layers,
+             key("block_count"), c.n_layers);
+    c.n_layers -= c.nextn_layers;
     c.n_embd = file.get_u32(key("embedding_length"));
     c.n_heads = file.get_u32(key("attention.head_count"));
     c.n_kv_heads = file.optional_u32(key("attention.head_count_kv")).value_or(c.n_heads);
@@ -121,6 +161,7 @@ ModelConfig read_config(const gguf::File& file) {
         if (l % moe_step == moe_step - 1) c.moe_layers.push_back(l);
     if (moe_step > 1) c.n_ff_dense = file.optional_u32(key("feed_forward_length")).value_or(0);
     c.rms_eps = file.optional_f32(key("attention.layer_norm_rms_epsilon")).value_or(1e-6f);
+    read_linear_attention(file, key, c);
 
     if (c.n_layers == 0 || c.n_embd == 0 || c.head_dim == 0)
         fail("{}: {} and {} must be positive", file.name(), key("block_count"), key("embedding_length"));

@@ -2,6 +2,7 @@
 // Hyper-parameters of a model, read from `<arch>.*` GGUF keys and checked for consistency
 // and against the tensors' shapes. Every failure names the file and the key or tensor.
 #include "gguf/reader.h"
+#include "cpu/delta_net.h"
 #include "model/architecture.h"
 
 #include <cstdint>
@@ -41,6 +42,20 @@ struct ModelConfig {
     std::uint32_t n_moe_layers() const { return std::uint32_t(moe_layers.size()); }
     std::uint32_t sliding_window = 0;  // attention.sliding_window (0: none), on the layers traits.swa_pattern says
     float rms_eps = 1e-6f;             // attention.layer_norm_rms_epsilon
+    // Linear-attention layers (gated DeltaNet: qwen35moe, qwen3next), from ssm.* keys.
+    // Layer l is one iff full_attention_interval > 0 and (l + 1) % interval != 0.
+    std::uint32_t full_attention_interval = 0;
+    std::uint32_t ssm_conv_kernel = 0;  // ssm.conv_kernel
+    std::uint32_t ssm_k_heads = 0;      // ssm.group_count: q/k heads
+    std::uint32_t ssm_v_heads = 0;      // ssm.time_step_rank: v heads
+    std::uint32_t ssm_k_dim = 0;        // ssm.state_size: q/k head size
+    std::uint32_t ssm_v_dim = 0;        // ssm.inner_size / v heads
+    // nextn_predict_layers: the multi-token-prediction blocks after the model's last layer
+    // (block_count includes them); ferry does not load or run them.
+    std::uint32_t nextn_layers = 0;
+    bool has_linear_attention() const { return full_attention_interval > 0; }
+    std::uint32_t ssm_mix_width() const { return 2 * ssm_k_heads * ssm_k_dim + ssm_v_heads * ssm_v_dim; }
+    std::uint32_t ssm_inner() const { return ssm_v_heads * ssm_v_dim; }
 };
 
 // Reads and checks the keys. Does not require the architecture to be runnable (ferry info
@@ -58,6 +73,10 @@ void check_tensor_shapes(const ModelConfig& config, const gguf::File& file);
 cpu::AttentionParams attention_params(const ModelConfig& config, std::uint32_t layer);
 bool layer_slides(const ModelConfig& config, std::uint32_t layer);
 bool layer_uses_rope(const ModelConfig& config, std::uint32_t layer);
+// A linear-attention (gated DeltaNet) layer, not an attention one.
+bool layer_is_recurrent(const ModelConfig& config, std::uint32_t layer);
+// The delta rule's heads of a linear-attention model (pairing from the table row).
+cpu::DeltaNetShape delta_net_shape(const ModelConfig& config);
 // The expert engine's index of a model layer with experts; -1 for a dense layer.
 int moe_index(const ModelConfig& config, std::uint32_t layer);
 // The same for a layer that must have experts (throws ferry::Error naming a dense one).

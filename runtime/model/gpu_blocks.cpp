@@ -63,6 +63,20 @@ const vk::Buffer& GpuBlocks::buffer(Act a) const {
             return w_.ffn_u;
         case Act::Gate:
             return w_.gate;
+        case Act::Proj:
+            return w_.proj;
+        case Act::AttnGate:
+            return w_.attn_gate;
+        case Act::Mix:
+            return w_.mix;
+        case Act::Z:
+            return w_.z;
+        case Act::Beta:
+            return w_.beta;
+        case Act::Alpha:
+            return w_.alpha;
+        case Act::Ssm:
+            return w_.ssm;
     }
     return w_.x;
 }
@@ -72,7 +86,18 @@ std::uint32_t GpuBlocks::width(Act a) const {
     switch (a) {
         case Act::Q:
         case Act::Attn:
+        case Act::AttnGate:
             return c.n_heads * c.head_dim;
+        case Act::Proj:
+            return std::max({2 * c.n_heads * c.head_dim, c.ssm_mix_width() + c.ssm_inner(), 2 * c.ssm_v_heads});
+        case Act::Mix:
+            return c.ssm_mix_width();
+        case Act::Z:
+        case Act::Ssm:
+            return c.ssm_inner();
+        case Act::Beta:
+        case Act::Alpha:
+            return c.ssm_v_heads;
         case Act::K:
         case Act::V:
             return c.n_kv_heads * c.head_dim;
@@ -140,12 +165,12 @@ void GpuBlocks::head_rms(Act qk) {
 // RMSNorm over each head's head_dim values in place; no weight: none.
 void GpuBlocks::head_rms_norm(Act qk, const DeviceTensor* weight) {
     access({qk}, {qk});
-    const std::uint32_t heads = qk == Act::Q ? config_.n_heads : config_.n_kv_heads;
+    const HeadShape heads = head_shape(config_, qk);
     ops_.rms_norm(*cmd_, {.x = buffer(qk),
                           .weight = weight ? weight->buffer : buffer(qk),
                           .y = buffer(qk),
-                          .n = config_.head_dim,
-                          .rows = tokens_ * heads,
+                          .n = heads.dim,
+                          .rows = tokens_ * heads.count,
                           .eps = config_.rms_eps,
                           .unweighted = weight == nullptr});
 }
@@ -177,7 +202,7 @@ void GpuBlocks::sigmoid_gate(Act a, Act gate) {
     ops_.rows(*cmd_, {.x = buffer(a),
                       .b = buffer(gate),
                       .n = tokens_ * width(a),
-                      .width = width(a),
+                      .width = width(a) / width(gate),  // 1: elementwise
                       .op = kernels::RowOp::SigmoidGate});
 }
 
@@ -224,6 +249,49 @@ void GpuBlocks::attend(std::uint32_t layer) {
     read_ |= bit(Act::Q);
     written_ |= bit(Act::Attn);
     barrier();  // the cache and scratch are not tracked
+}
+
+void GpuBlocks::gather(Act in, Act out, const Split& s) {
+    access({in}, {out});
+    ops_.gather(*cmd_, {.in = buffer(in),
+                        .out = buffer(out),
+                        .tokens = tokens_,
+                        .groups = s.groups,
+                        .len = s.len,
+                        .in_stride = s.in_width,
+                        .in_offset = s.in_offset,
+                        .in_group_stride = s.in_group_stride,
+                        .out_stride = width(out),
+                        .out_offset = s.out_offset});
+}
+
+// The conv over the batch's tokens in place on Mix, with the sequence's rolling state.
+void GpuBlocks::conv(std::uint32_t layer) {
+    access({Act::Mix}, {Act::Mix});
+    ops_.ssm_conv(*cmd_, {.x = w_.mix,
+                          .weight = weights_.layers[layer].ssm_conv1d.buffer,
+                          .state = sequence_->layer(layer).conv,
+                          .tokens = tokens_,
+                          .channels = config_.ssm_mix_width(),
+                          .kernel = config_.ssm_conv_kernel,
+                          .fresh = sequence_->n_past() == 0});
+    barrier();  // the state is not tracked
+}
+
+void GpuBlocks::delta_net(std::uint32_t layer) {
+    access({Act::Mix, Act::Beta, Act::Alpha}, {Act::Ssm});
+    const LayerTensors<DeviceTensor>& w = weights_.layers[layer];
+    ops_.delta_net(*cmd_, {.mix = w_.mix,
+                           .beta = w_.beta,
+                           .alpha = w_.alpha,
+                           .dt_bias = w.ssm_dt_bias.buffer,
+                           .a = w.ssm_a.buffer,
+                           .state = sequence_->layer(layer).ssm,
+                           .out = w_.ssm,
+                           .tokens = tokens_,
+                           .shape = delta_net_shape(config_),
+                           .fresh = sequence_->n_past() == 0});
+    barrier();  // the state is not tracked
 }
 
 void GpuBlocks::add(Act to, Act delta) {

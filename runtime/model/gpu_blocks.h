@@ -38,12 +38,15 @@ public:
     const LayerTensors<DeviceTensor>& layer(std::uint32_t l) const { return weights_.layers[l]; }
     void embed();                                                 // x = token_embd[tokens]
     void rms_norm(Act in, const DeviceTensor& weight, Act out);   // out = RMSNorm(in) ⊙ weight, per token
-    void head_norm(Act qk, const DeviceTensor& weight);           // the same over each head, in place
+    void head_norm(Act qk, const DeviceTensor& weight);           // the same over each head (head_shape), in place
     void head_rms(Act qk);                                        // RMSNorm of each head without a weight
     void project(const DeviceTensor& w, Act in, Act out);         // out = W · in
     void add_bias(Act a, const DeviceTensor& bias);               // a += bias, per token
     void glu(Act gate, Act up);                                   // gate = act(gate) ⊙ up
-    void sigmoid_gate(Act a, Act gate);                           // a *= sigmoid(gate), per token
+    void sigmoid_gate(Act a, Act gate);                           // a *= sigmoid(gate), per token or elementwise
+    void gather(Act in, Act out, const Split& split);             // column blocks of in into out (recipe.h)
+    void conv(std::uint32_t layer);                               // mix = SiLU(conv1d(mix)) with the layer's state
+    void delta_net(std::uint32_t layer);                          // ssm = delta rule(mix, beta, alpha), state updated
     void rope(Act qk);                                            // rotary positions of q or k heads
     void attend(std::uint32_t layer);                             // attn = attention(q, k, v) over the cache
     void add(Act to, Act delta);                                  // to += delta

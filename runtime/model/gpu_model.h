@@ -97,8 +97,9 @@ public:
     // of every token ([n, n_vocab]) when all_logits, else of the last one ([n_vocab]).
     // Throws ferry::Error when the context would overflow or an id is outside the vocabulary.
     std::vector<float> forward(std::span<const std::int32_t> tokens, bool all_logits = false);
-    // Forgets positions >= n (the KV entries stay but are overwritten before being read).
-    void truncate(std::uint32_t n) { sequence_->truncate(n); }
+    // Forgets positions >= n and returns the positions kept (SequenceState::truncate: a
+    // model with recurrent layers keeps all or nothing).
+    std::uint32_t truncate(std::uint32_t n) { return sequence_->truncate(n); }
     void reset() { sequence_->reset(); }
 
     // Another sequence's state (n_ctx positions; device memory counted against the budget),

@@ -33,6 +33,9 @@ struct Work {
     vk::Buffer d;                                    // [B, K, E]
     vk::Buffer ffn_g, ffn_u;                         // [B, max(S, Fd)]: the shared expert's (dense FFN's) gate, up
     vk::Buffer gate;                                 // [B]: a per-token gate logit
+    // Gated and linear attention (empty for other families): Act::Proj, AttnGate, Mix, Z,
+    // Beta, Alpha, Ssm of recipe.h.
+    vk::Buffer proj, attn_gate, mix, z, beta, alpha, ssm;
     vk::Buffer d_routes;                             // [K, E]: decode, experts computed in passes
     vk::Buffer logits;                               // [B, V]
     vk::Buffer staging;                              // host -> device: tokens, positions, groups, routes
@@ -83,6 +86,16 @@ struct Work {
         ffn_g = device_buffer(dev, B * S * 4, "shared expert / dense FFN gate");
         ffn_u = device_buffer(dev, B * S * 4, "shared expert / dense FFN up");
         gate = device_buffer(dev, B * 4ull, "gate logits");
+        if (c.has_linear_attention()) {
+            const std::uint64_t C = c.ssm_mix_width(), Vd = c.ssm_inner(), Hv = c.ssm_v_heads;
+            proj = device_buffer(dev, B * std::max({2 * qd, C + Vd, 2 * Hv}) * 4, "fused projection");
+            attn_gate = device_buffer(dev, B * qd * 4, "attention output gate");
+            mix = device_buffer(dev, B * C * 4, "linear attention q|k|v");
+            z = device_buffer(dev, B * Vd * 4, "linear attention output gate");
+            beta = device_buffer(dev, B * Hv * 4, "delta rule beta");
+            alpha = device_buffer(dev, B * Hv * 4, "delta rule alpha");
+            ssm = device_buffer(dev, B * Vd * 4, "delta rule output");
+        }
         d_routes = device_buffer(dev, K * E * 4, "expert out (passes)");
         logits = device_buffer(dev, B * V * 4, "logits");
         staging_groups = 8ull * B;

@@ -10,7 +10,8 @@
 namespace ferry::model {
 
 // E = n_embd, Hq / Hkv = query / KV heads, D = head size, X = experts, S = shared
-// expert width.
+// expert width; linear attention: Hk / Hv = q/k and v heads of Dk / Dv, C = 2·Hk·Dk + Hv·Dv
+// (the conv's channels), K = conv taps.
 template <class T>
 struct LayerTensors {
     T attn_norm{};                                  // [E]
@@ -20,6 +21,19 @@ struct LayerTensors {
     T attn_output{};                                // [Hq·D, E]
     T attn_output_bias{};                           // [E] (gpt-oss)
     T attn_sinks{};                                 // [Hq]: a softmax sink logit per head (gpt-oss)
+    // Gated attention (Qwen3.5, Qwen3-Next): attn_q is [E, 2·Hq·D], per head [q D | gate D].
+    // Linear attention (gated DeltaNet), Qwen3.5's split projections:
+    T attn_qkv{};              // [E, C]: q | k | v, the conv's input
+    T attn_gate{};             // [E, Hv·Dv]: z, the output gate
+    T ssm_beta{}, ssm_alpha{};  // [E, Hv]
+    // ... or Qwen3-Next's fused ones:
+    T ssm_in{};  // [E, C + Hv·Dv]: per q/k head group [q Dk | k Dk | v r·Dv | z r·Dv], r = Hv / Hk
+    T ssm_ba{};  // [E, 2·Hv]: per group [β r | α r]
+    T ssm_conv1d{};   // [K, C] F32: per channel its K taps, oldest first
+    T ssm_dt_bias{};  // [Hv] F32
+    T ssm_a{};        // [Hv] F32: −exp(A_log)
+    T ssm_norm{};     // [Dv]: RMSNorm weight of each v head's output
+    T ssm_out{};      // [Hv·Dv, E]
     T ffn_norm{};                        // [E]: the MoE's (or dense FFN's) input norm, and the lookahead's
     T ffn_gate{}, ffn_up{}, ffn_down{};  // [E, Fd], [E, Fd], [Fd, E]: a dense FFN layer (Llama 4)
     T ffn_gate_inp{};                    // [E, X]: the router
@@ -56,6 +70,17 @@ void zip_fields(LayerTensors<A>& a, const LayerTensors<B>& b, F&& f) {
     f(a.attn_output, b.attn_output);
     f(a.attn_output_bias, b.attn_output_bias);
     f(a.attn_sinks, b.attn_sinks);
+    f(a.attn_qkv, b.attn_qkv);
+    f(a.attn_gate, b.attn_gate);
+    f(a.ssm_beta, b.ssm_beta);
+    f(a.ssm_alpha, b.ssm_alpha);
+    f(a.ssm_in, b.ssm_in);
+    f(a.ssm_ba, b.ssm_ba);
+    f(a.ssm_conv1d, b.ssm_conv1d);
+    f(a.ssm_dt_bias, b.ssm_dt_bias);
+    f(a.ssm_a, b.ssm_a);
+    f(a.ssm_norm, b.ssm_norm);
+    f(a.ssm_out, b.ssm_out);
     f(a.ffn_norm, b.ffn_norm);
     f(a.ffn_gate, b.ffn_gate);
     f(a.ffn_up, b.ffn_up);

@@ -15,6 +15,19 @@ std::string shape_text(std::span<const std::uint64_t> dims) {
 
 }  // namespace
 
+HeadShape head_shape(const ModelConfig& c, Act a) {
+    switch (a) {
+        case Act::Q:
+            return {c.n_heads, c.head_dim};
+        case Act::K:
+            return {c.n_kv_heads, c.head_dim};
+        case Act::Ssm:
+            return {c.ssm_v_heads, c.ssm_v_dim};
+        default:
+            fail("activation {} has no heads", int(a));
+    }
+}
+
 const gguf::TensorInfo* TensorTable::optional(const std::string& name,
                                               std::vector<std::uint64_t> shape) const {
     const gguf::TensorInfo* t = file_.find_tensor(name);

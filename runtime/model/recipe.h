@@ -36,7 +36,34 @@ enum class Act : std::uint8_t {
     Gate,  // [1] a per-token scalar: a gate's logit
     DenseG,  // [Fd] a dense FFN layer's gate, then act(gate) ⊙ up (Llama 4); G's buffer
     DenseU,  // [Fd] its up; U's buffer
+    // Gated attention and linear attention (Qwen3.5, Qwen3-Next); Hk / Hv, Dk / Dv as layer_tensors.h.
+    Proj,      // a fused projection before its split: [2·Hq·D], [C + Hv·Dv] or [2·Hv]
+    AttnGate,  // [Hq·D] the attention's output gate (logits)
+    Mix,       // [C] = q | k | v of the linear attention: the conv's input, then its output
+    Z,         // [Hv·Dv] its output gate, then SiLU(z) ⊙ RMSNorm(o)
+    Beta,      // [Hv] its β logits
+    Alpha,     // [Hv] its decay logits
+    Ssm,       // [Hv·Dv] the delta rule's output heads
 };
+
+// Column blocks of each token's row of one activation copied into another (GpuBlocks /
+// ReferenceBlocks::gather): out[out_offset + g·len + i] = in[in_offset + g·in_group_stride + i],
+// g < groups, i < len; `in_width`: floats per token of `in` as it was written.
+struct Split {
+    std::uint32_t in_width = 0;
+    std::uint32_t groups = 1;
+    std::uint32_t len = 0;
+    std::uint32_t in_offset = 0;
+    std::uint32_t in_group_stride = 0;
+    std::uint32_t out_offset = 0;
+};
+
+// The heads an activation holds, for the per-head norms: Q and K (attention heads of
+// head_dim) and Ssm (the delta rule's v heads).
+struct HeadShape {
+    std::uint32_t count = 0, dim = 0;
+};
+HeadShape head_shape(const ModelConfig& config, Act a);
 
 // Finds a file's tensors for a recipe and checks their shapes (ggml order); every failure
 // names the file, the tensor and the shape it should have.

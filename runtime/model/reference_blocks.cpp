@@ -5,6 +5,7 @@
 #include "offload/cpu_experts.h"
 #include "quant/quant.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ferry::model {
@@ -42,7 +43,7 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     const std::size_t kv_row = std::size_t(config.n_kv_heads) * config.head_dim;
     k_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
     v_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
-    acts_.resize(std::size_t(Act::DenseU) + 1);
+    acts_.resize(std::size_t(Act::Ssm) + 1);
     for (Act a : {Act::X, Act::H, Act::O}) act(a).resize(config.n_embd);
     act(Act::Q).resize(std::size_t(config.n_heads) * config.head_dim);
     act(Act::Attn).resize(act(Act::Q).size());
@@ -53,6 +54,19 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     act(Act::Gate).resize(1);
     act(Act::DenseG).resize(config.n_ff_dense);
     act(Act::DenseU).resize(config.n_ff_dense);
+    act(Act::AttnGate).resize(act(Act::Q).size());
+    act(Act::Mix).resize(config.ssm_mix_width());
+    act(Act::Z).resize(config.ssm_inner());
+    act(Act::Ssm).resize(config.ssm_inner());
+    act(Act::Beta).resize(config.ssm_v_heads);
+    act(Act::Alpha).resize(config.ssm_v_heads);
+    conv_state_.resize(config.n_layers);
+    delta_state_.resize(config.n_layers);
+    for (std::uint32_t l = 0; l < config.n_layers; ++l) {
+        if (!layer_is_recurrent(config, l)) continue;
+        conv_state_[l].resize(std::size_t(config.ssm_mix_width()) * (config.ssm_conv_kernel - 1));
+        delta_state_[l].resize(std::size_t(config.ssm_v_heads) * config.ssm_k_dim * config.ssm_v_dim);
+    }
     logits_.resize(config.n_vocab);
 }
 
@@ -63,6 +77,9 @@ std::vector<float>& ReferenceBlocks::act(Act a) {
 void ReferenceBlocks::begin_token(std::int32_t token, std::uint32_t position) {
     token_ = token;
     pos_ = position;
+    if (position == 0)  // a new sequence: recurrent states start from zeros
+        for (auto* states : {&conv_state_, &delta_state_})
+            for (std::vector<float>& st : *states) std::fill(st.begin(), st.end(), 0.f);
 }
 
 // x = token_embd[token]
@@ -89,10 +106,11 @@ void ReferenceBlocks::head_rms(Act qk) {
 
 // RMSNorm over each head's D values in place; an empty weight: none.
 void ReferenceBlocks::head_rms_norm(Act qk, std::span<const float> weight) {
-    const std::uint32_t D = config_.head_dim;
+    const HeadShape heads = head_shape(config_, qk);
+    const std::uint32_t D = heads.dim;
     std::vector<float>& v = act(qk);
     std::vector<float> tmp(D);
-    for (std::uint32_t h = 0; h < heads(qk); ++h) {
+    for (std::uint32_t h = 0; h < heads.count; ++h) {
         const std::span<float> head(v.data() + std::size_t(h) * D, D);
         cpu::rms_norm(head, weight, config_.rms_eps, tmp);
         std::copy(tmp.begin(), tmp.end(), head.begin());
@@ -121,7 +139,29 @@ void ReferenceBlocks::glu(Act gate, Act up) {
 }
 
 void ReferenceBlocks::sigmoid_gate(Act a, Act gate) {
-    cpu::sigmoid_gate(act(a), act(gate));
+    cpu::sigmoid_gate(act(a), act(gate));  // per token (one gate) or elementwise
+}
+
+void ReferenceBlocks::gather(Act in, Act out, const Split& s) {
+    const std::vector<float>& x = act(in);
+    std::vector<float>& y = act(out);
+    if (x.size() != s.in_width || s.out_offset + std::size_t(s.groups) * s.len > y.size())
+        fail("reference forward: a split of {} floats does not fit", x.size());
+    for (std::uint32_t g = 0; g < s.groups; ++g)
+        std::copy_n(x.begin() + s.in_offset + std::ptrdiff_t(g) * s.in_group_stride, s.len,
+                    y.begin() + s.out_offset + std::ptrdiff_t(g) * s.len);
+}
+
+void ReferenceBlocks::conv(std::uint32_t layer) {
+    cpu::ssm_conv(act(Act::Mix), 1, config_.ssm_mix_width(),
+                  values(weights_.layers[layer].ssm_conv1d, "ssm_conv1d"), config_.ssm_conv_kernel,
+                  conv_state_[layer]);
+}
+
+void ReferenceBlocks::delta_net(std::uint32_t layer) {
+    const LayerTensors<CpuTensor>& w = weights_.layers[layer];
+    cpu::delta_rule_step(act(Act::Mix), act(Act::Beta), act(Act::Alpha), values(w.ssm_dt_bias, "ssm_dt.bias"),
+                         values(w.ssm_a, "ssm_a"), delta_net_shape(config_), delta_state_[layer], act(Act::Ssm));
 }
 
 void ReferenceBlocks::rope(Act qk) {

@@ -46,6 +46,9 @@ public:
     void add_bias(Act a, const CpuTensor& bias);
     void glu(Act gate, Act up);
     void sigmoid_gate(Act a, Act gate);
+    void gather(Act in, Act out, const Split& split);
+    void conv(std::uint32_t layer);
+    void delta_net(std::uint32_t layer);
     void rope(Act qk);
     void attend(std::uint32_t layer);
     void add(Act to, Act delta);
@@ -65,6 +68,8 @@ private:
     const offload::ExpertLayout& experts_;
     std::uint32_t n_ctx_;
     std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer [n_ctx, n_kv_heads * head_dim]
+    // Per linear-attention layer: the conv's last inputs [C, K-1], the delta rule's S [Hv, Dk, Dv].
+    std::vector<std::vector<float>> conv_state_, delta_state_;
     std::vector<std::vector<float>> acts_;               // per Act
     std::int32_t token_ = 0;
     std::uint32_t pos_ = 0;

@@ -14,12 +14,15 @@
 namespace ferry::model {
 
 enum class LayerStateKind : std::uint8_t {
-    FullKv,  // F16 K and V rows of every position: [n_ctx, n_kv_heads, head_dim] each
+    FullKv,     // F16 K and V rows of every position: [n_ctx, n_kv_heads, head_dim] each
+    Recurrent,  // a linear-attention layer's state after the last position, F32: the conv's
+                // last inputs [C, K-1] and the delta rule's S [Hv, Dk, Dv] (config.h)
 };
 
 struct LayerState {
     LayerStateKind kind = LayerStateKind::FullKv;
-    vk::Buffer k, v;
+    vk::Buffer k, v;       // FullKv
+    vk::Buffer conv, ssm;  // Recurrent
 };
 
 class SequenceState {
@@ -32,19 +35,26 @@ public:
     const LayerState& layer(std::uint32_t l) const { return layers_.at(l); }
     std::uint64_t device_bytes() const;
 
-    // Forgets positions >= n: full-KV entries stay but are overwritten before being read.
-    // Throws ferry::Error when n > n_past().
-    void truncate(std::uint32_t n);
+    // Forgets positions >= n and returns the positions kept: n, except that a recurrent
+    // state cannot go back (it holds only the last position), so a model with one keeps
+    // n_past() when n == n_past() and otherwise starts over (0: the next batch reads its
+    // state as zeros). Full-KV entries stay but are overwritten before being read. Throws
+    // ferry::Error when n > n_past().
+    std::uint32_t truncate(std::uint32_t n);
+    bool has_recurrent() const { return has_recurrent_; }
     void reset() { n_past_ = 0; }
     // `tokens` more positions are filled (the forward pass wrote them).
     void advance(std::uint32_t tokens) { n_past_ += tokens; }
 
     // Device bytes of one sequence's state for n_ctx positions.
     static std::uint64_t bytes_for(const ModelConfig& config, std::uint32_t n_ctx);
+    // Of which the recurrent states (the same for any n_ctx).
+    static std::uint64_t recurrent_bytes(const ModelConfig& config);
 
 private:
     std::uint32_t n_ctx_ = 0;
     std::uint32_t n_past_ = 0;
+    bool has_recurrent_ = false;
     std::vector<LayerState> layers_;
 };
 

@@ -110,6 +110,26 @@ void read_shape(const gguf::File& file, const std::string& arch, ModelSummary& s
             kv_heads.assign(s.n_layers, 0);
         }
     }
+    // Multi-token-prediction blocks after the last layer are not run; linear-attention
+    // layers (every layer but each interval-th) keep a fixed state instead of a KV cache.
+    const std::uint64_t nextn = std::min(integer_key(file, key("nextn_predict_layers"), s), s.n_layers);
+    kv_heads.resize(s.n_layers - nextn);
+    if (const std::uint64_t interval = integer_key(file, key("full_attention_interval"), s); interval > 0) {
+        const std::uint64_t k_heads = integer_key(file, key("ssm.group_count"), s),
+                            k_dim = integer_key(file, key("ssm.state_size"), s),
+                            v_heads = integer_key(file, key("ssm.time_step_rank"), s),
+                            inner = integer_key(file, key("ssm.inner_size"), s),
+                            kernel = integer_key(file, key("ssm.conv_kernel"), s);
+        const std::uint64_t v_dim = v_heads ? inner / v_heads : 0;
+        const std::uint64_t per_layer = ((2 * k_heads * k_dim + inner) * (kernel ? kernel - 1 : 0) +
+                                         v_heads * k_dim * v_dim) * 4;
+        for (std::size_t l = 0; l < kv_heads.size(); ++l)
+            if ((l + 1) % interval != 0) {
+                kv_heads[l] = 0;
+                ++s.recurrent_layers;
+                s.recurrent_state_bytes += per_layer;
+            }
+    }
     for (std::uint64_t h : kv_heads) {
         s.n_kv_heads_max = std::max(s.n_kv_heads_max, h);
         s.kv_elements_per_token += h * (s.key_length + s.value_length);
@@ -218,7 +238,7 @@ BudgetPlan plan_budget(const ModelSummary& s, const BudgetRequest& r) {
     p.budget = r.vram_budget;
     p.ctx = r.ctx;
     p.dense_bytes = s.dense_bytes;
-    p.kv_cache_bytes = s.kv_elements_per_token * r.ctx * 2;  // F16
+    p.kv_cache_bytes = s.kv_elements_per_token * r.ctx * 2 + s.recurrent_state_bytes;  // F16 K, V; F32 states
     p.work_reserve = r.work_reserve.value_or(estimate_work_reserve(s));
     p.slot_bytes = s.experts.expert_bytes_max;
 
@@ -301,7 +321,11 @@ std::string format_summary(const ModelSummary& s, const std::optional<BudgetPlan
     append_line(out, "");
     append_line(out, "VRAM budget {} at --ctx {}:", format_bytes(p.budget), p.ctx);
     append_line(out, "  dense weights       {:>10}", format_bytes(p.dense_bytes));
-    append_line(out, "  KV cache (F16)      {:>10}", format_bytes(p.kv_cache_bytes));
+    if (s.recurrent_layers > 0)
+        append_line(out, "  KV cache + states   {:>10}  (F16 KV of the attention layers, F32 state of {} linear-attention layers)",
+                    format_bytes(p.kv_cache_bytes), s.recurrent_layers);
+    else
+        append_line(out, "  KV cache (F16)      {:>10}", format_bytes(p.kv_cache_bytes));
     append_line(out, "  work buffers        {:>10}  (estimate)", format_bytes(p.work_reserve));
     if (!p.fits) {
         append_line(out, "  does not fit: {}", p.advice);

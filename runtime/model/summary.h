@@ -60,6 +60,9 @@ struct ModelSummary {
     // KV cache geometry (per token, all layers): sum over layers of
     // n_kv_heads(l) * (key_length + value_length); 0 when the keys are missing.
     std::uint64_t kv_elements_per_token = 0;
+    // Linear-attention layers (full_attention_interval): they hold no KV cache but a
+    // fixed F32 state (conv inputs + delta-rule S), this many bytes for all of them.
+    std::uint64_t recurrent_layers = 0, recurrent_state_bytes = 0;
     std::vector<std::string> notes;  // what could not be worked out, and why
 };
 
@@ -79,7 +82,7 @@ struct BudgetPlan {
     std::uint64_t budget = 0;
     std::uint32_t ctx = 0;
     std::uint64_t dense_bytes = 0;
-    std::uint64_t kv_cache_bytes = 0;  // F16 K and V for ctx tokens
+    std::uint64_t kv_cache_bytes = 0;  // F16 K and V for ctx tokens, plus recurrent states
     std::uint64_t work_reserve = 0;
     bool fits = false;               // dense + KV + work + one expert slot per layer fit
     std::uint64_t missing = 0;       // bytes short when !fits

@@ -87,7 +87,7 @@ TEST_CASE("delta_net matches the CPU delta rule token by token, state carried, b
             std::uint32_t first, second, extra_stride;
         };
         const Shape shapes[] = {
-            {{.k_heads = 2, .v_heads = 6, .k_dim = 64, .v_dim = 64, .grouped = false}, 7, 1, 0},
+            {{.k_heads = 2, .v_heads = 6, .k_dim = 64, .v_dim = 64, .grouped = false}, 130, 1, 0},
             {{.k_heads = 2, .v_heads = 6, .k_dim = 64, .v_dim = 64, .grouped = true}, 1, 5, 3},
             {{.k_heads = 16, .v_heads = 32, .k_dim = 128, .v_dim = 128, .grouped = false}, 3, 1, 0},
             {{.k_heads = 3, .v_heads = 3, .k_dim = 20, .v_dim = 9, .grouped = true}, 4, 4, 1},

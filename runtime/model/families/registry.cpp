@@ -12,10 +12,13 @@ extern const Recipe kMixtralRecipe;
 extern const Recipe kOlmoeRecipe;
 extern const Recipe kGptOssRecipe;
 extern const Recipe kLlama4Recipe;
+extern const Recipe kQwen35MoeRecipe;
+extern const Recipe kQwen3NextRecipe;
 
 namespace {
-const std::array<const Recipe*, 6> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe, &kMixtralRecipe,
-                                            &kOlmoeRecipe,    &kGptOssRecipe,   &kLlama4Recipe};
+const std::array<const Recipe*, 8> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe,  &kMixtralRecipe,
+                                            &kOlmoeRecipe,    &kGptOssRecipe,    &kLlama4Recipe,
+                                            &kQwen35MoeRecipe, &kQwen3NextRecipe};
 }  // namespace
 
 const Recipe* find_recipe(std::string_view architecture) {
