@@ -34,7 +34,8 @@ namespace {
 
 // The reference files whose families ferry runs; each must match its figures. A family
 // leaving this list (refused again) fails the "refused" test below.
-const std::set<std::string> kRunnable = {"gptoss-dev", "llama4-dev", "mixtral-dev", "qwen2moe-dev"};
+const std::set<std::string> kRunnable = {"gptoss-dev",   "llama4-dev",    "mixtral-dev",
+                                          "qwen2moe-dev", "qwen35moe-dev", "qwen3next-dev"};
 // Of those, the ones ferry does not match yet. Their families carry a caveat (printed when
 // a model loads); here ferry must still agree with itself (CPU reference, Vulkan,
 // offloaded), and the gap is printed. Taking one off this list makes it a match test.
