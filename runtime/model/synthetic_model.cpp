@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "gguf/writer.h"
+#include "model/synthetic_tensors.h"
 #include "model/synthetic_vocab.h"
 #include "quant/quant.h"
 
@@ -19,6 +20,7 @@ namespace ferry::model {
 namespace {
 
 using gguf::TensorType;
+using synthetic::TensorRecipe;
 
 // A ChatML template with Qwen3's thinking switch, so detection picks the Qwen3 renderer.
 constexpr const char* kChatTemplate =
@@ -45,19 +47,6 @@ std::uint64_t hash_name(std::uint64_t seed, std::string_view name) {
 float uniform(std::uint64_t& state) {
     return float(splitmix64(state) >> 40) * (2.f / 16777216.f) - 1.f;
 }
-
-// How one tensor's rows are made: row r, element i = offset + scale(r) * uniform.
-struct TensorRecipe {
-    std::string name;
-    TensorType type;
-    std::vector<std::uint64_t> dims;
-    float offset = 0.f;
-    std::function<float(std::uint64_t row)> row_scale;
-    // Rows are drawn as rows first_row.. of tensor `seed_name` (empty: this one), so an
-    // expert written as its own 2-D tensor holds the bytes of its slice of the 3-D one.
-    std::string seed_name = {};
-    std::uint64_t first_row = 0;
-};
 
 std::uint64_t rows_of(const TensorRecipe& t) {
     std::uint64_t rows = 1;
@@ -94,10 +83,14 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
     for (std::uint32_t l = 0; l < s.n_layers; ++l) {
         auto name = [l](const char* suffix) { return fmt::format("blk.{}.{}", l, suffix); };
         r.push_back({name("attn_norm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
+        const bool hybrid = synthetic::is_hybrid(s);
+        if (hybrid) synthetic::append_hybrid_mixer(s, l, r);  // DeltaNet or gated attention
+        if (!hybrid) {
         r.push_back({name("attn_q.weight"), q.attn_qko, {E, qd}, 0.f, constant(fan_in(E))});
         r.push_back({name("attn_k.weight"), q.attn_qko, {E, kvd}, 0.f, constant(fan_in(E))});
         r.push_back({name("attn_v.weight"), q.attn_v, {E, kvd}, 0.f, constant(fan_in(E))});
         r.push_back({name("attn_output.weight"), q.attn_qko, {qd, E}, 0.f, constant(fan_in(qd))});
+        }
         if (s.architecture == "qwen3moe") {
             r.push_back({name("attn_q_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
             r.push_back({name("attn_k_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});
@@ -120,7 +113,7 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
             r.push_back({name("ffn_up_exps.bias"), TensorType::F32, {F, X}, 0.f, constant(0.5f)});
             r.push_back({name("ffn_down_exps.bias"), TensorType::F32, {E, X}, 0.f, constant(0.2f)});
         }
-        if (s.architecture == "qwen2moe") {
+        if (s.architecture == "qwen2moe" || hybrid) {  // a shared expert with a sigmoid gate
             const std::uint64_t S = s.n_ff_shared;
             r.push_back({name("ffn_gate_shexp.weight"), q.expert_gate_up, {E, S}, 0.f, constant(fan_in(E))});
             r.push_back({name("ffn_up_shexp.weight"), q.expert_gate_up, {E, S}, 0.f, constant(fan_in(E))});
@@ -128,8 +121,8 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
             r.push_back(
                 {name("ffn_gate_inp_shexp.weight"), TensorType::F32, {E}, 0.f, constant(2.f * fan_in(E))});
         }
-        // gpt-oss names the MoE's input norm post_attention_norm.
-        r.push_back({name(gptoss ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType::F32, {E}, 1.f,
+        // gpt-oss and the Qwen3.5 family name the MoE's input norm post_attention_norm.
+        r.push_back({name(gptoss || hybrid ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType::F32, {E}, 1.f,
                      constant(0.1f)});
         if (l % s.moe_layer_step != s.moe_layer_step - 1) {  // a dense FFN layer (Llama 4)
             const std::uint64_t Fd = s.n_ff_dense;
@@ -179,9 +172,12 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
 
 void check_spec(const SyntheticModelSpec& s, const std::vector<TensorRecipe>& rs) {
     if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama" &&
-        s.architecture != "olmoe" && s.architecture != "gpt-oss" && s.architecture != "llama4")
-        fail("make-model writes qwen3moe, qwen2moe, olmoe, gpt-oss, llama4 and llama (Mixtral) models (asked for '{}')",
+        s.architecture != "olmoe" && s.architecture != "gpt-oss" && s.architecture != "llama4" &&
+        !synthetic::is_hybrid(s))
+        fail("make-model writes qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4 and llama (Mixtral) "
+             "models (asked for '{}')",
              s.architecture);
+    if (synthetic::is_hybrid(s)) synthetic::check_hybrid(s);
     if (s.moe_layer_step == 0 || (s.moe_layer_step > 1 && !s.n_ff_dense))
         fail("make-model: MoE every {} layers needs a dense FFN width", s.moe_layer_step);
     if (s.architecture == "qwen2moe" && !s.n_ff_shared)
@@ -226,11 +222,14 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_u32(a + "attention.key_length", s.head_dim);
     w.set_u32(a + "attention.value_length", s.head_dim);
     w.set_f32(a + "rope.freq_base", s.rope_freq_base);
+    if (s.rope_dims) w.set_u32(a + "rope.dimension_count", s.rope_dims);
     w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
     w.set_u32(a + "expert_count", s.n_experts);
     w.set_u32(a + "expert_used_count", s.n_experts_used);
     if (!ff_is_expert_width) w.set_u32(a + "expert_feed_forward_length", s.n_ff_expert);
-    if (s.architecture == "qwen2moe") w.set_u32(a + "expert_shared_feed_forward_length", s.n_ff_shared);
+    if (s.architecture == "qwen2moe" || synthetic::is_hybrid(s))
+        w.set_u32(a + "expert_shared_feed_forward_length", s.n_ff_shared);
+    if (synthetic::is_hybrid(s)) synthetic::set_hybrid_metadata(w, s);
     if (s.sliding_window) w.set_u32(a + "attention.sliding_window", s.sliding_window);
     if (s.rope_yarn_factor > 0) {
         w.set_string(a + "rope.scaling.type", "yarn");
@@ -463,6 +462,7 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
         s.quant = quant_mix_from_name("q4_k_m");
         return s;
     }
+    if (synthetic::hybrid_preset(preset, s)) return s;
     if (preset == "demo") {
         s.name = "ferry-demo (random weights)";
         s.n_layers = 4;
@@ -496,9 +496,9 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
 }
 
 std::string synthetic_preset_names() {
-    return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4, demo, qwen3-30b-a3b, mixtral-8x7b, "
-           "qwen2-57b-a14b, "
-           "olmoe-1b-7b, gpt-oss-20b, llama4-scout";
+    return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4, tiny-qwen35moe, tiny-qwen3next, "
+           "demo, qwen3-30b-a3b, mixtral-8x7b, qwen2-57b-a14b, olmoe-1b-7b, gpt-oss-20b, llama4-scout, "
+           "qwen3.6-35b-a3b, qwen3-next-80b-a3b";
 }
 
 std::uint64_t synthetic_model_bytes(const SyntheticModelSpec& spec) {

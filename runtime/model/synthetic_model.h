@@ -31,7 +31,7 @@ std::string quant_mix_names();
 
 struct SyntheticModelSpec {
     std::string name = "ferry-synthetic";
-    // qwen3moe (QK-norm), qwen2moe (q/k/v biases and a gated shared expert), olmoe (QK-norm
+    // qwen3moe (QK-norm), qwen35moe / qwen3next (gated DeltaNet + gated attention), qwen2moe (q/k/v biases and a gated shared expert), olmoe (QK-norm
     // over whole vectors), gpt-oss (biases everywhere, sinks, sliding window, YaRN), llama4
     // (dense layers between MoE ones, an ungated shared expert, rope_freqs) or llama
     // (Mixtral: none of those; the expert width is feed_forward_length).
@@ -56,6 +56,12 @@ struct SyntheticModelSpec {
     std::uint32_t moe_layer_step = 1;
     std::uint32_t n_ff_dense = 0;
     float rope_yarn_factor = 0.f;      // > 0: rope.scaling.type yarn with this factor over ctx_train
+    std::uint32_t rope_dims = 0;       // rope.dimension_count (0: head_dim)
+    // qwen35moe / qwen3next: layer l is a gated DeltaNet unless (l + 1) % interval == 0;
+    // its q/k heads (ssm.group_count) and v heads (ssm.time_step_rank), their sizes.
+    std::uint32_t full_attention_interval = 0;
+    std::uint32_t ssm_k_heads = 0, ssm_v_heads = 0, ssm_k_dim = 0, ssm_v_dim = 0;
+    std::uint32_t ssm_conv_kernel() const { return 4; }
     std::uint64_t seed = 1;
     QuantMix quant;
     // Experts as one 2-D tensor each (blk.N.ffn_gate.E.weight, as older Mixtral files), with
@@ -65,8 +71,9 @@ struct SyntheticModelSpec {
 
 // "tiny" (tests), "demo" (scripts/try), full shapes: "qwen3-30b-a3b" (~17 GB at q4_k_m),
 // "mixtral-8x7b" (~26 GB), "qwen2-57b-a14b", "gpt-oss-20b" (~12 GB, MXFP4 experts);
-// "llama4-scout" (a few layers: --layers); "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe",
-// "tiny-gptoss" and "tiny-llama4" for tests.
+// "llama4-scout" (a few layers: --layers), "qwen3.6-35b-a3b" (~21 GB), "qwen3-next-80b-a3b";
+// "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe", "tiny-gptoss", "tiny-llama4",
+// "tiny-qwen35moe" and "tiny-qwen3next" for tests.
 SyntheticModelSpec synthetic_preset(std::string_view preset);
 std::string synthetic_preset_names();
 
