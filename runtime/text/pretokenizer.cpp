@@ -17,6 +17,11 @@ constexpr std::string_view llama3_pattern =
 constexpr std::string_view qwen2_pattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// Qwen3.5/3.6: qwen2's split with letters widened to letters-or-marks, so a combining mark
+// stays in its word (llama.cpp's LLAMA_VOCAB_PRE_TYPE_QWEN35, the models' tokenizer.json).
+constexpr std::string_view qwen35_pattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
 // o200k (gpt-4o, gpt-oss): case-aware words with optional contractions.
 constexpr std::string_view o200k_pattern =
     R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|)"
@@ -62,6 +67,7 @@ const std::vector<PreTokenizerSpec>& known_pre_tokenizers() {
         {"gpt-2", {"gpt2", "mpt", "gpt-neox", "olmo", "phi-2", "jais", "exaone4", "trillion"}, {gpt2_pattern}},
         {"llama-bpe", {"llama3", "llama-v3", "falcon3", "dbrx", "smaug-bpe", "chatglm-bpe", "glm4"}, {llama3_pattern}},
         {"qwen2", {"stablelm2", "deepseek-r1-qwen", "megrez", "hunyuan"}, {qwen2_pattern}},
+        {"qwen35", {}, {qwen35_pattern}},
         {"gpt-4o", {"llama4", "minimax-m2"}, {o200k_pattern}},
         {"deepseek-llm", {}, {"[\r\n]", deepseek_llm_letters, "\\s?[!-/:-~！-／：-～‘-‟　-。]+", "\\s+$", deepseek_cjk, "\\p{N}+"}},
         {"deepseek-coder", {}, {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", deepseek_cjk, "\\p{N}"}},

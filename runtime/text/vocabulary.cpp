@@ -56,8 +56,8 @@ void Vocabulary::apply_family_defaults() {
             // o200k (tiktoken) looks a whole word up before merging; gpt-oss's tokenizer.json
             // says ignore_merges too.
             if (pre == "gpt-4o" || pre == "llama4") ignore_merges = true;
-            // Every Qwen2/2.5/3 tokenizer.json normalises to NFC; GGUF has no key for it.
-            if (pre == "qwen2") nfc = true;
+            // Every Qwen2/2.5/3/3.5 tokenizer.json normalises to NFC; GGUF has no key for it.
+            if (pre == "qwen2" || pre == "qwen35") nfc = true;
             break;
     }
 }

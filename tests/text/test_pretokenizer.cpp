@@ -39,6 +39,13 @@ TEST_CASE("pre-tokenizer: whitespace before a word stays with the word, runs spl
     CHECK(split("qwen2", "I'VE") == V{"I", "'VE"});  // case-insensitive contractions
 }
 
+TEST_CASE("pre-tokenizer: qwen35 keeps combining marks in their word, qwen2 does not") {
+    using V = std::vector<std::string>;
+    CHECK(split("qwen35", "x\u0301y ok") == V{"x\u0301y", " ok"});
+    CHECK(split("qwen2", "x\u0301y ok") == V{"x", "\u0301y", " ok"});  // the mark only as a prefix
+    CHECK(split("qwen35", "abc 12") == V{"abc", " ", "1", "2"});
+}
+
 TEST_CASE("pre-tokenizer: o200k keeps case runs and contractions together") {
     using V = std::vector<std::string>;
     CHECK(split("gpt-4o", "HelloWorld don't") == V{"Hello", "World", " don't"});
