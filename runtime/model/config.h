@@ -5,6 +5,7 @@
 #include "cpu/delta_net.h"
 #include "model/architecture.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -56,6 +57,11 @@ struct ModelConfig {
     bool has_linear_attention() const { return full_attention_interval > 0; }
     std::uint32_t ssm_mix_width() const { return 2 * ssm_k_heads * ssm_k_dim + ssm_v_heads * ssm_v_dim; }
     std::uint32_t ssm_inner() const { return ssm_v_heads * ssm_v_dim; }
+    // Floats per token of a fused projection before its split (Act::Proj): gated
+    // attention's [q | gate] per head, Qwen3-Next's ssm_in and ssm_ba.
+    std::uint32_t fused_projection_width() const {
+        return std::max({2 * n_heads * head_dim, ssm_mix_width() + ssm_inner(), 2 * ssm_v_heads});
+    }
 };
 
 // Reads and checks the keys. Does not require the architecture to be runnable (ferry info

@@ -89,7 +89,7 @@ std::uint32_t GpuBlocks::width(Act a) const {
         case Act::AttnGate:
             return c.n_heads * c.head_dim;
         case Act::Proj:
-            return std::max({2 * c.n_heads * c.head_dim, c.ssm_mix_width() + c.ssm_inner(), 2 * c.ssm_v_heads});
+            return c.fused_projection_width();
         case Act::Mix:
             return c.ssm_mix_width();
         case Act::Z:

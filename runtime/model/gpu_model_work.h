@@ -88,7 +88,7 @@ struct Work {
         gate = device_buffer(dev, B * 4ull, "gate logits");
         if (c.has_linear_attention()) {
             const std::uint64_t C = c.ssm_mix_width(), Vd = c.ssm_inner(), Hv = c.ssm_v_heads;
-            proj = device_buffer(dev, B * std::max({2 * qd, C + Vd, 2 * Hv}) * 4, "fused projection");
+            proj = device_buffer(dev, B * c.fused_projection_width() * 4, "fused projection");
             attn_gate = device_buffer(dev, B * qd * 4, "attention output gate");
             mix = device_buffer(dev, B * C * 4, "linear attention q|k|v");
             z = device_buffer(dev, B * Vd * 4, "linear attention output gate");

@@ -167,7 +167,8 @@ void ReferenceBlocks::delta_net(std::uint32_t layer) {
 void ReferenceBlocks::rope(Act qk) {
     cpu::RopeParams params = rope_params(config_);
     if (weights_.rope_freqs) params.freq_factors = values(weights_.rope_freqs, "rope_freqs");
-    cpu::rope(act(qk), int(heads(qk)), int(config_.head_dim), int(pos_), params);
+    const HeadShape heads = head_shape(config_, qk);
+    cpu::rope(act(qk), int(heads.count), int(heads.dim), int(pos_), params);
 }
 
 void ReferenceBlocks::attend(std::uint32_t layer) {

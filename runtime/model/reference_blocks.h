@@ -60,7 +60,6 @@ public:
 private:
     std::vector<float>& act(Act a);
     void head_rms_norm(Act qk, std::span<const float> weight);
-    std::uint32_t heads(Act qk) const { return qk == Act::Q ? config_.n_heads : config_.n_kv_heads; }
 
     const gguf::File& file_;
     const ModelConfig& config_;

@@ -7,8 +7,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-
 namespace ferry::model::synthetic {
 
 namespace {
@@ -31,8 +29,6 @@ void append_hybrid_mixer(const SyntheticModelSpec& s, std::uint32_t l, std::vect
     const std::uint64_t Vd = std::uint64_t(s.ssm_v_heads) * s.ssm_v_dim, Hv = s.ssm_v_heads;
     const std::uint64_t C = 2ull * s.ssm_k_heads * s.ssm_k_dim + Vd;
     auto name = [l](const char* suffix) { return fmt::format("blk.{}.{}", l, suffix); };
-    auto constant = [](float v) { return [v](std::uint64_t) { return v; }; };
-    auto fan_in = [](std::uint64_t n) { return std::sqrt(3.f) / std::sqrt(float(n)); };
     if (!recurrent(s, l)) {  // gated attention: per head [q | gate]
         r.push_back({name("attn_q.weight"), q.attn_qko, {E, 2 * Hq * D}, 0.f, constant(fan_in(E))});
         r.push_back({name("attn_k.weight"), q.attn_qko, {E, Hkv * D}, 0.f, constant(fan_in(E))});

@@ -20,6 +20,8 @@ namespace ferry::model {
 namespace {
 
 using gguf::TensorType;
+using synthetic::constant;
+using synthetic::fan_in;
 using synthetic::TensorRecipe;
 
 // A ChatML template with Qwen3's thinking switch, so detection picks the Qwen3 renderer.
@@ -71,10 +73,6 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
     const std::uint64_t E = s.n_embd, F = s.n_ff_expert, X = s.n_experts;
     const std::uint64_t qd = std::uint64_t(s.n_heads) * s.head_dim,
                         kvd = std::uint64_t(s.n_kv_heads) * s.head_dim;
-    auto fan_in = [](std::uint64_t n) {
-        return std::sqrt(3.f) / std::sqrt(float(n));
-    };  // unit-variance outputs
-    auto constant = [](float v) { return [v](std::uint64_t) { return v; }; };
     std::vector<TensorRecipe> r;
     r.push_back({"token_embd.weight", q.token_embd, {E, s.n_vocab}, 0.f, constant(1.f)});
     const bool llama4 = s.architecture == "llama4";
@@ -84,12 +82,13 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
         auto name = [l](const char* suffix) { return fmt::format("blk.{}.{}", l, suffix); };
         r.push_back({name("attn_norm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
         const bool hybrid = synthetic::is_hybrid(s);
-        if (hybrid) synthetic::append_hybrid_mixer(s, l, r);  // DeltaNet or gated attention
-        if (!hybrid) {
-        r.push_back({name("attn_q.weight"), q.attn_qko, {E, qd}, 0.f, constant(fan_in(E))});
-        r.push_back({name("attn_k.weight"), q.attn_qko, {E, kvd}, 0.f, constant(fan_in(E))});
-        r.push_back({name("attn_v.weight"), q.attn_v, {E, kvd}, 0.f, constant(fan_in(E))});
-        r.push_back({name("attn_output.weight"), q.attn_qko, {qd, E}, 0.f, constant(fan_in(qd))});
+        if (hybrid) {
+            synthetic::append_hybrid_mixer(s, l, r);  // DeltaNet or gated attention
+        } else {
+            r.push_back({name("attn_q.weight"), q.attn_qko, {E, qd}, 0.f, constant(fan_in(E))});
+            r.push_back({name("attn_k.weight"), q.attn_qko, {E, kvd}, 0.f, constant(fan_in(E))});
+            r.push_back({name("attn_v.weight"), q.attn_v, {E, kvd}, 0.f, constant(fan_in(E))});
+            r.push_back({name("attn_output.weight"), q.attn_qko, {qd, E}, 0.f, constant(fan_in(qd))});
         }
         if (s.architecture == "qwen3moe") {
             r.push_back({name("attn_q_norm.weight"), TensorType::F32, {s.head_dim}, 1.f, constant(0.1f)});

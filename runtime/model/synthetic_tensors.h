@@ -5,6 +5,7 @@
 #include "gguf/writer.h"
 #include "model/synthetic_model.h"
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,6 +26,14 @@ struct TensorRecipe {
     std::string seed_name = {};
     std::uint64_t first_row = 0;
 };
+
+// Row scales: every row the same; unit-variance outputs for n inputs of uniform values.
+inline std::function<float(std::uint64_t)> constant(float v) {
+    return [v](std::uint64_t) { return v; };
+}
+inline float fan_in(std::uint64_t n) {
+    return std::sqrt(3.f) / std::sqrt(float(n));
+}
 
 // Qwen3.5 MoE (qwen35moe) and Qwen3-Next (qwen3next): gated DeltaNet and gated attention layers.
 bool is_hybrid(const SyntheticModelSpec& s);

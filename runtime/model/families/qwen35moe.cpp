@@ -118,7 +118,9 @@ void split_fused_projections(Blocks& b, const Layer& w) {
     b.project(w.ssm_ba, Act::H, Act::Proj);
     const Split beta{.in_width = 2 * r * Hk, .groups = Hk, .len = r, .in_group_stride = 2 * r};
     b.gather(Act::Proj, Act::Beta, beta);
-    b.gather(Act::Proj, Act::Alpha, Split{beta.in_width, Hk, r, r, 2 * r, 0});
+    Split alpha = beta;
+    alpha.in_offset = r;
+    b.gather(Act::Proj, Act::Alpha, alpha);
 }
 
 // o = W_out (RMSNorm_head(DeltaRule(conv(q|k|v))) ⊙ SiLU(z)): the conv and the delta rule
