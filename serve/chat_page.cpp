@@ -89,9 +89,11 @@ $('send').onclick = send;
 $('stop').onclick = () => controller && controller.abort();
 $('clear').onclick = () => { messages = []; $('log').innerHTML = ''; $('stats').textContent = ''; };
 $('prompt').addEventListener('keydown', e => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); send(); } });
-// ?prompt=...&max_tokens=N sends one message at load (the headless-browser check uses it).
+// ?prompt=...&max_tokens=N&temperature=T sends one message at load (the headless-browser
+// check uses it, greedy, so its answer does not depend on the sampler's seed).
 const query = new URLSearchParams(location.search);
 if (query.get('max_tokens')) $('max').value = query.get('max_tokens');
+if (query.get('temperature')) $('temp').value = query.get('temperature');
 if (query.get('prompt')) { $('prompt').value = query.get('prompt'); send(); }
 fetch('/v1/models', {headers: headers()}).then(r => r.json()).then(j => { $('model').textContent = j.data[0].id; })
   .catch(() => {});

@@ -27,7 +27,9 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 [ -n "$port" ] || { echo "chat page: ferry serve did not listen"; exit 1; }
-page="http://127.0.0.1:$port/?prompt=Hello&max_tokens=8"
+# Greedy: at the default temperature the random-weight demo model sometimes samples only
+# tokens with no text (unused fillers, lone continuation bytes), and the answer is empty.
+page="http://127.0.0.1:$port/?prompt=Hello&max_tokens=8&temperature=0"
 # Chromium with a DevTools port; chat_page_cdp.mjs waits for the answer's stats line.
 profile="$work/chromium-profile"
 rm -rf "$profile"
@@ -43,7 +45,7 @@ for _ in $(seq 1 300); do
 done
 [ -n "$ws" ] || { cat "$work/chromium.log"; echo "chat page: chromium did not start"; exit 1; }
 result=$(timeout 300 node --experimental-websocket --no-warnings "$(dirname "$0")/chat_page_cdp.mjs" \
-  "http://127.0.0.1:$port/?prompt=Hello&max_tokens=8" "$ws" "$work/chat_page.png")
+  "$page" "$ws" "$work/chat_page.png")
 echo "chat page: $result"
 ok=1
 echo "$result" | grep -q '"answer":"[^"|]' || { echo "chat page: no streamed answer"; ok=0; }
