@@ -72,7 +72,6 @@ ModelSession::ModelSession(const ModelOptions& o) {
     fmt::print(stderr, "ferry: {} on {} (VRAM budget {})\n", o.model_path, device_->info().name,
                format_bytes(device_->accountant().budget()));
     const model::ModelConfig config = model::read_config(*file_);
-    if (!config.traits.caveat.empty()) fmt::print(stderr, "ferry: warning: {}\n", config.traits.caveat);
     model::require_runnable(config, *file_);
     // Dense weights, the KV cache and work buffers must fit; routed experts that do not stay
     // in the mapped file and are copied into per-layer VRAM slots when the router picks them.

@@ -27,23 +27,16 @@ constexpr std::array<ArchitectureTraits, 8> kArchitectures{{
     // the four, biased projections, attention sinks, sliding window on even layers, YaRN,
     // clamped SwiGLU experts with biases.
     {"gpt-oss", "gpt-oss (gpt-oss-20b, gpt-oss-120b)", true, RouterFunction::TopKThenSoftmax, false, false,
-     false, RopeStyle::Neox, Activation::SwiGLUOai, {}, 2},
+     false, RopeStyle::Neox, Activation::SwiGLUOai, 2},
     // Llama 4 (llama.cpp's llama4 graph): sigmoid of the top-1 logit scales the expert's
     // input; an ungated shared expert; MoE every interleave_moe_layer_step-th layer, dense
     // FFNs between; no rope and global attention every 4th layer, chunks of 8192 elsewhere.
     {"llama4", "Llama 4 (Llama-4-Scout-17B-16E, Maverick)", true, RouterFunction::Sigmoid, false, false, true,
-     RopeStyle::Normal, Activation::SwiGLU,
-     "ferry's Llama 4 forward pass follows the published formulas but does not match the reference "
-     "engine's figures yet (perplexity 4% apart on its random-weight test model); answers may differ "
-     "from llama.cpp's",
-     0, 4, 8192, 0.1f, 8192.f},
+     RopeStyle::Normal, Activation::SwiGLU, 0, 4, 8192, 0.1f, 8192.f},
     // Mixtral is stored as `llama` with expert_count > 0: softmax top-2 of 8, renormalised
     // (equal to softmax over the two chosen logits); rope normal style.
     {"llama", "Llama / Mixtral (Mixtral-8x7B)", true, RouterFunction::SoftmaxThenTopK, true, false, false,
-     RopeStyle::Normal, Activation::SwiGLU,
-     "ferry's Mixtral forward pass follows the published formulas but does not match the reference "
-     "engine's figures yet (perplexity 5% apart on its random-weight test model); answers may differ "
-     "from llama.cpp's"},
+     RopeStyle::Normal, Activation::SwiGLU},
     // Qwen3.5/3.6 MoE (llama.cpp's qwen35moe graph): 3 of every 4 layers gated DeltaNet,
     // the 4th gated attention (per-head output gate, partial rope); softmax top-8 of 256,
     // renormalised, plus a shared expert with a sigmoid gate. Rope IMRoPE, which for text
@@ -53,7 +46,7 @@ constexpr std::array<ArchitectureTraits, 8> kArchitectures{{
     // Qwen3-Next: the same blocks with fused projections (ssm_in per K group [q k v z],
     // ssm_ba) and grouped V heads; NeoX rope.
     {"qwen3next", "Qwen3-Next (Qwen3-Next-80B-A3B)", true, RouterFunction::SoftmaxThenTopK, true, true, true,
-     RopeStyle::Neox, Activation::SwiGLU, {}, 0, 0, 0, 0.f, 0.f, true},
+     RopeStyle::Neox, Activation::SwiGLU, 0, 0, 0, 0.f, 0.f, true},
 }};
 
 }  // namespace

@@ -23,9 +23,6 @@ struct ArchitectureTraits {
     bool shared_expert;       // ffn_{gate,up,down}_shexp next to the routed experts
     cpu::RopeStyle rope;
     Activation activation;
-    // Non-empty where ferry runs the family but has not matched the independent reference
-    // figures yet (../shared/data/reference): printed as a warning when a model loads.
-    std::string_view caveat = {};
     // > 0: layer l uses the sliding window (attention.sliding_window) when
     // l % swa_pattern < swa_pattern - 1, else full attention (gpt-oss: 2, even layers slide).
     std::uint32_t swa_pattern = 0;

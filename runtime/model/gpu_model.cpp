@@ -53,7 +53,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
       file_(file),
       config_(read_config(file)),
       options_(options),
-      recipe_(recipe_for(config_, file)),
+      recipe_(recipe_for(config_, file, options.recipe)),
       ops_(device),
       mat_(device),
       pipelines_(device) {

@@ -66,6 +66,10 @@ struct GpuModelOptions {
     // Decode only; prefill keeps the model's own routing. Costs one extra submission per
     // layer and token.
     RouteOverride route_override = {};
+    // The graph to run instead of the file's architecture's recipe (same architecture;
+    // tests/reference runs the reference engine's reading of a family with it). Null: the
+    // file's.
+    const Recipe* recipe = nullptr;
 };
 
 // Bytes GpuModel allocates beside weights and KV cache for prefill batches of `batch`

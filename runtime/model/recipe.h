@@ -115,8 +115,9 @@ offload::ExpertLayout gate_up_down_experts(const gguf::File& file, const ModelCo
 
 // Null when ferry has no recipe for the architecture.
 const Recipe* find_recipe(std::string_view architecture);
-// The recipe of a runnable config (throws ferry::Error naming the file otherwise).
-const Recipe& recipe_for(const ModelConfig& config, const gguf::File& file);
+// The recipe of a runnable config (throws ferry::Error naming the file otherwise);
+// `chosen`, where given, instead of the architecture's (it must be of the same one).
+const Recipe& recipe_for(const ModelConfig& config, const gguf::File& file, const Recipe* chosen = nullptr);
 // The routed experts of a runnable model as the expert engine sees them.
 offload::ExpertLayout expert_layout(const gguf::File& file, const ModelConfig& config);
 

@@ -4,8 +4,8 @@
 
 namespace ferry::model {
 
-ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t n_ctx)
-    : config_(read_config(file)), recipe_(recipe_for(config_, file)), n_ctx_(n_ctx) {
+ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t n_ctx, const Recipe* recipe)
+    : config_(read_config(file)), recipe_(recipe_for(config_, file, recipe)), n_ctx_(n_ctx) {
     if (n_ctx == 0) fail("context length must be at least 1");
     const BoundTensors tensors = recipe_.tensors(TensorTable(file), config_);
     experts_ = recipe_.experts(file, config_);

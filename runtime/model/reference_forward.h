@@ -18,8 +18,9 @@ namespace ferry::model {
 class ReferenceModel {
 public:
     // Checks the architecture is runnable and every tensor has its expected shape.
-    // `file` must outlive the model (weights are read from its mapping).
-    ReferenceModel(const gguf::File& file, std::uint32_t n_ctx);
+    // `file` must outlive the model (weights are read from its mapping). `recipe`: the
+    // graph to run instead of the architecture's (GpuModelOptions::recipe).
+    ReferenceModel(const gguf::File& file, std::uint32_t n_ctx, const Recipe* recipe = nullptr);
 
     const ModelConfig& config() const { return config_; }
     std::uint32_t n_past() const { return n_past_; }

@@ -6,7 +6,7 @@
 // (architecture.cpp's row, config.cpp's attention_params). FFN: a dense SwiGLU on most
 // layers, and on every interleave_moe_layer_step-th a MoE: the router's top-1 logit, its
 // sigmoid scaling the expert's INPUT, plus an ungated shared expert on the same input.
-#include "model/families/transformer_blocks.h"
+#include "model/families/llama4_blocks.h"
 #include "model/gpu_blocks.h"
 #include "model/recipe.h"
 #include "model/reference_blocks.h"
@@ -41,51 +41,13 @@ BoundTensors tensors(const TensorTable& t, const ModelConfig& c) {
     return w;
 }
 
-// x += W_o · attn(q, k, v): rope and the weightless q/k norm on rope layers only.
-template <class Blocks>
-void attention(Blocks& b, std::uint32_t l) {
-    const auto& w = b.layer(l);
-    b.rms_norm(Act::X, w.attn_norm, Act::H);
-    b.project(w.attn_q, Act::H, Act::Q);
-    b.project(w.attn_k, Act::H, Act::K);
-    b.project(w.attn_v, Act::H, Act::V);
-    if (layer_uses_rope(b.config(), l)) {
-        b.rope(Act::Q);
-        b.rope(Act::K);
-        if (b.config().n_experts != 128) {  // use_qk_norm: Scout yes, Maverick no
-            b.head_rms(Act::Q);
-            b.head_rms(Act::K);
-        }
-    }
-    b.attend(l);  // chunked on rope layers; global with the temperature on the others
-    b.project(w.attn_output, Act::Attn, Act::O);
-    b.add(Act::X, Act::O);
-}
-
-// h = RMSNorm(x) ⊙ ffn_norm; a dense layer: x += W_down(SiLU(W_gate h) ⊙ W_up h); a MoE
-// layer: x += shared(h) + expert_e(sigmoid(logit_e) · h), e the top-1 expert.
-template <class Blocks>
-void ffn(Blocks& b, std::uint32_t l) {
-    const auto& w = b.layer(l);
-    b.rms_norm(Act::X, w.ffn_norm, Act::H);
-    const bool dense = moe_index(b.config(), l) < 0;
-    b.project(dense ? w.ffn_gate : w.ffn_gate_shexp, Act::H, dense ? Act::DenseG : Act::G);
-    b.project(dense ? w.ffn_up : w.ffn_up_shexp, Act::H, dense ? Act::DenseU : Act::U);
-    b.glu(dense ? Act::DenseG : Act::G, dense ? Act::DenseU : Act::U);
-    b.project(dense ? w.ffn_down : w.ffn_down_shexp, dense ? Act::DenseG : Act::G, Act::O);
-    b.add(Act::X, Act::O);
-    if (dense) return;
-    b.route(l, w.ffn_gate_inp);
-    b.weight_expert_input();  // h *= sigmoid(logit); the expert's output then counts once
-    b.experts(l);
-}
-
 template <class Blocks>
 void forward(Blocks& b) {
     b.embed();  // x = token_embd[token]
     for (std::uint32_t l = 0; l < b.config().n_layers; ++l) {
-        attention(b, l);
-        ffn(b, l);
+        llama4::attention(b, l, llama4::uses_qk_norm(b.config()));
+        b.rms_norm(Act::X, b.layer(l).ffn_norm, Act::H);
+        llama4::ffn_on_normed(b, l);
     }
     blocks::output(b);
 }

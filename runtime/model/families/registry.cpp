@@ -27,8 +27,14 @@ const Recipe* find_recipe(std::string_view architecture) {
     return nullptr;
 }
 
-const Recipe& recipe_for(const ModelConfig& config, const gguf::File& file) {
+const Recipe& recipe_for(const ModelConfig& config, const gguf::File& file, const Recipe* chosen) {
     require_runnable(config, file);
+    if (chosen) {
+        if (chosen->architecture != config.architecture)
+            fail("{}: a '{}' graph cannot run a '{}' model", file.name(), chosen->architecture,
+                 config.architecture);
+        return *chosen;
+    }
     const Recipe* r = find_recipe(config.architecture);
     if (!r) fail("{}: ferry has no recipe for architecture '{}'", file.name(), config.architecture);
     return *r;

@@ -39,14 +39,13 @@ void attention(Blocks& b, std::uint32_t l, QkNorm qk_norm = QkNorm::PerHead) {
     b.add(Act::X, Act::O);
 }
 
-// x += Σ_k p_k · W_down,k(act(W_gate,k h) ⊙ W_up,k h), h = RMSNorm(x) ⊙ ffn_norm, p from
-// the router (its function and renormalisation are the table row's; its logits' bias and
-// the experts' biases where the layer has them); then, where the
-// layer has a shared expert, x += sigmoid(w_g · h) · W_down(SiLU(W_gate h) ⊙ W_up h).
+// With h in Act::H: x += Σ_k p_k · W_down,k(act(W_gate,k h) ⊙ W_up,k h), p from the router
+// (its function and renormalisation are the table row's; its logits' bias and the experts'
+// biases where the layer has them); then, where the layer has a shared expert,
+// x += sigmoid(w_g · h) · W_down(SiLU(W_gate h) ⊙ W_up h).
 template <class Blocks>
-void moe(Blocks& b, std::uint32_t l) {
+void moe_on_normed(Blocks& b, std::uint32_t l) {
     const auto& w = b.layer(l);
-    b.rms_norm(Act::X, w.ffn_norm, Act::H);
     b.route(l, w.ffn_gate_inp);
     b.experts(l);  // the expert engine: resident, copied in, or on the CPU
     if (!w.ffn_gate_shexp) return;
@@ -59,6 +58,13 @@ void moe(Blocks& b, std::uint32_t l) {
         b.sigmoid_gate(Act::O, Act::Gate);  // o *= sigmoid(gate), per token
     }
     b.add(Act::X, Act::O);
+}
+
+// The MoE block: h = RMSNorm(x) ⊙ ffn_norm, then the above.
+template <class Blocks>
+void moe(Blocks& b, std::uint32_t l) {
+    b.rms_norm(Act::X, b.layer(l).ffn_norm, Act::H);
+    moe_on_normed(b, l);
 }
 
 // logits = W_out · RMSNorm(x) ⊙ output_norm
