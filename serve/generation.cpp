@@ -54,6 +54,18 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
 
     bool streaming = false;
     std::string content;
+    ToolCallStream calls_in_stream;
+    std::size_t calls_sent = 0;
+    // A streamed piece (and, with tools, the calls it completed); false: the client is gone.
+    auto stream_piece = [&](const std::string& text, bool last) {
+        if (!shape.tool_calls) return text.empty() || conn.write_stream(sse_event(chunk(shape, text, "")));
+        const ToolCallStream::Out out = last ? calls_in_stream.finish() : calls_in_stream.push(text);
+        if (!out.text.empty() && !conn.write_stream(sse_event(chunk(shape, out.text, "")))) return false;
+        if (out.calls.empty()) return true;
+        const json delta = {{"tool_calls", tool_calls_json(shape.meta, out.calls, calls_sent)}};
+        calls_sent += out.calls.size();
+        return conn.write_stream(sse_event(chat_chunk(shape.meta, delta, "")));
+    };
     for (;;) {
         const std::optional<JobEvent> e = next_event(*job, conn);
         if (!e) return;
@@ -74,7 +86,7 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
             case JobEvent::Kind::text:
                 if (!streaming) {
                     content += e->text;
-                } else if (!conn.write_stream(sse_event(chunk(shape, e->text, "")))) {
+                } else if (!stream_piece(e->text, false)) {
                     job->cancelled = true;
                     return;
                 }
@@ -100,14 +112,27 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
                     }
                     return;
                 }
+                // An answer that called functions ends with "tool_calls", as OpenAI's do.
+                auto finish = [&](std::size_t calls) {
+                    return calls && e->finish_reason == "stop" ? std::string("tool_calls") : e->finish_reason;
+                };
                 if (!streaming) {
-                    const json body = shape.chat
-                                          ? chat_completion(shape.meta, content, e->finish_reason, e->usage)
+                    json body;
+                    if (shape.chat && shape.tool_calls) {
+                        const SplitAnswer a = split_tool_calls(content);
+                        body = chat_completion(shape.meta, a.content, finish(a.calls.size()), e->usage, a.calls);
+                    } else {
+                        body = shape.chat ? chat_completion(shape.meta, content, e->finish_reason, e->usage)
                                           : text_completion(shape.meta, content, e->finish_reason, e->usage);
+                    }
                     conn.send_json(200, dump_json(body));
                     return;
                 }
-                std::string tail = sse_event(chunk(shape, "", e->finish_reason));
+                if (!stream_piece({}, true)) {
+                    job->cancelled = true;
+                    return;
+                }
+                std::string tail = sse_event(chunk(shape, "", finish(calls_sent)));
                 if (shape.include_usage)
                     tail += sse_event(shape.chat ? chat_usage_chunk(shape.meta, e->usage)
                                                  : completion_usage_chunk(shape.meta, e->usage));

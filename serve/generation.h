@@ -6,6 +6,7 @@
 #include "serve/engine.h"
 #include "serve/http_connection.h"
 #include "serve/openai_format.h"
+#include "serve/tool_calls.h"
 
 #include <memory>
 
@@ -16,6 +17,7 @@ struct AnswerShape {
     bool chat = true;  // chat.completion(.chunk) objects, else text_completion
     bool stream = false;
     bool include_usage = false;
+    bool tool_calls = false;  // the request gave tools: <tool_call> blocks become tool_calls
 };
 
 void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape,

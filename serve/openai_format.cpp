@@ -51,14 +51,28 @@ json chat_usage_chunk(const ResponseMeta& meta, const Usage& usage) {
 }
 
 json chat_completion(const ResponseMeta& meta, const std::string& content, std::string_view finish_reason,
-                     const Usage& usage) {
+                     const Usage& usage, std::span<const text::ToolCall> calls) {
     json j = envelope(meta, "chat.completion");
-    j["choices"] = json::array({{{"index", 0},
-                                 {"message", {{"role", "assistant"}, {"content", content}}},
-                                 {"logprobs", nullptr},
-                                 {"finish_reason", reason(finish_reason)}}});
+    json message = {{"role", "assistant"}, {"content", content}};
+    if (!calls.empty()) {
+        if (content.empty()) message["content"] = nullptr;
+        message["tool_calls"] = tool_calls_json(meta, calls);
+    }
+    j["choices"] = json::array(
+        {{{"index", 0}, {"message", message}, {"logprobs", nullptr}, {"finish_reason", reason(finish_reason)}}});
     j["usage"] = usage_json(usage);
     return j;
+}
+
+json tool_calls_json(const ResponseMeta& meta, std::span<const text::ToolCall> calls, std::size_t first) {
+    const std::string id = meta.id.substr(meta.id.find('-') + 1);  // chatcmpl-<id>
+    json list = json::array();
+    for (std::size_t k = 0; k < calls.size(); ++k)
+        list.push_back({{"index", first + k},
+                        {"id", "call_" + id + "_" + std::to_string(first + k)},
+                        {"type", "function"},
+                        {"function", {{"name", calls[k].name}, {"arguments", calls[k].arguments}}}});
+    return list;
 }
 
 json completion_chunk(const ResponseMeta& meta, const std::string& text, std::string_view finish_reason) {

@@ -2,10 +2,13 @@
 // OpenAI's response objects and the server-sent-event framing of a streamed answer:
 //   data: {"object":"chat.completion.chunk", ...}\n\n   ...   data: [DONE]\n\n
 // Pure functions, so the unit tests check the exact bytes a client parses.
+#include "text/chat_template.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,12 +32,18 @@ nlohmann::json usage_json(const Usage& usage);
 std::string sse_event(const nlohmann::json& data);
 std::string sse_done();
 
-// finish_reason: "stop", "length", or empty for a chunk in the middle (null in the JSON).
+// finish_reason: "stop", "length", "tool_calls", or empty for a chunk in the middle (null in the JSON).
 nlohmann::json chat_chunk(const ResponseMeta& meta, const nlohmann::json& delta,
                           std::string_view finish_reason);
 nlohmann::json chat_usage_chunk(const ResponseMeta& meta, const Usage& usage);  // choices: []
+// With calls: message.tool_calls (content null where the answer was only calls).
 nlohmann::json chat_completion(const ResponseMeta& meta, const std::string& content,
-                               std::string_view finish_reason, const Usage& usage);
+                               std::string_view finish_reason, const Usage& usage,
+                               std::span<const text::ToolCall> calls = {});
+// OpenAI's tool_calls entries, numbered from `first` (a stream sends each as it completes):
+// {"index", "id": "call_<response id>_<index>", "type": "function", "function": {name, arguments}}.
+nlohmann::json tool_calls_json(const ResponseMeta& meta, std::span<const text::ToolCall> calls,
+                               std::size_t first = 0);
 
 nlohmann::json completion_chunk(const ResponseMeta& meta, const std::string& text,
                                 std::string_view finish_reason);

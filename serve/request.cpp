@@ -1,6 +1,7 @@
 #include "serve/request.h"
 
 #include "serve/api_error.h"
+#include "serve/tool_calls.h"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -13,7 +14,7 @@
 namespace ferry::serve {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // keeps the client's key order (tools are echoed into the prompt)
 
 [[noreturn]] void bad(const std::string& param, const std::string& message) {
     throw ApiError(400, message, "invalid_request_error", param);
@@ -88,10 +89,7 @@ GenerationParams parse_params(const json& j, const RequestLimits& limits) {
     s.presence_penalty = float(number(j, "presence_penalty", -2, 2, s.presence_penalty));
     s.repeat_penalty =
         float(number(j, "repeat_penalty", 0.01, 10, s.repeat_penalty));  // llama.cpp's extension
-    if (number(j, "frequency_penalty", -2, 2, 0) != 0)
-        bad("frequency_penalty",
-            "'frequency_penalty' other than 0 is not supported by ferry's sampler; use presence_penalty or "
-            "repeat_penalty");
+    s.frequency_penalty = float(number(j, "frequency_penalty", -2, 2, s.frequency_penalty));
     // A seed keeps its full 64 bits; negative ones (some clients send -1 for "random") wrap.
     if (const json* seed = field(j, "seed")) {
         if (!seed->is_number_integer()) bad("seed", "'seed' must be an integer");
@@ -148,6 +146,57 @@ std::string message_content(const json& content, std::size_t index) {
     return text;
 }
 
+// tools: [{"type": "function", "function": {"name": ..., ...}}], each kept as the prompt
+// writes it; tool_choice "none" drops them, "auto" (the default) keeps them.
+std::vector<std::string> parse_tools(const json& j) {
+    std::vector<std::string> tools;
+    const json* list = field(j, "tools");
+    if (!list) return tools;
+    if (!list->is_array()) bad("tools", "'tools' must be an array");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const json& t = (*list)[i];
+        const std::string at = fmt::format("tools[{}]", i);
+        if (!t.is_object() || t.value("type", "") != "function")
+            bad(at, "each tool must be {\"type\": \"function\", \"function\": {...}}");
+        const json* fn = field(t, "function");
+        if (!fn || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
+            bad(at + ".function", "each tool's 'function' needs a 'name' string");
+        tools.push_back(python_json(t));
+    }
+    if (const json* choice = field(j, "tool_choice")) {
+        if (choice->is_string() && choice->get<std::string>() == "none") return {};
+        if (!choice->is_string() || choice->get<std::string>() != "auto")
+            bad("tool_choice",
+                "'tool_choice' may be \"auto\" or \"none\": ferry cannot force a call (no constrained decoding)");
+    }
+    return tools;
+}
+
+// An assistant turn's tool_calls: [{"type": "function", "function": {"name", "arguments"}}];
+// arguments a JSON string (as OpenAI sends them) or an object.
+std::vector<text::ToolCall> parse_tool_calls(const json& m, const std::string& at) {
+    std::vector<text::ToolCall> calls;
+    const json* list = field(m, "tool_calls");
+    if (!list) return calls;
+    if (!list->is_array()) bad(at + ".tool_calls", "'tool_calls' must be an array");
+    for (std::size_t k = 0; k < list->size(); ++k) {
+        const std::string param = fmt::format("{}.tool_calls[{}].function", at, k);
+        const json* fn = (*list)[k].is_object() ? field((*list)[k], "function") : nullptr;
+        if (!fn || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
+            bad(param, "each tool call needs a 'function' with a 'name' string");
+        const json* args = field(*fn, "arguments");
+        std::string arguments = "{}";
+        if (args && args->is_string())
+            arguments = args->get<std::string>();
+        else if (args && args->is_object())
+            arguments = python_json(*args);
+        else if (args)
+            bad(param + ".arguments", "'arguments' must be a JSON string or an object");
+        calls.push_back({(*fn)["name"].get<std::string>(), std::move(arguments)});
+    }
+    return calls;
+}
+
 }  // namespace
 
 ChatRequest parse_chat_request(std::string_view body, const RequestLimits& limits) {
@@ -157,8 +206,7 @@ ChatRequest parse_chat_request(std::string_view body, const RequestLimits& limit
     const json* messages = field(j, "messages");
     if (!messages) bad("messages", "'messages' is required");
     if (!messages->is_array() || messages->empty()) bad("messages", "'messages' must be a non-empty array");
-    if (field(j, "tools") && !(*field(j, "tools")).empty())
-        bad("tools", "tool calling is not supported by ferry serve yet");
+    r.tools = parse_tools(j);
     for (std::size_t i = 0; i < messages->size(); ++i) {
         const json& m = (*messages)[i];
         const std::string at = fmt::format("messages[{}]", i);
@@ -167,12 +215,14 @@ ChatRequest parse_chat_request(std::string_view body, const RequestLimits& limit
         if (!role || !role->is_string()) bad(at + ".role", "each message needs a 'role' string");
         std::string name = role->get<std::string>();
         if (name == "developer") name = "system";  // OpenAI's newer name for the system role
-        if (name != "system" && name != "user" && name != "assistant")
+        if (name != "system" && name != "user" && name != "assistant" && name != "tool")
             bad(at + ".role",
-                fmt::format("role '{}' is not supported (system, developer, user, assistant)", name));
+                fmt::format("role '{}' is not supported (system, developer, user, assistant, tool)", name));
         const json* content = field(m, "content");
         if (!content && name != "assistant") bad(at + ".content", "'content' is required");
-        r.messages.push_back({name, content ? message_content(*content, i) : std::string()});
+        std::vector<text::ToolCall> calls;
+        if (name == "assistant") calls = parse_tool_calls(m, at);
+        r.messages.push_back({name, content ? message_content(*content, i) : std::string(), std::move(calls)});
     }
     if (r.messages.back().role == "assistant")
         bad("messages", "the last message must not be the assistant's: ferry writes the next answer");

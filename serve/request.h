@@ -3,7 +3,7 @@
 // Every problem is an ApiError (400, or 404 for an unknown model) that names the field, so
 // a client sees what to fix; fields ferry does not know are ignored, as OpenAI's
 // compatible servers do, except those that would change the answer and that ferry cannot
-// honour (n > 1, a non-zero frequency_penalty), which are refused.
+// honour (n > 1), which are refused.
 #include "sample/sampler.h"
 #include "text/chat_template.h"
 
@@ -30,7 +30,10 @@ struct GenerationParams {
 };
 
 struct ChatRequest {
-    std::vector<text::ChatMessage> messages;
+    std::vector<text::ChatMessage> messages;  // roles system, user, assistant, tool
+    // The functions the model may call, each as the chat template writes it (python_json);
+    // empty without tools or with tool_choice "none".
+    std::vector<std::string> tools;
     GenerationParams params;
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage: a last chunk with usage

@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 #include <random>
@@ -107,14 +108,26 @@ void Router::dispatch(const HttpRequest& r, HttpConnection& conn) {
 
 void Router::chat_completions(const HttpRequest& r, HttpConnection& conn) {
     const ChatRequest req = parse_chat_request(r.body(), config_.limits);
-    std::string prompt = text::render_chat(config_.format, req.messages, config_.chat_options);
+    const bool uses_tools = !req.tools.empty() || std::any_of(req.messages.begin(), req.messages.end(), [](auto& m) {
+                                return m.role == "tool" || !m.tool_calls.empty();
+                            });
+    if (uses_tools && !text::supports_tools(config_.format))
+        throw ApiError(400,
+                       fmt::format("this model's chat format ({}) has no tool calling in ferry; tools work with "
+                                   "Qwen3-style templates (<tool_call>)",
+                                   text::chat_format_name(config_.format)),
+                       "invalid_request_error", req.tools.empty() ? "messages" : "tools");
+    text::ChatOptions options = config_.chat_options;
+    options.tools = req.tools;
+    std::string prompt = text::render_chat(config_.format, req.messages, options);
     auto job =
         std::make_shared<Job>(std::move(prompt), true, req.params, text::end_of_turn_texts(config_.format));
     const AnswerShape shape{
         .meta = {next_id("chatcmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
         .chat = true,
         .stream = req.stream,
-        .include_usage = req.include_usage};
+        .include_usage = req.include_usage,
+        .tool_calls = !req.tools.empty()};
     answer_job(engine_, job, shape, conn);
 }
 

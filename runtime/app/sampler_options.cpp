@@ -17,6 +17,9 @@ void add_sampler_options(CLI::App* cmd, sample::SamplerConfig& c) {
     cmd->add_option("--presence-penalty", c.presence_penalty,
                     "Subtract from recently seen tokens' logits; 0 = off")
         ->capture_default_str();
+    cmd->add_option("--frequency-penalty", c.frequency_penalty,
+                    "Subtract this per occurrence from recently seen tokens' logits; 0 = off")
+        ->capture_default_str();
     cmd->add_option("--repeat-last-n", c.penalty_last_n, "How many recent tokens the penalties look at")
         ->capture_default_str();
     c.seed = kRandomSeed;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 namespace ferry::sample {
@@ -50,17 +50,20 @@ void Sampler::accept(int token) {
 
 int Sampler::sample(std::span<const float> logits) {
     if (logits.empty()) fail("sampler: empty logits");
-    const bool penalise = config_.repeat_penalty != 1.f || config_.presence_penalty != 0.f;
+    const bool penalise =
+        config_.repeat_penalty != 1.f || config_.presence_penalty != 0.f || config_.frequency_penalty != 0.f;
     std::vector<Candidate> c;
     c.reserve(logits.size());
     for (std::size_t i = 0; i < logits.size(); ++i) c.push_back({int(i), logits[i]});
     if (penalise) {
-        const std::unordered_set<int> seen(recent_.begin(), recent_.end());
-        for (int id : seen) {
+        // As llama.cpp (and OpenAI's formula): logit -= count · frequency + presence.
+        std::unordered_map<int, int> count;
+        for (int id : recent_) ++count[id];
+        for (const auto& [id, n] : count) {
             if (id < 0 || std::size_t(id) >= c.size()) continue;
             float& l = c[id].logit;
             l = l > 0 ? l / config_.repeat_penalty : l * config_.repeat_penalty;
-            l -= config_.presence_penalty;
+            l -= float(n) * config_.frequency_penalty + config_.presence_penalty;
         }
     }
     // Greedy: argmax of the penalised logits.

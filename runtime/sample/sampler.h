@@ -15,6 +15,7 @@ struct SamplerConfig {
     float min_p = 0.05f;            // 0: off; keep tokens with p >= min_p * p_max
     float repeat_penalty = 1.0f;    // 1: off; llama.cpp style: logit/penalty if > 0 else *penalty
     float presence_penalty = 0.0f;  // 0: off; subtracted once from every recent token's logit
+    float frequency_penalty = 0.0f;  // 0: off; subtracted once per occurrence among the recent
     int penalty_last_n = 64;        // how many recent tokens the penalties look at
     std::uint64_t seed = 0;
 };

@@ -53,19 +53,53 @@ std::string render_chatml(std::span<const ChatMessage> messages, const ChatOptio
     return s;
 }
 
+// Qwen3's tools block: the system turn lists the functions and how to call them.
+std::string qwen3_tools_system(std::span<const std::string> tools, const ChatMessage* system) {
+    std::string s = "<|im_start|>system\n";
+    if (system) s += system->content + "\n\n";
+    s += "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+         "You are provided with function signatures within <tools></tools> XML tags:\n<tools>";
+    for (const std::string& t : tools) s += "\n" + t;
+    s += "\n</tools>\n\nFor each function call, return a json object with function name and arguments "
+         "within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+         "<args-json-object>}\n</tool_call><|im_end|>\n";
+    return s;
+}
+
+// A function's result: consecutive tool messages share one user turn.
+std::string qwen3_tool_response(std::span<const ChatMessage> messages, std::size_t i) {
+    std::string s;
+    if (i == 0 || messages[i - 1].role != "tool") s += "<|im_start|>user";
+    s += "\n<tool_response>\n" + messages[i].content + "\n</tool_response>";
+    if (i + 1 == messages.size() || messages[i + 1].role != "tool") s += "<|im_end|>\n";
+    return s;
+}
+
+bool is_tool_response(const ChatMessage& m) {
+    return m.content.starts_with("<tool_response>") && m.content.ends_with("</tool_response>");
+}
+
 // Qwen3's published template (tokenizer_config.json of Qwen3): earlier assistant turns lose
-// their <think> block; turns after the last user message keep it; enable_thinking = false
-// pre-fills an empty think block.
+// their <think> block; turns after the last user query keep it; enable_thinking = false
+// pre-fills an empty think block. With tools, the system turn lists them, an assistant's
+// calls follow its text as <tool_call> blocks and results come back as <tool_response>.
 std::string render_qwen3(std::span<const ChatMessage> messages, const ChatOptions& o) {
     std::size_t last_user = messages.size();
     for (std::size_t i = messages.size(); i-- > 0;)
-        if (messages[i].role == "user") {
+        if (messages[i].role == "user" && !is_tool_response(messages[i])) {
             last_user = i;
             break;
         }
+    const bool system_first = !messages.empty() && messages[0].role == "system";
     std::string s;
+    if (!o.tools.empty()) s = qwen3_tools_system(o.tools, system_first ? &messages[0] : nullptr);
     for (std::size_t i = 0; i < messages.size(); ++i) {
         const ChatMessage& m = messages[i];
+        if (i == 0 && system_first && !o.tools.empty()) continue;  // in the tools block
+        if (m.role == "tool") {
+            s += qwen3_tool_response(messages, i);
+            continue;
+        }
         if (m.role != "assistant") {
             s += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
             continue;
@@ -87,6 +121,11 @@ std::string render_qwen3(std::span<const ChatMessage> messages, const ChatOption
             s += "<|im_start|>assistant\n<think>\n" + reasoning + "\n</think>\n\n" + content;
         else
             s += "<|im_start|>assistant\n" + content;
+        for (std::size_t k = 0; k < m.tool_calls.size(); ++k) {
+            if (k > 0 || !content.empty()) s += "\n";
+            s += "<tool_call>\n{\"name\": \"" + m.tool_calls[k].name + "\", \"arguments\": " +
+                 m.tool_calls[k].arguments + "}\n</tool_call>";
+        }
         s += "<|im_end|>\n";
     }
     if (o.add_generation_prompt) {
@@ -190,9 +229,16 @@ constexpr std::array<std::pair<ChatFormat, std::string_view>, 7> kNames{{
 
 std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages,
                         const ChatOptions& options) {
-    for (const ChatMessage& m : messages)
-        if (m.role != "system" && m.role != "user" && m.role != "assistant")
-            fail("chat message has role '{}': expected system, user or assistant", m.role);
+    const bool tools = supports_tools(format);
+    for (const ChatMessage& m : messages) {
+        if (m.role == "tool" ? !tools : m.role != "system" && m.role != "user" && m.role != "assistant")
+            fail("chat message has role '{}': expected system, user or assistant{}", m.role,
+                 tools ? " or tool" : "");
+        if (!m.tool_calls.empty() && !tools)
+            fail("the {} chat format has no tool calls (ferry renders them for qwen3)", chat_format_name(format));
+    }
+    if (!options.tools.empty() && !tools)
+        fail("the {} chat format has no tool calling (ferry renders tools for qwen3)", chat_format_name(format));
     switch (format) {
         case ChatFormat::ChatML:
             return render_chatml(messages, options);
@@ -211,6 +257,10 @@ std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages
             return render_harmony(messages, options);
     }
     fail("unknown chat format");
+}
+
+bool supports_tools(ChatFormat format) {
+    return format == ChatFormat::Qwen3;
 }
 
 std::string_view chat_format_name(ChatFormat format) {

@@ -21,9 +21,16 @@ enum class ChatFormat {
     Harmony,  // <|start|>role<|message|> ... <|end|> (gpt-oss)
 };
 
+// A function call an assistant turn made (OpenAI's tool_calls[].function).
+struct ToolCall {
+    std::string name;
+    std::string arguments;  // JSON text, written into the prompt as it is
+};
+
 struct ChatMessage {
-    std::string role;  // "system", "user", "assistant"
+    std::string role;  // "system", "user", "assistant", "tool" (a function's result)
     std::string content;
+    std::vector<ToolCall> tool_calls = {};  // assistant turns that called functions
 };
 
 struct ChatOptions {
@@ -33,6 +40,10 @@ struct ChatOptions {
     std::string eos_text;                      // text of the EOS token (Mistral closes turns with it)
     std::string harmony_date;                  // "YYYY-MM-DD"; empty: today's date
     std::string harmony_reasoning = "medium";  // low | medium | high
+    // Functions the model may call, each as the JSON text the template's `tojson` writes
+    // (Python's json.dumps: ", " and ": " separators, keys in the client's order). Only
+    // formats with tool calling take them (supports_tools); render_chat refuses the others.
+    std::vector<std::string> tools = {};
 };
 
 std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages, const ChatOptions& options);
@@ -49,6 +60,9 @@ struct DetectedFormat {
 };
 // From the GGUF's tokenizer.chat_template (may be empty) and general.architecture.
 DetectedFormat detect_chat_format(std::string_view template_text, std::string_view architecture);
+
+// Whether the format defines tool calling ferry renders and parses: Qwen3's <tool_call>.
+bool supports_tools(ChatFormat format);
 
 // Texts that end an assistant turn in this format (generation stops at them).
 std::vector<std::string> end_of_turn_texts(ChatFormat format);

@@ -53,6 +53,61 @@ TEST_CASE("Qwen3 drops earlier reasoning and honours enable_thinking") {
           history + "<|im_start|>assistant\n<think>\nadd\n</think>\n\n4<|im_end|>\n");
 }
 
+// The template's tools branch, written out: the system turn lists the functions (each
+// `tool | tojson`), the assistant's call follows its (empty) text without a newline, and
+// consecutive tool results share one user turn of <tool_response> blocks.
+TEST_CASE("Qwen3 tools: the system block, an assistant's call, results as tool responses") {
+    const std::string tool =
+        R"({"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}})";
+    const std::vector<ChatMessage> c{
+        {"system", "You are terse."},
+        {"user", "Weather in Paris?"},
+        {"assistant", "", {{"get_weather", R"({"city": "Paris"})"}}},
+        {"tool", "18 C"},
+        {"tool", "sunny"},
+    };
+    ChatOptions o;
+    o.tools = {tool};
+    const std::string expected =
+        "<|im_start|>system\nYou are terse.\n\n# Tools\n\nYou may call one or more functions to assist with "
+        "the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n" +
+        tool +
+        "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+        "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+        "<args-json-object>}\n</tool_call><|im_end|>\n"
+        "<|im_start|>user\nWeather in Paris?<|im_end|>\n"
+        "<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n"
+        "</tool_call><|im_end|>\n"
+        "<|im_start|>user\n<tool_response>\n18 C\n</tool_response>\n<tool_response>\nsunny\n</tool_response>"
+        "<|im_end|>\n"
+        "<|im_start|>assistant\n";
+    CHECK(render_chat(ChatFormat::Qwen3, c, o) == expected);
+
+    // Text before the calls, two calls: a newline before each; no tools and no system:
+    // no system turn at all.
+    const std::vector<ChatMessage> two{
+        {"user", "Both?"},
+        {"assistant", "Checking.", {{"a", "{}"}, {"b", R"({"x": 1})"}}},
+        {"tool", "1"},
+    };
+    CHECK(render_chat(ChatFormat::Qwen3, two, {}) ==
+          "<|im_start|>user\nBoth?<|im_end|>\n<|im_start|>assistant\nChecking.\n<tool_call>\n{\"name\": \"a\", "
+          "\"arguments\": {}}\n</tool_call>\n<tool_call>\n{\"name\": \"b\", \"arguments\": {\"x\": 1}}\n"
+          "</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n1\n</tool_response><|im_end|>\n"
+          "<|im_start|>assistant\n");
+}
+
+TEST_CASE("formats without tool calling refuse tools, tool results and calls") {
+    ChatOptions o;
+    o.tools = {R"({"type": "function"})"};
+    const std::vector<ChatMessage> user{{"user", "x"}};
+    CHECK_THROWS_AS(render_chat(ChatFormat::Mistral, user, o), Error);
+    const std::vector<ChatMessage> tool{{"user", "x"}, {"tool", "y"}};
+    CHECK_THROWS_AS(render_chat(ChatFormat::ChatML, tool, {}), Error);
+    CHECK(supports_tools(ChatFormat::Qwen3));
+    CHECK_FALSE(supports_tools(ChatFormat::Harmony));
+}
+
 TEST_CASE("Mixtral [INST] with bos/eos and the system prompt folded in") {
     ChatOptions o;
     o.bos_text = "<s>";

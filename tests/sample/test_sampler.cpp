@@ -92,6 +92,24 @@ TEST_CASE("repetition and presence penalties steer away from recent tokens") {
     CHECK(sp.sample(logits) == 1);
 }
 
+TEST_CASE("the frequency penalty grows with each occurrence, the presence penalty does not") {
+    const std::vector<float> logits{1.0f, 1.5f, 1.2f};
+    SamplerConfig f = plain(0.f);
+    f.frequency_penalty = 0.2f;
+    Sampler sf(f);
+    sf.accept(1);  // 1.5 - 0.2 = 1.3: still the top
+    CHECK(sf.sample(logits) == 1);
+    sf.accept(1);  // 1.5 - 0.4 = 1.1 < 1.2
+    CHECK(sf.sample(logits) == 2);
+
+    SamplerConfig p = plain(0.f);
+    p.presence_penalty = 0.2f;
+    Sampler sp(p);
+    sp.accept(1);
+    sp.accept(1);  // once, however often: 1.3
+    CHECK(sp.sample(logits) == 1);
+}
+
 TEST_CASE("bad settings are rejected with a clear error") {
     SamplerConfig c;
     c.top_p = 0.f;

@@ -27,7 +27,7 @@ model="$work/demo.gguf"
 
 log="$work/serve.log"
 # --queue 4: the load test's 16 clients overflow it, so 503s (with Retry-After) are exercised.
-"$ferry" serve -m "$model" --port 0 --parallel 2 --queue 4 --ctx 512 --max-body 65536 -n 16 --api-key e2e-key \
+"$ferry" serve -m "$model" --port 0 --parallel 2 --queue 4 --ctx 1024 --max-body 65536 -n 16 --api-key e2e-key \
   --temp 0 >"$log" 2>&1 &
 pid=$!
 trap 'kill -9 $pid 2>/dev/null || true' EXIT

@@ -37,7 +37,7 @@ TEST_CASE("a chat request with every sampler field") {
         R"({"model":"demo","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":"hi"},
             {"role":"assistant","content":"hello"},{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],
             "max_tokens":12,"temperature":0.5,"top_p":0.9,"top_k":5,"min_p":0.1,"seed":42,"stop":["x","yz"],
-            "presence_penalty":0.5,"frequency_penalty":0,"stream":true,"stream_options":{"include_usage":true}})",
+            "presence_penalty":0.5,"frequency_penalty":0.25,"stream":true,"stream_options":{"include_usage":true}})",
         limits());
     REQUIRE(r.messages.size() == 4);
     CHECK(r.messages[0].role == "system");
@@ -48,6 +48,7 @@ TEST_CASE("a chat request with every sampler field") {
     CHECK(r.params.sampler.top_k == 5);
     CHECK(r.params.sampler.min_p == doctest::Approx(0.1));
     CHECK(r.params.sampler.presence_penalty == doctest::Approx(0.5));
+    CHECK(r.params.sampler.frequency_penalty == doctest::Approx(0.25));
     CHECK(r.params.sampler.seed == 42);
     CHECK(r.params.stop == std::vector<std::string>{"x", "yz"});
     CHECK(r.stream);
@@ -91,7 +92,7 @@ TEST_CASE("refusals name the field") {
           std::pair<int, std::string>{400, "temperature"});
     CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"top_k":-1})") ==
           std::pair<int, std::string>{400, "top_k"});
-    CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"frequency_penalty":0.5})") ==
+    CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"frequency_penalty":2.5})") ==
           std::pair<int, std::string>{400, "frequency_penalty"});
     CHECK(refusal(R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})") ==
           std::pair<int, std::string>{400, "stop"});

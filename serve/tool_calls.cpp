@@ -1,0 +1,116 @@
+#include "serve/tool_calls.h"
+
+#include <algorithm>
+
+namespace ferry::serve {
+namespace {
+
+using nlohmann::ordered_json;
+constexpr std::string_view kOpen = "<tool_call>";
+constexpr std::string_view kClose = "</tool_call>";
+
+std::string_view trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// How many trailing bytes of `text` begin `tag` (held back: the tag may complete later).
+std::size_t partial_tag_at_end(std::string_view text, std::string_view tag) {
+    for (std::size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n)
+        if (text.substr(text.size() - n) == tag.substr(0, n)) return n;
+    return 0;
+}
+
+}  // namespace
+
+std::string python_json(const ordered_json& value) {
+    if (value.is_object()) {
+        std::string s = "{";
+        bool first = true;
+        for (const auto& [key, item] : value.items()) {
+            if (!first) s += ", ";
+            first = false;
+            s += ordered_json(key).dump(-1, ' ', false) + ": " + python_json(item);
+        }
+        return s + "}";
+    }
+    if (value.is_array()) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < value.size(); ++i) s += (i ? ", " : "") + python_json(value[i]);
+        return s + "]";
+    }
+    return value.dump(-1, ' ', false);  // strings escaped as json.dumps with ensure_ascii=False
+}
+
+bool parse_tool_call(std::string_view body, text::ToolCall& call) {
+    const std::string_view json_text = trim(body);
+    const ordered_json j = ordered_json::parse(json_text.begin(), json_text.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return false;
+    const auto name = j.find("name");
+    if (name == j.end() || !name->is_string() || name->get<std::string>().empty()) return false;
+    call.name = name->get<std::string>();
+    const auto args = j.find("arguments");
+    if (args == j.end() || args->is_null()) {
+        call.arguments = "{}";
+    } else if (args->is_string()) {
+        call.arguments = args->get<std::string>();
+    } else if (args->is_object()) {
+        call.arguments = args->dump();  // OpenAI's arguments: a JSON string, compact
+    } else {
+        return false;
+    }
+    return true;
+}
+
+SplitAnswer split_tool_calls(std::string_view answer) {
+    ToolCallStream stream;
+    ToolCallStream::Out a = stream.push(answer), b = stream.finish();
+    SplitAnswer out;
+    out.content = std::string(trim(a.text + b.text));
+    out.calls = std::move(a.calls);
+    out.calls.insert(out.calls.end(), b.calls.begin(), b.calls.end());
+    return out;
+}
+
+ToolCallStream::Out ToolCallStream::push(std::string_view piece) {
+    held_ += piece;
+    Out out;
+    for (;;) {
+        if (!in_call_) {
+            const auto open = held_.find(kOpen);
+            if (open == std::string::npos) {
+                const std::size_t keep = partial_tag_at_end(held_, kOpen);
+                out.text += held_.substr(0, held_.size() - keep);
+                held_.erase(0, held_.size() - keep);
+                return out;
+            }
+            out.text += held_.substr(0, open);
+            held_.erase(0, open + kOpen.size());
+            in_call_ = true;
+        }
+        const auto close = held_.find(kClose);
+        if (close == std::string::npos) return out;  // the call goes on
+        text::ToolCall call;
+        if (parse_tool_call(std::string_view(held_).substr(0, close), call))
+            out.calls.push_back(std::move(call));
+        else
+            out.text += std::string(kOpen) + held_.substr(0, close + kClose.size());
+        held_.erase(0, close + kClose.size());
+        in_call_ = false;
+    }
+}
+
+ToolCallStream::Out ToolCallStream::finish() {
+    Out out;
+    text::ToolCall call;
+    if (in_call_ && parse_tool_call(held_, call))
+        out.calls.push_back(std::move(call));  // the answer ended before </tool_call>
+    else
+        out.text = (in_call_ ? std::string(kOpen) : std::string()) + held_;
+    held_.clear();
+    in_call_ = false;
+    return out;
+}
+
+}  // namespace ferry::serve

@@ -1,0 +1,48 @@
+#pragma once
+// Tool calling in Qwen3's format (Hermes style): the model answers a call as
+//   <tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>
+// This file turns those blocks of the generated text into OpenAI tool_calls, whole answers
+// and streams alike, and writes JSON as the chat template's `tojson` does for the prompt.
+#include "text/chat_template.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferry::serve {
+
+// JSON text as Python's json.dumps writes it (the templates' tojson): ", " between items,
+// ": " after keys, keys in their order, non-ASCII as it is.
+std::string python_json(const nlohmann::ordered_json& value);
+
+// A complete <tool_call> body parsed: {"name": string, "arguments": object or JSON string}.
+// False where it is not a call (the block then stays text, as the model wrote it).
+bool parse_tool_call(std::string_view body, text::ToolCall& call);
+
+// The text between and around the calls, and the calls, of a whole answer.
+struct SplitAnswer {
+    std::string content;  // trimmed; empty when the answer was only calls
+    std::vector<text::ToolCall> calls;
+};
+SplitAnswer split_tool_calls(std::string_view answer);
+
+// The same over a streamed answer: push() each piece and send what it returns; text that
+// may open a call is held until it does or cannot. finish() at the end of the answer
+// returns what is still held (an unclosed call's text, or its call where the body parsed).
+class ToolCallStream {
+public:
+    struct Out {
+        std::string text;
+        std::vector<text::ToolCall> calls;
+    };
+    Out push(std::string_view piece);
+    Out finish();
+
+private:
+    std::string held_;
+    bool in_call_ = false;
+};
+
+}  // namespace ferry::serve
