@@ -27,7 +27,7 @@ Answer generate_answer(KvMirror& kv, sample::Sampler& sampler, const text::Token
     Answer a;
     text::StreamDecoder decoder(tok);
     StopTextFilter stop(o.end_texts);
-    ThinkSplitter think(o.reasoning);
+    ThinkSplitter think(o.reasoning, o.reasoning_open);
     // `content` keeps the text of every token, control tokens included, so the history
     // renders back to the very tokens in the KV cache; the screen sees no control tokens
     // except those of the reasoning markup (Qwen3's tags, harmony's channel headers), which

@@ -20,6 +20,7 @@ struct GenerateOptions {
     int n_predict = 512;
     std::vector<std::string> end_texts;  // the chat format's end-of-turn texts
     ReasoningMarkup reasoning = reasoning_markup(text::ChatFormat::Qwen3);
+    bool reasoning_open = false;  // the prompt ended inside the reasoning (Qwen3.5 thinking)
 };
 
 struct Answer {

@@ -75,7 +75,7 @@ int run_chat(ChatCliOptions& o) {
             "ferry chat: {} template{}, -n {}, seed {}. /help lists commands; Ctrl-C stops an answer, "
             "Ctrl-D exits.\n",
             text::chat_format_name(format),
-            format == text::ChatFormat::Qwen3 ? (o.no_thinking ? " (thinking off)" : " (thinking on)") : "",
+            text::has_thinking_switch(format) ? (o.no_thinking ? " (thinking off)" : " (thinking on)") : "",
             o.n_predict, o.sampler.seed);
 
     for (;;) {

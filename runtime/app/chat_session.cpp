@@ -132,6 +132,7 @@ void ChatSession::answer(std::string user_text) {
     const bool hide = options_.hide_thinking || (generate_.reasoning.open != "<think>" && !options_.show_thinking);
     const ThinkingDisplay display = hide ? ThinkingDisplay::hide : color_ ? ThinkingDisplay::dim : ThinkingDisplay::plain;
     AnswerPrinter printer(stdout, display);
+    generate_.reasoning_open = text::prompt_opens_reasoning(conversation_.format(), conversation_.options());
     Answer a = generate_answer(kv_, sampler_, tok, std::move(prefill.logits), generate_, printer);
     printer.finish();
     if (a.reason == StopReason::interrupted) {
@@ -246,7 +247,7 @@ void ChatSession::print_stats() const {
     }
     text += fmt::format("template: {}{}; sampler: temp {} top-k {} top-p {} min-p {} seed {}",
                         text::chat_format_name(conversation_.format()),
-                        conversation_.format() == text::ChatFormat::Qwen3
+                        text::has_thinking_switch(conversation_.format())
                             ? (conversation_.options().enable_thinking ? " (thinking on)" : " (thinking off)")
                             : "",
                         options_.sampler.temperature, options_.sampler.top_k, options_.sampler.top_p,

@@ -5,10 +5,10 @@
 //
 //   StopTextFilter (text/stop_text.h, shared with serve): ends the answer at an end-of-turn text ("<|im_end|>", "</s>") that the
 //     model spelled with ordinary tokens; the marker itself is never shown.
-//   ThinkSplitter: tells reasoning apart from the answer (Qwen3's <think>...</think>,
-//     gpt-oss's harmony analysis channel), so the printer can hide it or show it dimmed, and
-//     drops a format's other markup (harmony's message headers).
+//   ThinkSplitter (text/reasoning.h, shared with serve): tells reasoning apart from the
+//     answer, so the printer can hide it or show it dimmed.
 #include "text/chat_template.h"
+#include "text/reasoning.h"
 #include "text/stop_text.h"
 
 #include <cstdio>
@@ -20,37 +20,10 @@ namespace ferry::app {
 
 using text::StopTextFilter;  // text/stop_text.h
 
-struct TextSegment {
-    std::string text;
-    bool thinking = false;  // reasoning (Qwen3: inside <think>...</think>, tags included)
-};
-
-// How a chat format marks reasoning in the text the model writes.
-struct ReasoningMarkup {
-    std::string open, close;  // reasoning runs from open to close
-    bool tags_shown = true;   // open/close belong to the reasoning's text (Qwen3), else dropped
-    std::vector<std::string> hidden;  // other markup, never shown (harmony's headers)
-    // Whether a control token's text is part of this markup: such tokens go through the
-    // splitter, the others are never shown.
-    bool mentions(std::string_view control_text) const;
-};
-// Qwen3's <think> tags for most formats; harmony's channels for gpt-oss:
-// <|channel|>analysis<|message|>...<|end|> is reasoning, <|start|>assistant and
-// <|channel|>final<|message|> are dropped.
-ReasoningMarkup reasoning_markup(text::ChatFormat format);
-
-class ThinkSplitter {
-public:
-    explicit ThinkSplitter(ReasoningMarkup markup = reasoning_markup(text::ChatFormat::Qwen3));
-    std::vector<TextSegment> push(std::string_view text);
-    std::vector<TextSegment> flush();
-    bool in_think() const { return in_think_; }
-
-private:
-    ReasoningMarkup markup_;
-    std::string pending_;
-    bool in_think_ = false;
-};
+using text::reasoning_markup;  // text/reasoning.h, shared with serve
+using text::ReasoningMarkup;
+using text::TextSegment;
+using text::ThinkSplitter;
 
 // How reasoning is shown: hidden, dimmed with ANSI faint (a terminal), or as plain text.
 enum class ThinkingDisplay { hide, dim, plain };

@@ -83,7 +83,7 @@ bool is_tool_response(const ChatMessage& m) {
 // their <think> block; turns after the last user query keep it; enable_thinking = false
 // pre-fills an empty think block. With tools, the system turn lists them, an assistant's
 // calls follow its text as <tool_call> blocks and results come back as <tool_response>.
-std::string render_qwen3(std::span<const ChatMessage> messages, const ChatOptions& o) {
+std::string render_qwen3(std::span<const ChatMessage> messages, const ChatOptions& o, ChatFormat format) {
     std::size_t last_user = messages.size();
     for (std::size_t i = messages.size(); i-- > 0;)
         if (messages[i].role == "user" && !is_tool_response(messages[i])) {
@@ -130,7 +130,10 @@ std::string render_qwen3(std::span<const ChatMessage> messages, const ChatOption
     }
     if (o.add_generation_prompt) {
         s += "<|im_start|>assistant\n";
-        if (!o.enable_thinking) s += "<think>\n\n</think>\n\n";
+        if (!o.enable_thinking)
+            s += "<think>\n\n</think>\n\n";
+        else if (prompt_opens_reasoning(format, o))
+            s += "<think>\n";
     }
     return s;
 }
@@ -215,9 +218,10 @@ std::string render_harmony(std::span<const ChatMessage> messages, const ChatOpti
     return s;
 }
 
-constexpr std::array<std::pair<ChatFormat, std::string_view>, 7> kNames{{
+constexpr std::array<std::pair<ChatFormat, std::string_view>, 8> kNames{{
     {ChatFormat::ChatML, "chatml"},
     {ChatFormat::Qwen3, "qwen3"},
+    {ChatFormat::Qwen35, "qwen35"},
     {ChatFormat::Mistral, "mistral"},
     {ChatFormat::Gemma, "gemma"},
     {ChatFormat::Llama3, "llama3"},
@@ -243,7 +247,8 @@ std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages
         case ChatFormat::ChatML:
             return render_chatml(messages, options);
         case ChatFormat::Qwen3:
-            return render_qwen3(messages, options);
+        case ChatFormat::Qwen35:
+            return render_qwen3(messages, options, format);
         case ChatFormat::Mistral:
             return render_mistral(messages, options);
         case ChatFormat::Gemma:
@@ -259,6 +264,16 @@ std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages
     fail("unknown chat format");
 }
 
+bool has_thinking_switch(ChatFormat format) {
+    return format == ChatFormat::Qwen3 || format == ChatFormat::Qwen35;
+}
+
+bool prompt_opens_reasoning(ChatFormat format, const ChatOptions& o) {
+    return format == ChatFormat::Qwen35 && o.add_generation_prompt && o.enable_thinking;
+}
+
+// Qwen3.5's tool format is not rendered yet: its templates are not among the published
+// ones ferry's tests derive from, so tools are refused there rather than guessed.
 bool supports_tools(ChatFormat format) {
     return format == ChatFormat::Qwen3;
 }
@@ -286,6 +301,12 @@ DetectedFormat detect_chat_format(std::string_view t, std::string_view arch) {
     if (!t.empty()) {
         if (contains(t, "<|channel|>") || (contains(t, "<|start|>") && contains(t, "<|message|>")))
             return {ChatFormat::Harmony, true};
+        // Qwen3.5/3.6 open the think block in the generation prompt: their Jinja has the
+        // literal '<|im_start|>assistant\n<think>\n' (or '<think>\n' on its own); Qwen3's
+        // only writes the closed, empty block.
+        if (contains(t, "<|im_start|>") &&
+            (contains(t, R"(assistant\n<think>\n')") || contains(t, R"('<think>\n')")))
+            return {ChatFormat::Qwen35, true};
         if (contains(t, "<|im_start|>"))
             return {contains(t, "<think>") || contains(t, "enable_thinking") ? ChatFormat::Qwen3
                                                                              : ChatFormat::ChatML,
@@ -296,6 +317,7 @@ DetectedFormat detect_chat_format(std::string_view t, std::string_view arch) {
         if (contains(t, "[INST]")) return {ChatFormat::Mistral, true};
         return {ChatFormat::ChatML, false};
     }
+    if (arch == "qwen35moe") return {ChatFormat::Qwen35, true};
     if (arch.starts_with("qwen3")) return {ChatFormat::Qwen3, true};
     if (arch.starts_with("qwen2") || arch == "olmoe") return {ChatFormat::ChatML, true};
     if (arch.starts_with("gemma")) return {ChatFormat::Gemma, true};
@@ -308,6 +330,7 @@ std::vector<std::string> end_of_turn_texts(ChatFormat format) {
     switch (format) {
         case ChatFormat::ChatML:
         case ChatFormat::Qwen3:
+        case ChatFormat::Qwen35:
             return {"<|im_end|>"};
         case ChatFormat::Mistral:
             return {"</s>"};

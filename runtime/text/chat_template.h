@@ -13,7 +13,8 @@ namespace ferry::text {
 
 enum class ChatFormat {
     ChatML,   // <|im_start|>role\n...<|im_end|>  (Qwen2/2.5, OLMoE, many fine-tunes)
-    Qwen3,    // ChatML + <think> handling and the enable_thinking switch (Qwen3/3.5/3.6)
+    Qwen3,    // ChatML + <think> handling and the enable_thinking switch (Qwen3, Qwen3-Next)
+    Qwen35,   // Qwen3 whose generation prompt opens the think block (Qwen3.5/3.6)
     Mistral,  // [INST] ... [/INST] (Mistral / Mixtral v0.1 instruct)
     Gemma,    // <start_of_turn>user ... <end_of_turn> (Gemma 2/3/4)
     Llama3,   // <|start_header_id|>role<|end_header_id|> ... <|eot_id|>
@@ -49,7 +50,7 @@ struct ChatOptions {
 std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages, const ChatOptions& options);
 
 std::string_view chat_format_name(ChatFormat format);
-// Accepts the names above in lower case ("chatml", "qwen3", "mistral", "gemma", "llama3",
+// Accepts the names above in lower case ("chatml", "qwen3", "qwen35", "mistral", "gemma", "llama3",
 // "llama4", "harmony", also "gpt-oss"); nullopt otherwise.
 std::optional<ChatFormat> chat_format_from_name(std::string_view name);
 std::string chat_format_names();  // "chatml, qwen3, ..." for --help and errors
@@ -60,6 +61,13 @@ struct DetectedFormat {
 };
 // From the GGUF's tokenizer.chat_template (may be empty) and general.architecture.
 DetectedFormat detect_chat_format(std::string_view template_text, std::string_view architecture);
+
+// Whether the format has Qwen3's enable_thinking switch (/think, /no_think, --no-think).
+bool has_thinking_switch(ChatFormat format);
+
+// Whether the prompt of these options ends inside the reasoning (Qwen3.5 with thinking on):
+// the answer then starts with reasoning and its first marker is the closing </think>.
+bool prompt_opens_reasoning(ChatFormat format, const ChatOptions& options);
 
 // Whether the format defines tool calling ferry renders and parses: Qwen3's <tool_call>.
 bool supports_tools(ChatFormat format);

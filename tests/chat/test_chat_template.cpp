@@ -53,6 +53,28 @@ TEST_CASE("Qwen3 drops earlier reasoning and honours enable_thinking") {
           history + "<|im_start|>assistant\n<think>\nadd\n</think>\n\n4<|im_end|>\n");
 }
 
+// Qwen3.5/3.6 (ARCHITECTURES.md): the generation prompt opens the think block when
+// thinking is on, and is Qwen3's empty block when off; the history renders as Qwen3's.
+TEST_CASE("Qwen3.5 opens the think block in the generation prompt") {
+    const std::string history =
+        "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+        "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n";
+    CHECK(render_chat(ChatFormat::Qwen35, kConversation, {}) == history + "<|im_start|>assistant\n<think>\n");
+    CHECK(prompt_opens_reasoning(ChatFormat::Qwen35, {}));
+    ChatOptions no_think;
+    no_think.enable_thinking = false;
+    CHECK(render_chat(ChatFormat::Qwen35, kConversation, no_think) ==
+          history + "<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    CHECK_FALSE(prompt_opens_reasoning(ChatFormat::Qwen35, no_think));
+    CHECK_FALSE(prompt_opens_reasoning(ChatFormat::Qwen3, {}));
+    // An answer as the model wrote it after that prompt (no opening tag) loses its
+    // reasoning in a later turn, as Qwen3's does.
+    std::vector<ChatMessage> c = kConversation;
+    c[2].content = "The user greets.\n</think>\n\nHello.";
+    CHECK(render_chat(ChatFormat::Qwen35, c, {}) == history + "<|im_start|>assistant\n<think>\n");
+    CHECK(has_thinking_switch(ChatFormat::Qwen35));
+}
+
 // The template's tools branch, written out: the system turn lists the functions (each
 // `tool | tojson`), the assistant's call follows its (empty) text without a newline, and
 // consecutive tool results share one user turn of <tool_response> blocks.
@@ -106,6 +128,7 @@ TEST_CASE("formats without tool calling refuse tools, tool results and calls") {
     CHECK_THROWS_AS(render_chat(ChatFormat::ChatML, tool, {}), Error);
     CHECK(supports_tools(ChatFormat::Qwen3));
     CHECK_FALSE(supports_tools(ChatFormat::Harmony));
+    CHECK_FALSE(supports_tools(ChatFormat::Qwen35));
 }
 
 TEST_CASE("Mixtral [INST] with bos/eos and the system prompt folded in") {
@@ -168,6 +191,11 @@ TEST_CASE("format detection from template text and architecture") {
     CHECK(detect_chat_format("<|start_header_id|>", "").format == ChatFormat::Llama3);
     CHECK(detect_chat_format("<|start|>{{role}}<|channel|>", "").format == ChatFormat::Harmony);
     CHECK(detect_chat_format("", "qwen3moe").format == ChatFormat::Qwen3);
+    CHECK(detect_chat_format("", "qwen35moe").format == ChatFormat::Qwen35);
+    CHECK(detect_chat_format(R"({{- '<|im_start|>assistant\n<think>\n' }})", "").format == ChatFormat::Qwen35);
+    CHECK(detect_chat_format(R"(<|im_start|>{%- if enable_thinking %}{{- '<think>\n' }})", "").format ==
+          ChatFormat::Qwen35);
+    CHECK(detect_chat_format(R"(<|im_start|>{{- '<think>\n\n</think>\n\n' }})", "").format == ChatFormat::Qwen3);
     CHECK(detect_chat_format("", "gpt-oss").format == ChatFormat::Harmony);
     const DetectedFormat unknown = detect_chat_format("{{ weird }}", "llama");
     CHECK(unknown.format == ChatFormat::ChatML);

@@ -52,6 +52,15 @@ TEST_CASE("ThinkSplitter separates reasoning from the answer, tags split across 
     CHECK(join(all, false) == "\n\nThe answer is 4.");
 }
 
+TEST_CASE("ThinkSplitter after a prompt that opened the reasoning (Qwen3.5) starts inside it") {
+    ThinkSplitter t(ferry::app::reasoning_markup(ferry::text::ChatFormat::Qwen35), /*inside=*/true);
+    CHECK(t.in_think());
+    std::vector<TextSegment> all = t.push("let me see</th");
+    for (const auto& s : {t.push("ink>\n\n4"), t.flush()}) all.insert(all.end(), s.begin(), s.end());
+    CHECK(join(all, true) == "let me see</think>");
+    CHECK(join(all, false) == "\n\n4");
+}
+
 TEST_CASE("ThinkSplitter on harmony: the analysis channel is reasoning, the headers are dropped") {
     ThinkSplitter t(ferry::app::reasoning_markup(ferry::text::ChatFormat::Harmony));
     std::vector<TextSegment> all;
