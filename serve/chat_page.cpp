@@ -3,8 +3,8 @@
 namespace ferry::serve {
 
 // Streams answers from /v1/chat/completions (SSE read with fetch), keeps the conversation
-// in the page (multi-turn), Stop aborts the request (the server cancels the generation),
-// and the stats line shows the answer's tokens per second and the server's expert hit rate.
+// in the page (multi-turn), shows reasoning_content dimmed above the answer, Stop aborts
+// the request (the server cancels the generation), and the stats line shows the answer's tokens per second and the server's expert hit rate.
 std::string_view chat_page_html() {
     return R"html(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ferry chat</title>
@@ -15,6 +15,7 @@ h1{font-size:18px;margin:4px 0 10px}
 #log{min-height:300px;border:1px solid #ddd;background:#fff;padding:8px;overflow-y:auto;height:60vh}
 .msg{white-space:pre-wrap;margin:6px 0;padding:6px 8px;border-radius:6px}
 .user{background:#e8f0fe}.assistant{background:#f1f3f4}.error{background:#fde8e8;color:#a00}
+.thinking{color:#888;font-style:italic;font-size:13px}
 #row{display:flex;gap:6px;margin-top:8px}#prompt{flex:1;height:60px;font:inherit}
 button{font:inherit;padding:4px 12px}#stats{font-size:12px;color:#666;margin-top:6px;min-height:1em}
 #opts{font-size:12px;color:#444;margin-bottom:6px}#opts input{width:60px}
@@ -50,7 +51,7 @@ async function hitRate() {
 async function send() {
   const text = $('prompt').value.trim(); if (!text || controller) return;
   $('prompt').value = ''; messages.push({role: 'user', content: text}); add('user', text);
-  const out = add('assistant', ''); let answer = '', tokens = 0, first = 0, usage = null;
+  const out = add('assistant', ''); let answer = '', reasoning = '', thinking = null, tokens = 0, first = 0, usage = null;
   controller = new AbortController(); $('send').disabled = true; $('stop').disabled = false;
   const start = performance.now();
   try {
@@ -68,8 +69,14 @@ async function send() {
         if (data === '[DONE]') continue; const j = JSON.parse(data);
         if (j.error) throw new Error(j.error.message);
         if (j.usage) usage = j.usage;
-        const piece = j.choices && j.choices[0] && j.choices[0].delta && j.choices[0].delta.content;
-        if (piece) { if (!first) first = performance.now(); answer += piece; tokens++; out.textContent = answer; }
+        const delta = (j.choices && j.choices[0] && j.choices[0].delta) || {};
+        if (delta.reasoning_content) {  // shown dimmed above the answer, not sent back
+          if (!thinking) { thinking = document.createElement('div'); thinking.className = 'msg thinking';
+                           out.before(thinking); }
+          if (!first) first = performance.now(); reasoning += delta.reasoning_content; tokens++;
+          thinking.textContent = reasoning;
+        }
+        if (delta.content) { if (!first) first = performance.now(); answer += delta.content; tokens++; out.textContent = answer; }
       }
     }
   } catch (e) {

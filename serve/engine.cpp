@@ -295,10 +295,11 @@ bool Engine::step(Active& a) {
     ++a.generated;
     std::string out;
     if (tokenizer_.is_special(id)) {
-        // A control token ends any partial character before it; only Qwen3's reasoning tags are shown.
+        // A control token ends any partial character before it; only those of the job's
+        // reasoning markup reach the text (where the answer's reasoning is split off).
         out = a.stop.push(a.decoder.flush());
         a.raw += special_text;
-        if (special_text == "<think>" || special_text == "</think>") out += a.stop.push(special_text);
+        if (a.job->markup.mentions(special_text)) out += a.stop.push(special_text);
     } else {
         const std::string piece = a.decoder.push(id);
         a.raw += tokenizer_.piece(id, true);

@@ -1,5 +1,6 @@
 #include "serve/generation.h"
 
+#include "serve/answer_parts.h"
 #include "serve/api_error.h"
 
 #include <chrono>
@@ -31,6 +32,11 @@ json chunk(const AnswerShape& s, const std::string& text, std::string_view finis
     return completion_chunk(s.meta, text, finish);
 }
 
+std::string trimmed(const std::string& s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    return first == std::string::npos ? std::string() : s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
 }  // namespace
 
 void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape,
@@ -53,17 +59,26 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
     }
 
     bool streaming = false;
-    std::string content;
-    ToolCallStream calls_in_stream;
+    AnswerParts parts(shape.reasoning, shape.reasoning_open, shape.tool_calls);
+    AnswerParts::Piece whole;  // a non-streamed answer, gathered
     std::size_t calls_sent = 0;
-    // A streamed piece (and, with tools, the calls it completed); false: the client is gone.
-    auto stream_piece = [&](const std::string& text, bool last) {
-        if (!shape.tool_calls) return text.empty() || conn.write_stream(sse_event(chunk(shape, text, "")));
-        const ToolCallStream::Out out = last ? calls_in_stream.finish() : calls_in_stream.push(text);
-        if (!out.text.empty() && !conn.write_stream(sse_event(chunk(shape, out.text, "")))) return false;
-        if (out.calls.empty()) return true;
-        const json delta = {{"tool_calls", tool_calls_json(shape.meta, out.calls, calls_sent)}};
-        calls_sent += out.calls.size();
+    // A piece of the answer (empty and last: the end), sent or gathered; false: the client
+    // is gone.
+    auto piece = [&](const std::string& text, bool last) {
+        AnswerParts::Piece p = last ? parts.finish() : parts.push(text);
+        if (!streaming) {
+            whole.reasoning += p.reasoning;
+            whole.content += p.content;
+            whole.calls.insert(whole.calls.end(), p.calls.begin(), p.calls.end());
+            return true;
+        }
+        if (!p.reasoning.empty() &&
+            !conn.write_stream(sse_event(chat_chunk(shape.meta, {{"reasoning_content", p.reasoning}}, ""))))
+            return false;
+        if (!p.content.empty() && !conn.write_stream(sse_event(chunk(shape, p.content, "")))) return false;
+        if (p.calls.empty()) return true;
+        const json delta = {{"tool_calls", tool_calls_json(shape.meta, p.calls, calls_sent)}};
+        calls_sent += p.calls.size();
         return conn.write_stream(sse_event(chat_chunk(shape.meta, delta, "")));
     };
     for (;;) {
@@ -84,9 +99,7 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
                 }
                 break;
             case JobEvent::Kind::text:
-                if (!streaming) {
-                    content += e->text;
-                } else if (!stream_piece(e->text, false)) {
+                if (!piece(e->text, false)) {
                     job->cancelled = true;
                     return;
                 }
@@ -116,20 +129,20 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
                 auto finish = [&](std::size_t calls) {
                     return calls && e->finish_reason == "stop" ? std::string("tool_calls") : e->finish_reason;
                 };
-                if (!streaming) {
-                    json body;
-                    if (shape.chat && shape.tool_calls) {
-                        const SplitAnswer a = split_tool_calls(content);
-                        body = chat_completion(shape.meta, a.content, finish(a.calls.size()), e->usage, a.calls);
-                    } else {
-                        body = shape.chat ? chat_completion(shape.meta, content, e->finish_reason, e->usage)
-                                          : text_completion(shape.meta, content, e->finish_reason, e->usage);
-                    }
-                    conn.send_json(200, dump_json(body));
+                if (!piece({}, true)) {
+                    job->cancelled = true;
                     return;
                 }
-                if (!stream_piece({}, true)) {
-                    job->cancelled = true;
+                if (!streaming) {
+                    // Tool calls or split reasoning: the content without the surrounding
+                    // whitespace those leave.
+                    const bool parted = shape.tool_calls || shape.reasoning;
+                    const std::string content = parted ? trimmed(whole.content) : whole.content;
+                    const json body =
+                        shape.chat ? chat_completion(shape.meta, content, finish(whole.calls.size()), e->usage,
+                                                     whole.calls, trimmed(whole.reasoning))
+                                   : text_completion(shape.meta, content, e->finish_reason, e->usage);
+                    conn.send_json(200, dump_json(body));
                     return;
                 }
                 std::string tail = sse_event(chunk(shape, "", finish(calls_sent)));

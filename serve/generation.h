@@ -7,8 +7,10 @@
 #include "serve/http_connection.h"
 #include "serve/openai_format.h"
 #include "serve/tool_calls.h"
+#include "text/reasoning.h"
 
 #include <memory>
+#include <optional>
 
 namespace ferry::serve {
 
@@ -18,6 +20,10 @@ struct AnswerShape {
     bool stream = false;
     bool include_usage = false;
     bool tool_calls = false;  // the request gave tools: <tool_call> blocks become tool_calls
+    // Where set, reasoning in this markup goes into reasoning_content, the rest into content;
+    // reasoning_open: the prompt opened it (Qwen3.5), so the answer starts inside.
+    std::optional<text::ReasoningMarkup> reasoning = std::nullopt;
+    bool reasoning_open = false;
 };
 
 void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape,

@@ -4,6 +4,7 @@
 // the connection's way back: a client that went away stops its generation at the next step.
 #include "serve/openai_format.h"
 #include "serve/request.h"
+#include "text/reasoning.h"
 
 #include <atomic>
 #include <chrono>
@@ -53,16 +54,22 @@ public:
     // chat: prompt_text is a rendered conversation (special tokens parsed, no BOS added:
     // the template writes it); else a raw completion prompt (BOS added where the
     // vocabulary asks for it).
-    Job(std::string prompt_text, bool chat, GenerationParams params, std::vector<std::string> end_texts)
+    // markup: the reasoning markup whose control tokens (harmony's channel headers, Qwen3's
+    // tags where they are control tokens) reach the answer's text; other control tokens
+    // never do.
+    Job(std::string prompt_text, bool chat, GenerationParams params, std::vector<std::string> end_texts,
+        text::ReasoningMarkup markup = text::reasoning_markup(text::ChatFormat::Qwen3))
         : prompt_text(std::move(prompt_text)),
           chat(chat),
           params(std::move(params)),
-          end_texts(std::move(end_texts)) {}
+          end_texts(std::move(end_texts)),
+          markup(std::move(markup)) {}
 
     const std::string prompt_text;
     const bool chat;
     const GenerationParams params;
     const std::vector<std::string> end_texts;
+    const text::ReasoningMarkup markup;
     std::atomic<bool> cancelled{false};
 
     void push(JobEvent event) {

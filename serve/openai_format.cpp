@@ -51,9 +51,10 @@ json chat_usage_chunk(const ResponseMeta& meta, const Usage& usage) {
 }
 
 json chat_completion(const ResponseMeta& meta, const std::string& content, std::string_view finish_reason,
-                     const Usage& usage, std::span<const text::ToolCall> calls) {
+                     const Usage& usage, std::span<const text::ToolCall> calls, const std::string& reasoning) {
     json j = envelope(meta, "chat.completion");
     json message = {{"role", "assistant"}, {"content", content}};
+    if (!reasoning.empty()) message["reasoning_content"] = reasoning;
     if (!calls.empty()) {
         if (content.empty()) message["content"] = nullptr;
         message["tool_calls"] = tool_calls_json(meta, calls);

@@ -36,10 +36,11 @@ std::string sse_done();
 nlohmann::json chat_chunk(const ResponseMeta& meta, const nlohmann::json& delta,
                           std::string_view finish_reason);
 nlohmann::json chat_usage_chunk(const ResponseMeta& meta, const Usage& usage);  // choices: []
-// With calls: message.tool_calls (content null where the answer was only calls).
+// With calls: message.tool_calls (content null where the answer was only calls); with
+// reasoning: message.reasoning_content.
 nlohmann::json chat_completion(const ResponseMeta& meta, const std::string& content,
                                std::string_view finish_reason, const Usage& usage,
-                               std::span<const text::ToolCall> calls = {});
+                               std::span<const text::ToolCall> calls = {}, const std::string& reasoning = {});
 // OpenAI's tool_calls entries, numbered from `first` (a stream sends each as it completes):
 // {"index", "id": "call_<response id>_<index>", "type": "function", "function": {name, arguments}}.
 nlohmann::json tool_calls_json(const ResponseMeta& meta, std::span<const text::ToolCall> calls,

@@ -120,14 +120,20 @@ void Router::chat_completions(const HttpRequest& r, HttpConnection& conn) {
     text::ChatOptions options = config_.chat_options;
     options.tools = req.tools;
     std::string prompt = text::render_chat(config_.format, req.messages, options);
-    auto job =
-        std::make_shared<Job>(std::move(prompt), true, req.params, text::end_of_turn_texts(config_.format));
+    // Splitting the reasoning off: the format's markup, its tags not part of either text.
+    text::ReasoningMarkup markup = text::reasoning_markup(config_.split_reasoning ? config_.format
+                                                                                  : text::ChatFormat::Qwen3);
+    markup.tags_shown = false;
+    auto job = std::make_shared<Job>(std::move(prompt), true, req.params, text::end_of_turn_texts(config_.format),
+                                     markup);
     const AnswerShape shape{
         .meta = {next_id("chatcmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
         .chat = true,
         .stream = req.stream,
         .include_usage = req.include_usage,
-        .tool_calls = !req.tools.empty()};
+        .tool_calls = !req.tools.empty(),
+        .reasoning = config_.split_reasoning ? std::optional(markup) : std::nullopt,
+        .reasoning_open = config_.split_reasoning && text::prompt_opens_reasoning(config_.format, options)};
     answer_job(engine_, job, shape, conn);
 }
 

@@ -20,6 +20,10 @@ struct RouterConfig {
     std::string api_key;   // empty: no authentication
     text::ChatFormat format = text::ChatFormat::ChatML;
     text::ChatOptions chat_options;
+    // Chat answers' reasoning (Qwen3's <think>, gpt-oss's analysis channel) goes into
+    // reasoning_content, as llama-server's --reasoning-format deepseek; false: left in
+    // content as the model wrote it (Qwen3's tags; harmony's headers dropped).
+    bool split_reasoning = true;
     std::int64_t started = 0;  // Unix seconds, for /v1/models
 };
 

@@ -63,16 +63,6 @@ bool parse_tool_call(std::string_view body, text::ToolCall& call) {
     return true;
 }
 
-SplitAnswer split_tool_calls(std::string_view answer) {
-    ToolCallStream stream;
-    ToolCallStream::Out a = stream.push(answer), b = stream.finish();
-    SplitAnswer out;
-    out.content = std::string(trim(a.text + b.text));
-    out.calls = std::move(a.calls);
-    out.calls.insert(out.calls.end(), b.calls.begin(), b.calls.end());
-    return out;
-}
-
 ToolCallStream::Out ToolCallStream::push(std::string_view piece) {
     held_ += piece;
     Out out;

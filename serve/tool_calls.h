@@ -21,15 +21,9 @@ std::string python_json(const nlohmann::ordered_json& value);
 // False where it is not a call (the block then stays text, as the model wrote it).
 bool parse_tool_call(std::string_view body, text::ToolCall& call);
 
-// The text between and around the calls, and the calls, of a whole answer.
-struct SplitAnswer {
-    std::string content;  // trimmed; empty when the answer was only calls
-    std::vector<text::ToolCall> calls;
-};
-SplitAnswer split_tool_calls(std::string_view answer);
-
-// The same over a streamed answer: push() each piece and send what it returns; text that
-// may open a call is held until it does or cannot. finish() at the end of the answer
+// An answer's text, piece by piece: push() each and send what it returns (the text between
+// and around the calls, and each call once complete); text that may open a call is held
+// until it does or cannot. finish() at the end of the answer
 // returns what is still held (an unclosed call's text, or its call where the body parsed).
 class ToolCallStream {
 public:

@@ -33,6 +33,7 @@ struct ServeCliOptions {
     std::string alias;
     std::string chat_template;
     bool no_thinking = false;
+    std::string reasoning_format = "deepseek";
     double drain_seconds = 15;
 };
 
@@ -66,6 +67,7 @@ void run_serve(ServeCliOptions o) {
     if (v.bos && v.add_bos) rc.chat_options.bos_text = tok.piece(*v.bos, true);
     if (v.eos) rc.chat_options.eos_text = tok.piece(*v.eos, true);
     rc.chat_options.enable_thinking = !o.no_thinking;
+    rc.split_reasoning = o.reasoning_format == "deepseek";
     rc.limits.model_id =
         o.alias.empty() ? std::filesystem::path(o.model.model_path).stem().string() : o.alias;
     rc.limits.n_ctx = session.model().n_ctx();
@@ -130,6 +132,11 @@ void add_serve_command(CLI::App& parent) {
     cmd->add_option("--chat-template", o->chat_template,
                     "Chat format, overriding the one detected from the GGUF: " + text::chat_format_names());
     cmd->add_flag("--no-think", o->no_thinking, "Qwen3: thinking off (an empty <think></think> block)");
+    cmd->add_option("--reasoning-format", o->reasoning_format,
+                    "deepseek: chat answers' reasoning (Qwen3's <think>, gpt-oss's analysis channel) in "
+                    "reasoning_content, as llama-server; none: left in content as the model wrote it")
+        ->check(CLI::IsMember({"deepseek", "none"}))
+        ->capture_default_str();
     cmd->add_option("--drain-timeout", o->drain_seconds,
                     "Seconds running answers may take to finish after SIGINT/SIGTERM (a second signal: none)")
         ->capture_default_str();

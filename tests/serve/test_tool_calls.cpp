@@ -21,6 +21,21 @@ RequestLimits limits() {
     return l;
 }
 
+// A whole answer through the stream: its text (trimmed) and calls.
+struct Split {
+    std::string content;
+    std::vector<text::ToolCall> calls;
+};
+Split split_tool_calls(const std::string& answer) {
+    ToolCallStream s;
+    ToolCallStream::Out a = s.push(answer), b = s.finish();
+    std::string text = a.text + b.text;
+    text.erase(0, text.find_first_not_of(" \n"));
+    text.erase(text.find_last_not_of(" \n") + 1);
+    a.calls.insert(a.calls.end(), b.calls.begin(), b.calls.end());
+    return {text, a.calls};
+}
+
 const std::string kAnswer =
     "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 2}}\n"
     "</tool_call>\n<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>";
@@ -37,7 +52,7 @@ TEST_CASE("python_json writes as json.dumps: spaced separators, keys in order, U
 }
 
 TEST_CASE("a whole answer: text and calls apart, arguments as compact JSON text") {
-    const SplitAnswer a = split_tool_calls(kAnswer);
+    const Split a = split_tool_calls(kAnswer);
     CHECK(a.content == "Let me check.");
     REQUIRE(a.calls.size() == 2);
     CHECK(a.calls[0].name == "get_weather");
