@@ -230,6 +230,12 @@ GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t bat
                                 K * 4,
                                 K * 4})  // lookahead
         w.device += dev(bytes);
+    if (c.has_linear_attention()) {  // gpu_model_work.h's linear-attention buffers
+        const std::uint64_t C = c.ssm_mix_width(), Vd = c.ssm_inner(), Hv = c.ssm_v_heads;
+        for (std::uint64_t bytes : {B * c.fused_projection_width() * 4, B * qd * 4, B * C * 4, B * Vd * 4,
+                                    B * Hv * 4, B * Hv * 4, B * Vd * 4})
+            w.device += dev(bytes);
+    }
     const std::uint64_t staging = 8 * B + 2 * (3 * X * group + B * K * 4) + 3 * K * 4 + B * K * 4 + B * E * 4;
     w.host = staging + std::max(B * V, 2 * B * K + 2 * K + B * E) * 4 + 2 * L * B * K * 4;
     return w;

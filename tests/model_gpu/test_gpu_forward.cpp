@@ -7,6 +7,7 @@
 #include "model/gpu_weights.h"
 #include "model/perplexity.h"
 #include "model/reference_forward.h"
+#include "model/summary.h"
 #include "model/synthetic_model.h"
 #include "offload/miss_cost.h"
 #include "sample/sampler.h"
@@ -322,30 +323,51 @@ TEST_CASE("hybrid offload: misses computed on the CPU keep the results within th
     }
 }
 
-TEST_CASE("the VRAM budget is a promise: the smallest plan runs and device-local bytes stay within it") {
-    test::GpuTest gpu;
-    if (!gpu) return;
-    const OffloadCase test_case;
-    const model::ModelConfig config = model::read_config(*test_case.file);
+// Dense weights + KV cache and recurrent states + work buffers + one expert slot per MoE
+// layer, nothing more: the offloaded run fits, the plan is tight, the output is the
+// resident run's.
+void check_smallest_plan(test::GpuTest& gpu, const fs::path& path) {
+    const gguf::File file = gguf::File::open(path);
+    const model::ModelConfig config = model::read_config(file);
     const bool host_counts =
         vk::Buffer(gpu.device(), 16, vk::MemoryKind::Staging, "probe").counted_bytes() > 0;
-    // Dense weights + KV cache + work buffers + one expert slot per layer, nothing more.
-    const std::uint64_t expert = model::expert_weight_bytes(*test_case.file, config) /
-                                 (std::uint64_t(config.n_layers) * config.n_experts);
-    const std::uint64_t budget =
-        model::weight_bytes(*test_case.file, config) - model::expert_weight_bytes(*test_case.file, config) +
-        std::uint64_t(config.n_layers) * kernels::kv_cache_bytes(48, config.n_kv_heads, config.head_dim) * 2 +
-        model::work_buffer_bytes(config, 8, host_counts, expert) + config.n_layers * expert;
+    const model::BudgetPlan sizes = model::plan_budget(model::summarize(file), {.vram_budget = 1ull << 40, .ctx = 48});
+    const std::uint64_t L = config.n_moe_layers();
+    const std::uint64_t expert = model::expert_weight_bytes(file, config) / (L * config.n_experts);
+    const std::uint64_t budget = sizes.dense_bytes + sizes.kv_cache_bytes +
+                                 model::work_buffer_bytes(config, 8, host_counts, expert) + L * expert;
     vk::DeviceOptions options;
     options.apply_env();
     options.vram_budget = budget;
     vk::Device device(gpu.instance(), options);
-    const std::vector<float> offloaded =
-        test_case.run(device, {.n_ctx = 48, .max_batch = 8, .expert_slots = 1}, nullptr);
+    const std::vector<std::int32_t> tokens = prompt(20);
+    auto run = [&](vk::Device& d, const model::GpuModelOptions& o) {
+        model::GpuModel m(d, file, o);
+        std::vector<float> out = m.forward(tokens, true);
+        for (int step = 0; step < 8; ++step) {
+            const std::vector<float> last = m.forward(std::vector<std::int32_t>{
+                sample::argmax(std::span<const float>(out).last(config.n_vocab))});
+            out.insert(out.end(), last.begin(), last.end());
+        }
+        return out;
+    };
+    const std::vector<float> offloaded = run(device, {.n_ctx = 48, .max_batch = 8, .expert_slots = 1});
     CHECK(device.accountant().peak() <= budget);
     CHECK(device.accountant().peak() + (64u << 10) >= budget);  // the plan is tight: within 64 KiB
-    const std::vector<float> resident = test_case.run(gpu.device(), {.n_ctx = 48, .max_batch = 8}, nullptr);
-    CHECK(offloaded == resident);
+    CHECK(offloaded == run(gpu.device(), {.n_ctx = 48, .max_batch = 8}));
+}
+
+TEST_CASE("the VRAM budget is a promise: the smallest plan runs and device-local bytes stay within it") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const OffloadCase test_case;
+    check_smallest_plan(gpu, test_case.path);
+    // A hybrid model: DeltaNet buffers and recurrent states in the plan too.
+    model::SyntheticModelSpec spec = model::synthetic_preset("tiny-qwen35moe");
+    spec.quant = model::quant_mix_from_name("q4_k_m");
+    const fs::path hybrid = fs::path(FERRY_TEST_TMP_DIR) / "gpu_budget_qwen35moe.gguf";
+    model::write_synthetic_model(spec, hybrid);
+    check_smallest_plan(gpu, hybrid);
 }
 
 TEST_CASE("forced routing (trace replay) drives decode the same way resident and offloaded") {
