@@ -19,7 +19,7 @@ struct MakeModelOptions {
     std::string preset = "tiny";
     std::string quant;
     std::optional<std::uint32_t> layers, embd, heads, kv_heads, head_dim, experts, experts_used, ff_expert,
-        vocab;
+        vocab, nextn;
     std::uint64_t seed = 1;
     float router_skew = -1.f;
     bool force = false;
@@ -33,6 +33,7 @@ void run(const MakeModelOptions& o) {
         if (v) field = *v;
     };
     apply(o.layers, s.n_layers);
+    apply(o.nextn, s.nextn_layers);
     apply(o.embd, s.n_embd);
     apply(o.heads, s.n_heads);
     apply(o.kv_heads, s.n_kv_heads);
@@ -68,14 +69,16 @@ void run(const MakeModelOptions& o) {
 void add_make_model_command(CLI::App& parent) {
     auto o = std::make_shared<MakeModelOptions>();
     CLI::App* cmd = parent.add_subcommand("make-model",
-                                          "Write a random-weight MoE GGUF (qwen3moe, qwen2moe or Mixtral by "
-                                          "--preset; deterministic from --seed) for tests and speed runs");
+                                          "Write a random-weight MoE GGUF of any family ferry runs (by --preset; "
+                                          "deterministic from --seed) for tests and speed runs");
     cmd->add_option("-o,--output", o->output, "GGUF file to write")->required();
     cmd->add_option("--preset", o->preset, "Shape: " + model::synthetic_preset_names())
         ->capture_default_str();
     cmd->add_option("--quant", o->quant,
                     "Quant mix: " + model::quant_mix_names() + " (default: the preset's)");
     cmd->add_option("--layers", o->layers, "Override: number of layers");
+    cmd->add_option("--nextn", o->nextn,
+                    "Override: MTP blocks after the last layer (qwen35moe, qwen3next; ferry skips them)");
     cmd->add_option("--embd", o->embd, "Override: embedding width");
     cmd->add_option("--heads", o->heads, "Override: attention heads");
     cmd->add_option("--kv-heads", o->kv_heads, "Override: key/value heads");

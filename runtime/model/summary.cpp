@@ -41,16 +41,28 @@ constexpr std::array<std::string_view, 17> kHyperKeys{
 constexpr std::array<std::string_view, 3> kExpertSuffixes{"ffn_gate_exps.weight", "ffn_up_exps.weight",
                                                           "ffn_down_exps.weight"};
 
-// "blk.<N>.ffn_{gate,up,down}_exps.weight" -> N.
-std::optional<std::uint32_t> routed_expert_layer(std::string_view name) {
+// "blk.<N>.<suffix>" -> N, and the suffix.
+std::optional<std::pair<std::uint32_t, std::string_view>> split_block_name(std::string_view name) {
     if (!name.starts_with("blk.")) return std::nullopt;
     name.remove_prefix(4);
     std::uint32_t layer = 0;
     const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), layer);
-    if (ec != std::errc() || end == name.data() || *end != '.') return std::nullopt;
-    const std::string_view suffix = name.substr(static_cast<std::size_t>(end - name.data()) + 1);
+    if (ec != std::errc() || end == name.data() || end == name.data() + name.size() || *end != '.')
+        return std::nullopt;
+    return std::pair{layer, name.substr(static_cast<std::size_t>(end - name.data()) + 1)};
+}
+
+std::optional<std::uint32_t> block_index(std::string_view name) {
+    const auto b = split_block_name(name);
+    return b ? std::optional(b->first) : std::nullopt;
+}
+
+// "blk.<N>.ffn_{gate,up,down}_exps.weight" -> N.
+std::optional<std::uint32_t> routed_expert_layer(std::string_view name) {
+    const auto b = split_block_name(name);
+    if (!b) return std::nullopt;
     for (std::string_view s : kExpertSuffixes)
-        if (suffix == s) return layer;
+        if (b->second == s) return b->first;
     return std::nullopt;
 }
 
@@ -141,6 +153,10 @@ void read_shape(const gguf::File& file, const std::string& arch, ModelSummary& s
 
 void read_tensors(const gguf::File& file, ModelSummary& s) {
     const std::uint64_t expert_count_key = integer_key(file, s.architecture + ".expert_count", s);
+    // Blocks from here on are MTP blocks (nextn_predict_layers), outside the forward pass.
+    const std::uint64_t blocks = integer_key(file, s.architecture + ".block_count", s);
+    s.nextn_layers = std::min(integer_key(file, s.architecture + ".nextn_predict_layers", s), blocks);
+    const std::uint64_t first_nextn = blocks - s.nextn_layers;
     std::map<gguf::TensorType, TypeBytes> by_type;
     std::map<std::uint32_t, std::uint64_t> expert_bytes_by_layer;
     for (const gguf::TensorInfo& t : file.tensors()) {
@@ -150,6 +166,13 @@ void read_tensors(const gguf::File& file, ModelSummary& s) {
         ++tb.tensors;
         tb.bytes += t.bytes;
 
+        if (s.nextn_layers) {
+            const std::optional<std::uint32_t> block = block_index(t.name);
+            if (block && *block >= first_nextn) {
+                s.nextn_bytes += t.bytes;
+                continue;
+            }
+        }
         const std::optional<std::uint32_t> layer = routed_expert_layer(t.name);
         bool routed = layer && t.dims.size() == 3 && t.dims[2] > 0;
         if (routed && expert_count_key != 0 && t.dims[2] != expert_count_key) {
@@ -313,6 +336,9 @@ std::string format_summary(const ModelSummary& s, const std::optional<BudgetPlan
         } else {
             append_line(out, "routed experts        none (no blk.N.ffn_*_exps.weight tensors)");
         }
+        if (s.nextn_layers > 0)
+            append_line(out, "MTP blocks            {} ({} of nextn_predict_layers: not loaded, not in the budget)",
+                        format_bytes(s.nextn_bytes), s.nextn_layers);
     }
     for (const std::string& note : s.notes) append_line(out, "note: {}", gguf::printable(note, 200));
     if (!plan) return out;
@@ -384,6 +410,7 @@ std::string summary_json(const ModelSummary& s, const std::optional<BudgetPlan>&
     j["bytes_by_type"] = types;
     j["dense_bytes"] = s.dense_bytes;
     j["routed_expert_bytes"] = s.routed_expert_bytes;
+    j["nextn_bytes"] = s.nextn_bytes;
     j["experts"] = {{"moe_layers", s.experts.moe_layers},
                     {"experts_per_layer", s.experts.experts_per_layer},
                     {"total", s.experts.total_experts},

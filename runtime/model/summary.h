@@ -52,6 +52,9 @@ struct ModelSummary {
     std::vector<TypeBytes> bytes_by_type;  // largest first
     std::uint64_t dense_bytes = 0;         // every tensor that is not a routed expert
     std::uint64_t routed_expert_bytes = 0;
+    // nextn_predict_layers: multi-token-prediction blocks after the last layer, which ferry
+    // neither loads nor plans for; their tensors' bytes (in tensor_bytes, in neither above).
+    std::uint64_t nextn_layers = 0, nextn_bytes = 0;
     ExpertLayout experts;
 
     // Shape numbers used by the budget estimate; 0 when the file does not say.

@@ -13,8 +13,9 @@ namespace {
 
 using gguf::TensorType;
 
+// MTP blocks (l >= n_layers) are gated attention.
 bool recurrent(const SyntheticModelSpec& s, std::uint32_t l) {
-    return (l + 1) % s.full_attention_interval != 0;
+    return l < s.n_layers && (l + 1) % s.full_attention_interval != 0;
 }
 
 }  // namespace
@@ -29,6 +30,12 @@ void append_hybrid_mixer(const SyntheticModelSpec& s, std::uint32_t l, std::vect
     const std::uint64_t Vd = std::uint64_t(s.ssm_v_heads) * s.ssm_v_dim, Hv = s.ssm_v_heads;
     const std::uint64_t C = 2ull * s.ssm_k_heads * s.ssm_k_dim + Vd;
     auto name = [l](const char* suffix) { return fmt::format("blk.{}.{}", l, suffix); };
+    if (l >= s.n_layers) {  // an MTP block's own tensors (llama.cpp's nextn.* names)
+        r.push_back({name("nextn.eh_proj.weight"), q.attn_qko, {2 * E, E}, 0.f, constant(fan_in(2 * E))});
+        r.push_back({name("nextn.enorm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
+        r.push_back({name("nextn.hnorm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
+        r.push_back({name("nextn.shared_head_norm.weight"), TensorType::F32, {E}, 1.f, constant(0.1f)});
+    }
     if (!recurrent(s, l)) {  // gated attention: per head [q | gate]
         r.push_back({name("attn_q.weight"), q.attn_qko, {E, 2 * Hq * D}, 0.f, constant(fan_in(E))});
         r.push_back({name("attn_k.weight"), q.attn_qko, {E, Hkv * D}, 0.f, constant(fan_in(E))});
@@ -62,6 +69,7 @@ void set_hybrid_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_u32(a + "ssm.group_count", s.ssm_k_heads);
     w.set_u32(a + "ssm.time_step_rank", s.ssm_v_heads);
     w.set_u32(a + "ssm.inner_size", s.ssm_v_heads * s.ssm_v_dim);
+    if (s.nextn_layers) w.set_u32(a + "nextn_predict_layers", s.nextn_layers);
 }
 
 void check_hybrid(const SyntheticModelSpec& s) {
@@ -108,6 +116,7 @@ bool hybrid_preset(std::string_view preset, SyntheticModelSpec& s) {
     s.ssm_v_dim = 128;
     s.n_vocab = next ? 151936 : 248320;
     s.ctx_train = 262144;
+    s.nextn_layers = next ? 0 : 1;  // Qwen3.6's one MTP block
     s.quant = quant_mix_from_name("q4_k_m");
     return true;
 }

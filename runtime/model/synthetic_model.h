@@ -60,6 +60,9 @@ struct SyntheticModelSpec {
     // qwen35moe / qwen3next: layer l is a gated DeltaNet unless (l + 1) % interval == 0;
     // its q/k heads (ssm.group_count) and v heads (ssm.time_step_rank), their sizes.
     std::uint32_t full_attention_interval = 0;
+    // qwen35moe/qwen3next: multi-token-prediction blocks written after the last layer (a
+    // gated-attention block with the MoE and nextn.* tensors), marked by nextn_predict_layers.
+    std::uint32_t nextn_layers = 0;
     std::uint32_t ssm_k_heads = 0, ssm_v_heads = 0, ssm_k_dim = 0, ssm_v_dim = 0;
     std::uint32_t ssm_conv_kernel() const { return 4; }
     std::uint64_t seed = 1;

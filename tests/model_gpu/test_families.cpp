@@ -5,7 +5,9 @@
 // resident one, and Mixtral's per-expert layout against its merged twin.
 #include "gguf/reader.h"
 #include "model/gpu_model.h"
+#include "model/gpu_weights.h"
 #include "model/reference_forward.h"
+#include "model/summary.h"
 #include "model/synthetic_model.h"
 #include "sample/sampler.h"
 #include "support/nmse.h"
@@ -22,13 +24,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path make(const std::string& preset, const std::string& quant, bool split = false) {
+// nextn: MTP blocks after the last layer (hybrid presets).
+fs::path make(const std::string& preset, const std::string& quant, bool split = false, std::uint32_t nextn = 0) {
     model::SyntheticModelSpec spec = model::synthetic_preset(preset);
     spec.quant = model::quant_mix_from_name(quant);
     spec.seed = 21;
     spec.split_experts = split;
-    const fs::path path =
-        fs::path(FERRY_TEST_TMP_DIR) / ("family_" + preset + "_" + quant + (split ? "_split" : "") + ".gguf");
+    spec.nextn_layers = nextn;
+    const fs::path path = fs::path(FERRY_TEST_TMP_DIR) / ("family_" + preset + "_" + quant + (split ? "_split" : "") +
+                                                          (nextn ? "_mtp" : "") + ".gguf");
     model::write_synthetic_model(spec, path);
     return path;
 }
@@ -153,6 +157,26 @@ TEST_CASE("a model with recurrent layers keeps all of its context or none, and s
     model::GpuModel other(gpu.device(), file, {.n_ctx = 32, .max_batch = 8});
     for (std::int32_t t : prompt(9)) other.forward(std::vector<std::int32_t>{t});  // token by token
     CHECK(nmse(other.forward(std::vector<std::int32_t>{prompt(10).back()}), fresh) < 1e-10);
+}
+
+TEST_CASE("an MTP block (nextn_predict_layers) is skipped: not loaded, not in the plan, the output unchanged") {
+    const gguf::File with = gguf::File::open(make("tiny-qwen35moe", "q4_k_m", false, 1));
+    const gguf::File without = gguf::File::open(make("tiny-qwen35moe", "q4_k_m"));
+    const model::ModelSummary a = model::summarize(with), b = model::summarize(without);
+    CHECK(a.nextn_layers == 1);
+    CHECK(a.nextn_bytes > 0);
+    CHECK(a.tensor_bytes == b.tensor_bytes + a.nextn_bytes);
+    CHECK(a.dense_bytes == b.dense_bytes);
+    CHECK(a.routed_expert_bytes == b.routed_expert_bytes);
+    CHECK(a.experts.total_experts == b.experts.total_experts);
+    CHECK(a.kv_elements_per_token == b.kv_elements_per_token);
+    const model::ModelConfig config = model::read_config(with);
+    CHECK(config.n_layers == model::read_config(without).n_layers);
+    CHECK(model::weight_bytes(with, config) == model::weight_bytes(without, config));
+    test::GpuTest gpu;
+    if (!gpu) return;
+    CHECK(run_gpu(gpu.device(), with, {.n_ctx = 32, .max_batch = 8, .expert_slots = 3}) ==
+          run_gpu(gpu.device(), without, {.n_ctx = 32, .max_batch = 8, .expert_slots = 3}));
 }
 
 TEST_CASE("Mixtral's per-expert tensors run like the merged layout, resident and offloaded") {
