@@ -30,9 +30,10 @@ GpuBlocks::GpuBlocks(const ModelConfig& config, const GpuWeights& weights, Work&
       engine_(engine) {}
 
 void GpuBlocks::begin_batch(vk::CommandBuffer& cmd, SequenceState& sequence, std::uint32_t tokens,
-                            bool all_logits, bool record_routes) {
+                            bool all_logits, bool record_routes, std::span<SequenceState* const> row_sequences) {
     cmd_ = &cmd;
     sequence_ = &sequence;
+    rows_ = row_sequences;
     tokens_ = tokens;
     all_logits_ = all_logits;
     record_routes_ = record_routes;
@@ -222,6 +223,7 @@ void GpuBlocks::rope(Act qk) {
 // k, v rows into the sequence's cache at their positions, then each query token over the
 // cache up to its own position.
 void GpuBlocks::attend(std::uint32_t layer) {
+    if (!rows_.empty()) return attend_rows(layer);
     const ModelConfig& c = config_;
     const LayerState& state = sequence_->layer(layer);
     access({Act::K, Act::V}, {});
@@ -267,6 +269,7 @@ void GpuBlocks::gather(Act in, Act out, const Split& s) {
 
 // The conv over the batch's tokens in place on Mix, with the sequence's rolling state.
 void GpuBlocks::conv(std::uint32_t layer) {
+    if (!rows_.empty()) return conv_rows(layer);
     access({Act::Mix}, {Act::Mix});
     ops_.ssm_conv(*cmd_, {.x = w_.mix,
                           .weight = weights_.layers[layer].ssm_conv1d.buffer,
@@ -279,6 +282,7 @@ void GpuBlocks::conv(std::uint32_t layer) {
 }
 
 void GpuBlocks::delta_net(std::uint32_t layer) {
+    if (!rows_.empty()) return delta_net_rows(layer);
     access({Act::Mix, Act::Beta, Act::Alpha}, {Act::Ssm});
     const LayerTensors<DeviceTensor>& w = weights_.layers[layer];
     ops_.delta_net(*cmd_, {.mix = w_.mix,

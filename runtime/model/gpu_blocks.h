@@ -28,9 +28,12 @@ public:
               kernels::MatKernels& mat, kernels::PipelineSet& pipelines, offload::ExpertEngine& engine);
 
     // A batch of `tokens` at positions n_past.. of `sequence` is recorded into `cmd`; with
-    // `record_routes`, every layer's choice is copied for the route observer.
+    // `record_routes`, every layer's choice is copied for the route observer. With
+    // `row_sequences` (one per token), token t is instead the next of row_sequences[t]: a
+    // decode step of several sequences, whose attention and recurrent layers each read and
+    // write their own state (GpuModel::decode_many).
     void begin_batch(vk::CommandBuffer& cmd, SequenceState& sequence, std::uint32_t tokens, bool all_logits,
-                     bool record_routes);
+                     bool record_routes, std::span<SequenceState* const> row_sequences = {});
 
     // What recipes call (families/*.cpp).
     const ModelConfig& config() const { return config_; }
@@ -99,6 +102,11 @@ private:
     offload::ExpertEngine& engine_;
     vk::CommandBuffer* cmd_ = nullptr;
     SequenceState* sequence_ = nullptr;
+    std::span<SequenceState* const> rows_;  // non-empty: token t belongs to rows_[t]
+    // The same steps for a batch of several sequences, one token each (gpu_blocks_rows.cpp).
+    void attend_rows(std::uint32_t layer);
+    void conv_rows(std::uint32_t layer);
+    void delta_net_rows(std::uint32_t layer);
     std::uint32_t tokens_ = 0;
     bool all_logits_ = false;
     bool record_routes_ = false;

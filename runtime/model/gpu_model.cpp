@@ -127,25 +127,29 @@ std::vector<float> GpuModel::forward(std::span<const std::int32_t> tokens, bool 
     return logits;
 }
 
-void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logits,
-                             std::vector<float>& logits) {
+void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logits, std::vector<float>& logits,
+                             std::span<SequenceState* const> rows) {
     const ModelConfig& c = config_;
     Work& w = *work_;
-    const std::uint32_t B = std::uint32_t(tokens.size()), n_past = sequence_->n_past();
+    const std::uint32_t B = std::uint32_t(tokens.size()), n_past = rows.empty() ? sequence_->n_past() : 0;
     vk::CommandBuffer& cmd = *cmd_;
     engine_->begin_batch(B, n_past);
     tokens_processed_ += B;
 
-    // Token ids and positions n_past.. into the staging buffer, then to the GPU.
+    // Token ids and positions (n_past.., or each row's own) into the staging buffer, then
+    // to the GPU; rows also get their position alone in an aligned slot.
     auto* staged = w.staging.as<std::int32_t>().data();
     std::memcpy(staged, tokens.data(), B * 4);
-    for (std::uint32_t t = 0; t < B; ++t) staged[B + t] = std::int32_t(n_past + t);
+    for (std::uint32_t t = 0; t < B; ++t)
+        staged[B + t] = std::int32_t(rows.empty() ? n_past + t : rows[t]->n_past());
     cmd.begin();
     cmd.copy(w.staging, w.tokens, {0, 0, B * 4ull});
     cmd.copy(w.staging, w.positions, {B * 4ull, 0, B * 4ull});
+    for (std::uint32_t t = 0; t < rows.size(); ++t)
+        cmd.copy(w.staging, w.row_positions, {(B + t) * 4ull, t * Work::kRowPositionStride, 4});
     vk::transfer_to_compute(cmd);
 
-    blocks_->begin_batch(cmd, *sequence_, B, all_logits, bool(observer_));
+    blocks_->begin_batch(cmd, *sequence_, B, all_logits, bool(observer_), rows);
     recipe_.gpu_forward(*blocks_);  // embed, layers, output head: logits in w.logits
 
     vk::compute_to_transfer(cmd);
@@ -163,7 +167,49 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
     const float* out = w.readback.as<float>().data();
     logits.insert(logits.end(), out, out + std::size_t(n_out) * c.n_vocab);
     if (observer_) report_routes(B);
-    sequence_->advance(B);
+    if (rows.empty()) sequence_->advance(B);
+    for (SequenceState* s : rows) s->advance(1);
+}
+
+bool GpuModel::can_decode_many() const {
+    const ModelConfig& c = config_;
+    const std::uint64_t align = std::max<std::uint64_t>(device_.limits().min_storage_buffer_offset_alignment, 1);
+    std::vector<std::uint64_t> rows = {std::uint64_t(c.n_heads) * c.head_dim, std::uint64_t(c.n_kv_heads) * c.head_dim};
+    if (c.has_linear_attention()) rows.insert(rows.end(), {c.ssm_mix_width(), c.ssm_v_heads, c.ssm_inner()});
+    return Work::kRowPositionStride % align == 0 &&
+           std::all_of(rows.begin(), rows.end(), [&](std::uint64_t width) { return width * 4 % align == 0; });
+}
+
+std::vector<float> GpuModel::decode_many(std::span<SequenceState* const> sequences,
+                                         std::span<const std::int32_t> tokens) {
+    const ModelConfig& c = config_;
+    if (sequences.size() != tokens.size()) fail("decode_many: {} sequences for {} tokens", sequences.size(), tokens.size());
+    if (sequences.size() > options_.max_batch)
+        fail("decode_many: {} sequences, more than the batch of {}", sequences.size(), options_.max_batch);
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+        if (sequences[i]->n_ctx() != options_.n_ctx || sequences[i]->n_past() >= options_.n_ctx)
+            fail("decode_many: sequence {} has no room in a context of {}", i, options_.n_ctx);
+        if (std::find(sequences.begin(), sequences.begin() + std::ptrdiff_t(i), sequences[i]) !=
+            sequences.begin() + std::ptrdiff_t(i))
+            fail("decode_many: sequence {} is listed twice", i);
+        if (tokens[i] < 0 || std::uint32_t(tokens[i]) >= c.n_vocab)
+            fail("token id {} is outside the vocabulary (0..{})", tokens[i], c.n_vocab - 1);
+    }
+    std::vector<float> logits;
+    if (sequences.size() > 1 && can_decode_many() && !observer_) {
+        forward_batch(tokens, true, logits, sequences);
+        return logits;
+    }
+    struct Restore {  // the sequence use_sequence() chose, after the loop or an exception
+        SequenceState*& current;
+        SequenceState* const saved = current;
+        ~Restore() { current = saved; }
+    } restore{sequence_};
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+        sequence_ = sequences[i];
+        forward_batch(tokens.subspan(i, 1), false, logits);
+    }
+    return logits;
 }
 
 void GpuModel::report_routes(std::uint32_t B) {
@@ -195,6 +241,7 @@ GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t bat
     WorkBytes w;
     for (std::uint64_t bytes : {B * 4,
                                 B * 4,  // tokens, positions
+                                B * Work::kRowPositionStride,
                                 B * E * 4,
                                 B * E * 4,
                                 B * E * 4,  // x, h, o

@@ -113,6 +113,18 @@ public:
     // It must outlive its use here.
     void use_sequence(SequenceState* sequence);
 
+    // One decode step of several sequences in one forward pass (continuous batching):
+    // tokens[i] is sequences[i]'s next token, at its n_past; returns the logits [n, n_vocab]
+    // in that order and advances each sequence by one. The weights are read once for all of
+    // them; the logits equal each sequence's own forward() within the rounding of a batched
+    // product. At most max_batch distinct sequences, each with room in its context. Runs
+    // them one by one where the device cannot bind each row (can_decode_many) or a route
+    // observer is set (it sees one sequence's positions).
+    std::vector<float> decode_many(std::span<SequenceState* const> sequences, std::span<const std::int32_t> tokens);
+    // Whether decode_many batches on this device: every per-row slice it binds is aligned to
+    // the device's storage-buffer offset alignment.
+    bool can_decode_many() const;
+
     // Device-local bytes this model holds (weights, KV cache, work buffers).
     std::uint64_t device_bytes() const;
 
@@ -139,8 +151,10 @@ public:
 
 private:
     // Runs one batch (tokens <= max_batch) at positions n_past...; logits of the batch's
-    // tokens (all or last) are appended to `logits`.
-    void forward_batch(std::span<const std::int32_t> tokens, bool all_logits, std::vector<float>& logits);
+    // tokens (all or last) are appended to `logits`. With `rows`, token t is instead the
+    // next of rows[t] (decode_many).
+    void forward_batch(std::span<const std::int32_t> tokens, bool all_logits, std::vector<float>& logits,
+                       std::span<SequenceState* const> rows = {});
     void report_routes(std::uint32_t tokens);
 
     vk::Device& device_;

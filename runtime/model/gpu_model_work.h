@@ -19,6 +19,11 @@ inline vk::Buffer device_buffer(vk::Device& d, std::uint64_t bytes, const char* 
 // F = expert ff width, S = shared expert width, X = experts per layer, V = vocabulary.
 struct Work {
     vk::Buffer tokens, positions;  // int32 [B]
+    // Decode of several sequences (GpuModel::decode_many): token t's position alone at
+    // t * kRowPositionStride, so each sequence's attention binds its own (256: the largest
+    // storage-buffer offset alignment Vulkan allows).
+    static constexpr std::uint64_t kRowPositionStride = 256;
+    vk::Buffer row_positions;
     vk::Buffer x, h, o;            // [B, E]: residual stream, normed input, block output
     vk::Buffer q, attn;            // [B, n_heads * head_dim]
     vk::Buffer k, v;               // [B, n_kv_heads * head_dim]
@@ -59,6 +64,7 @@ struct Work {
                             kvd = std::uint64_t(c.n_kv_heads) * c.head_dim;
         tokens = device_buffer(dev, B * 4ull, "tokens");
         positions = device_buffer(dev, B * 4ull, "positions");
+        row_positions = device_buffer(dev, B * kRowPositionStride, "positions per sequence");
         x = device_buffer(dev, B * E * 4, "residual stream");
         h = device_buffer(dev, B * E * 4, "normed hidden");
         o = device_buffer(dev, B * E * 4, "attention output");

@@ -159,6 +159,44 @@ TEST_CASE("a model with recurrent layers keeps all of its context or none, and s
     CHECK(nmse(other.forward(std::vector<std::int32_t>{prompt(10).back()}), fresh) < 1e-10);
 }
 
+TEST_CASE("a decode step of several sequences in one pass gives each sequence's own logits") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    for (const char* preset : {"tiny", "tiny-gptoss", "tiny-llama4", "tiny-qwen35moe", "tiny-qwen3next"}) {
+        for (std::uint32_t slots : {0u, 2u}) {  // resident, offloaded
+            CAPTURE(preset);
+            CAPTURE(slots);
+            const gguf::File file = gguf::File::open(make(preset, "f16"));
+            const model::GpuModelOptions o{.n_ctx = 40, .max_batch = 8, .expert_slots = slots};
+            model::GpuModel batched(gpu.device(), file, o), alone(gpu.device(), file, o);
+            REQUIRE(batched.can_decode_many());  // lavapipe binds any 16-byte-aligned row
+            // Three sequences at different lengths (one fresh), in both models.
+            std::vector<std::unique_ptr<model::SequenceState>> a, b;
+            for (std::size_t n : {9u, 1u, 5u}) {
+                for (auto* v : {&a, &b}) v->push_back(batched.new_sequence());
+                batched.use_sequence(a.back().get());
+                batched.forward(prompt(n));
+                alone.use_sequence(b.back().get());
+                alone.forward(prompt(n));
+            }
+            const std::vector<model::SequenceState*> rows{a[0].get(), a[1].get(), a[2].get()};
+            const std::uint32_t V = batched.config().n_vocab;
+            for (int step = 0; step < 3; ++step) {
+                const std::vector<std::int32_t> next{step * 31 + 2, step * 17 + 9, step * 7 + 40};
+                const std::vector<float> together = batched.decode_many(rows, next);
+                REQUIRE(together.size() == 3 * std::size_t(V));
+                for (std::size_t i = 0; i < 3; ++i) {
+                    alone.use_sequence(b[i].get());
+                    const std::vector<float> own = alone.forward(std::vector<std::int32_t>{next[i]});
+                    CHECK(nmse(std::vector<float>(together.begin() + i * V, together.begin() + (i + 1) * V), own) <
+                          1e-6);
+                    CHECK(rows[i]->n_past() == b[i]->n_past());
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("an MTP block (nextn_predict_layers) is skipped: not loaded, not in the plan, the output unchanged") {
     const gguf::File with = gguf::File::open(make("tiny-qwen35moe", "q4_k_m", false, 1));
     const gguf::File without = gguf::File::open(make("tiny-qwen35moe", "q4_k_m"));

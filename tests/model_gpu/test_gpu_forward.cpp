@@ -331,7 +331,7 @@ void check_smallest_plan(test::GpuTest& gpu, const fs::path& path) {
     const model::ModelConfig config = model::read_config(file);
     const bool host_counts =
         vk::Buffer(gpu.device(), 16, vk::MemoryKind::Staging, "probe").counted_bytes() > 0;
-    const model::BudgetPlan sizes = model::plan_budget(model::summarize(file), {.vram_budget = 1ull << 40, .ctx = 48});
+    const model::BudgetPlan sizes = model::plan_budget(model::summarize(file), {.vram_budget = 1ull << 40, .ctx = 48, .work_reserve = 0});
     const std::uint64_t L = config.n_moe_layers();
     const std::uint64_t expert = model::expert_weight_bytes(file, config) / (L * config.n_experts);
     const std::uint64_t budget = sizes.dense_bytes + sizes.kv_cache_bytes +
