@@ -6,6 +6,7 @@
 #include "model/gpu_blocks.h"
 
 #include "model/gpu_model_work.h"
+#include "vk/barrier.h"
 
 namespace ferry::model {
 
@@ -37,7 +38,7 @@ void GpuBlocks::attend_rows(std::uint32_t layer) {
                                .head_dim = c.head_dim,
                                .n_ctx = s.n_ctx()});
     }
-    barrier();
+    vk::compute_to_compute(*cmd_);  // the caches are not tracked: always a barrier
     const DeviceTensor& sinks = weights_.layers[layer].attn_sinks;
     for (std::uint32_t t = 0; t < tokens_; ++t) {
         const SequenceState& s = *rows_[t];
@@ -51,8 +52,9 @@ void GpuBlocks::attend_rows(std::uint32_t layer) {
                                .kv_len = s.n_past() + 1,
                                .params = attention_params(c, layer),
                                .sinks = sinks ? std::optional<vk::BufferBinding>(sinks.buffer) : std::nullopt});
-        barrier();  // the next row reuses the scratch; the caches are not tracked
+        vk::compute_to_compute(*cmd_);  // the next row reuses the scratch
     }
+    written_ = read_ = 0;
 }
 
 void GpuBlocks::conv_rows(std::uint32_t layer) {
