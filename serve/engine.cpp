@@ -151,21 +151,34 @@ void Engine::run() {
         for (auto& job : admitted) admit(std::move(job));
         if (stop_ && active_.empty()) break;
 
-        // One step of each running request, in turn.
-        for (std::size_t i = 0; i < active_.size();) {
-            bool more = false;
+        // One step of each running request: a prefill batch alone; the decoding ones sample
+        // their next token, then run them together in one forward pass (continuous
+        // batching; one by one without it).
+        std::vector<bool> done(active_.size(), false);
+        std::vector<std::size_t> decoding;
+        std::vector<text::TokenId> next;
+        for (std::size_t i = 0; i < active_.size(); ++i) {
+            Active& a = *active_[i];
             try {
-                more = step(*active_[i]);
+                if (a.prefilling || a.job->cancelled || !options_.batch_decode) {
+                    done[i] = !step(a);
+                } else if (const std::optional<text::TokenId> id = next_token(a)) {
+                    decoding.push_back(i);
+                    next.push_back(*id);
+                } else {
+                    done[i] = true;
+                }
             } catch (const std::exception& e) {
-                fail(*active_[i], 500, fmt::format("generation failed: {}", e.what()), "internal_error");
+                fail(a, 500, fmt::format("generation failed: {}", e.what()), "internal_error");
+                done[i] = true;
             }
-            if (more) {
-                ++i;
-            } else {
-                active_[i]->slot.busy = false;
-                active_[i]->slot.last_used = ++clock_;
-                active_.erase(active_.begin() + std::ptrdiff_t(i));
-            }
+        }
+        run_decodes(decoding, next, done);
+        for (std::size_t i = active_.size(); i-- > 0;) {
+            if (!done[i]) continue;
+            active_[i]->slot.busy = false;
+            active_[i]->slot.last_used = ++clock_;
+            active_.erase(active_.begin() + std::ptrdiff_t(i));
         }
         const offload::OffloadStats offload = model_.offload_stats();
         std::lock_guard lock(mutex_);
@@ -180,6 +193,37 @@ void Engine::run() {
     std::lock_guard lock(mutex_);
     stats_.active = 0;
     cv_.notify_all();
+}
+
+void Engine::run_decodes(const std::vector<std::size_t>& decoding, const std::vector<text::TokenId>& next,
+                         std::vector<bool>& done) {
+    if (decoding.empty()) return;
+    std::vector<model::SequenceState*> sequences;
+    for (std::size_t i : decoding) sequences.push_back(active_[i]->slot.sequence);
+    const auto start = Clock::now();
+    std::vector<float> logits;
+    try {
+        logits = model_.decode_many(sequences, next);
+    } catch (const std::exception& e) {
+        for (std::size_t i : decoding) {
+            fail(*active_[i], 500, fmt::format("generation failed: {}", e.what()), "internal_error");
+            done[i] = true;
+        }
+        return;
+    }
+    // The pass's time shared out: decode t/s then counts every sequence's token.
+    const double seconds = seconds_since(start) / double(decoding.size());
+    if (decoding.size() > 1 && model_.can_decode_many()) {
+        std::lock_guard lock(mutex_);
+        stats_.batched_decode_passes += 1;
+        stats_.batched_decode_tokens += decoding.size();
+    }
+    const std::size_t V = logits.size() / decoding.size();
+    for (std::size_t k = 0; k < decoding.size(); ++k) {
+        const auto row = logits.begin() + std::ptrdiff_t(k * V);
+        done[decoding[k]] = !ran(*active_[decoding[k]], next[k], std::vector<float>(row, row + std::ptrdiff_t(V)),
+                                 seconds);
+    }
 }
 
 void Engine::admit(std::shared_ptr<Job> job) {
@@ -282,7 +326,15 @@ bool Engine::step(Active& a) {
         return true;
     }
 
+    const std::optional<text::TokenId> id = next_token(a);
+    if (!id) return false;
     const auto start = Clock::now();
+    const text::TokenId one[] = {*id};
+    std::vector<float> logits = model_.forward(one);
+    return ran(a, *id, std::move(logits), seconds_since(start));
+}
+
+std::optional<text::TokenId> Engine::next_token(Active& a) {
     const text::TokenId id = a.sampler.sample(a.logits);
     a.sampler.accept(id);
     const std::string_view special_text = tokenizer_.piece(id, true);
@@ -290,7 +342,7 @@ bool Engine::step(Active& a) {
     if (tokenizer_.is_end_of_generation(id) ||
         std::find(ends.begin(), ends.end(), special_text) != ends.end()) {
         finish(a, "stop");
-        return false;
+        return std::nullopt;
     }
     ++a.generated;
     std::string out;
@@ -309,17 +361,21 @@ bool Engine::step(Active& a) {
     if (a.stop.stopped()) {
         a.cache_spells_raw = false;  // the token that completed the stop text is not run
         finish(a, "stop");
-        return false;
+        return std::nullopt;
     }
     // Every sent token is run, even the last, so the cache holds the whole answer and the
     // client's next turn prefills only its own text.
-    const text::TokenId one[] = {id};
-    a.logits = model_.forward(one);
+    return id;
+}
+
+bool Engine::ran(Active& a, text::TokenId id, std::vector<float> logits, double seconds) {
+    Slot& slot = a.slot;
+    a.logits = std::move(logits);
     slot.ids.push_back(id);
     {
         std::lock_guard lock(mutex_);
         stats_.generated_tokens += 1;
-        stats_.decode_seconds += seconds_since(start);
+        stats_.decode_seconds += seconds;
     }
     if (a.generated >= std::size_t(a.job->params.max_tokens) || slot.ids.size() >= n_ctx_) {
         finish(a, "length");

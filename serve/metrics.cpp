@@ -53,6 +53,11 @@ std::string prometheus_text(const std::map<std::pair<std::string, int>, std::uin
            double(e.generated_tokens));
     metric(out, "ferry_decode_seconds_total", "counter", "Time spent sampling and decoding.",
            e.decode_seconds);
+    metric(out, "ferry_batched_decode_passes_total", "counter",
+           "Decode passes that ran several sequences' tokens together (continuous batching).",
+           double(e.batched_decode_passes));
+    metric(out, "ferry_batched_decode_tokens_total", "counter", "Tokens decoded in those passes.",
+           double(e.batched_decode_tokens));
     metric(out, "ferry_prefill_tokens_per_second", "gauge", "Prefill tokens per second since start.",
            rate(double(e.prefilled_tokens), e.prefill_seconds));
     metric(out, "ferry_decode_tokens_per_second", "gauge",

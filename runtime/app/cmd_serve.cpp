@@ -33,6 +33,7 @@ struct ServeCliOptions {
     std::string alias;
     std::string chat_template;
     bool no_thinking = false;
+    bool no_cont_batching = false;
     std::string reasoning_format = "deepseek";
     double drain_seconds = 15;
 };
@@ -78,7 +79,10 @@ void run_serve(ServeCliOptions o) {
     rc.started = std::int64_t(std::time(nullptr));
 
     serve::Engine engine(session.model(), tok,
-                         {.parallel = o.parallel, .max_queue = o.queue, .batch = o.model.batch});
+                         {.parallel = o.parallel,
+                          .max_queue = o.queue,
+                          .batch = o.model.batch,
+                          .batch_decode = !o.no_cont_batching});
     o.server.drain_grace = std::chrono::milliseconds(std::int64_t(o.drain_seconds * 1000));
     serve::serve_http(engine, rc, o.server, [&](std::uint16_t port) {
         // One line a script can wait for (the e2e test does).
@@ -132,6 +136,9 @@ void add_serve_command(CLI::App& parent) {
     cmd->add_option("--chat-template", o->chat_template,
                     "Chat format, overriding the one detected from the GGUF: " + text::chat_format_names());
     cmd->add_flag("--no-think", o->no_thinking, "Qwen3: thinking off (an empty <think></think> block)");
+    cmd->add_flag("--no-cont-batching", o->no_cont_batching,
+                  "Decode the --parallel sequences one at a time instead of one token of each in one forward "
+                  "pass (continuous batching, the default)");
     cmd->add_option("--reasoning-format", o->reasoning_format,
                     "deepseek: chat answers' reasoning (Qwen3's <think>, gpt-oss's analysis channel) in "
                     "reasoning_content, as llama-server; none: left in content as the model wrote it")

@@ -60,6 +60,19 @@ const a2 = await client.chat.completions.create({ model: 'demo', messages: turn2
 const cached = a2.usage.prompt_tokens_details.cached_tokens;
 check(cached >= a1.usage.prompt_tokens, `second turn: ${cached} of ${a2.usage.prompt_tokens} prompt tokens cached (first turn's prompt: ${a1.usage.prompt_tokens})`);
 
+// --- continuous batching: two answers at once run their decode steps in one pass, and each
+// is the answer it gets alone (greedy)
+const prompts = ['Tell me about boats.', 'Why is the sky blue?'];
+const aloneAnswers = [];
+for (const p of prompts)
+  aloneAnswers.push((await client.chat.completions.create({ model: 'demo', messages: user(p), max_tokens: 8, temperature: 0 })).choices[0].message.content);
+const passesBefore = await metric('ferry_batched_decode_passes_total');
+const together = await Promise.all(prompts.map((p) => client.chat.completions.create({ model: 'demo', messages: user(p), max_tokens: 8, temperature: 0 })));
+const passes = (await metric('ferry_batched_decode_passes_total')) - passesBefore;
+check(together.every((r, i) => r.choices[0].message.content === aloneAnswers[i]),
+      `two answers at once equal each alone: ${JSON.stringify(together.map((r) => r.choices[0].message.content))}`);
+check(passes > 0, `their decode steps ran batched: ${passes} passes of several sequences`);
+
 // --- tool calling (the demo model's template is Qwen3's): tools reach the prompt, a call
 // and its result go round, streamed and not. The random-weight model does not call on its
 // own; the parsing of <tool_call> answers is test_serve's.
