@@ -180,6 +180,8 @@ void GpuBlocks::project(const DeviceTensor& W, Act in, Act out) {
     access({in}, {out});
     if (tokens_ == 1)
         mat_.matvec(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)});
+    else if (!rows_.empty())
+        project_rows(W, in, out);
     else
         mat_.matmul(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)}, tokens_);
 }
@@ -355,6 +357,8 @@ void GpuBlocks::experts(std::uint32_t layer) {
     const std::uint32_t index = expert_layer_index(config_, layer);
     if (tokens_ == 1)
         engine_.decode_layer(*this, *cmd_, index);
+    else if (!rows_.empty() && !engine_.offloading())
+        experts_rows(index);
     else
         engine_.prefill_layer(*this, *cmd_, index, tokens_);
     written_ = read_ = 0;  // the engine's work ends with a barrier
@@ -362,7 +366,9 @@ void GpuBlocks::experts(std::uint32_t layer) {
 
 void GpuBlocks::logits(const DeviceTensor& output) {
     access({Act::H}, {});
-    if (all_logits_ && tokens_ > 1)
+    if (!rows_.empty())
+        logits_rows(output);
+    else if (all_logits_ && tokens_ > 1)
         mat_.matmul(*cmd_, output.matrix(), {.buffer = &w_.h}, {.buffer = &w_.logits}, tokens_);
     else
         mat_.matvec(*cmd_, output.matrix(), {.buffer = &w_.h, .offset = (tokens_ - 1) * config_.n_embd},

@@ -107,6 +107,9 @@ private:
     void attend_rows(std::uint32_t layer);
     void conv_rows(std::uint32_t layer);
     void delta_net_rows(std::uint32_t layer);
+    void project_rows(const DeviceTensor& w, Act in, Act out);
+    void experts_rows(std::uint32_t engine_layer);  // resident experts only
+    void logits_rows(const DeviceTensor& output);
     std::uint32_t tokens_ = 0;
     bool all_logits_ = false;
     bool record_routes_ = false;

@@ -1,10 +1,14 @@
 // GpuBlocks for a decode step of several sequences (GpuModel::decode_many): token t is the
 // next of rows_[t], so the steps that read a sequence's state — the KV cache and attention,
 // the conv tail and the delta-rule state — run once per row, on that row's slice of the
-// activations (bound at its offset) and its own state. Every other step runs on the whole
-// batch as for a prefill.
+// activations (bound at its offset) and its own state. The matrix products run as decode
+// kernels per row too (matvec, the resident experts' slot matvecs): the prefill kernels'
+// tiles cost as much for 4 tokens as for 64 (bench/RESULTS.md), so until a multi-row
+// matvec exists the rows share the pass, its submission and the small steps, not the
+// weight reads. Offloaded experts take the prefill path (the engine places them).
 #include "model/gpu_blocks.h"
 
+#include "kernels/expert_slots.h"
 #include "model/gpu_model_work.h"
 #include "vk/barrier.h"
 
@@ -87,6 +91,74 @@ void GpuBlocks::delta_net_rows(std::uint32_t layer) {
                                .shape = delta_net_shape(config_),
                                .fresh = rows_[t]->n_past() == 0});
     barrier();
+}
+
+// Rows packed as the prefill matmul reads and writes them: [tokens, cols] in, [tokens, rows] out.
+void GpuBlocks::project_rows(const DeviceTensor& W, Act in, Act out) {
+    const kernels::DeviceMatrix m = W.matrix();
+    for (std::uint32_t t = 0; t < tokens_; ++t)
+        mat_.matvec(*cmd_, m, {.buffer = &buffer(in), .offset = t * m.cols},
+                    {.buffer = &buffer(out), .offset = t * m.rows});
+}
+
+void GpuBlocks::logits_rows(const DeviceTensor& output) {
+    for (std::uint32_t t = 0; t < tokens_; ++t)
+        mat_.matvec(*cmd_, output.matrix(), {.buffer = &w_.h, .offset = t * config_.n_embd},
+                    {.buffer = &w_.logits, .offset = t * config_.n_vocab});
+}
+
+// Each row's top-k experts as record_decode does for one token (slot offsets, gate and up,
+// GLU, down; the offsets table is shared, so a barrier between rows), then one combine.
+void GpuBlocks::experts_rows(std::uint32_t layer) {
+    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const LayerTensors<DeviceTensor>& L = moe_layer(layer);
+    const std::uint32_t K = config_.n_experts_used, F = config_.n_ff_expert, E = config_.n_embd;
+    // Each row's ids into an aligned slot of its own (a row of the router's [B, K] ids may
+    // sit at any 4-byte offset; a binding may not).
+    vk::compute_to_transfer(*cmd_);
+    for (std::uint32_t t = 0; t < tokens_; ++t)
+        cmd_->copy(w_.ids, w_.row_ids, {t * K * 4ull, t * Work::kRowPositionStride, K * 4ull});
+    vk::transfer_to_compute(*cmd_);
+    for (std::uint32_t t = 0; t < tokens_; ++t) {
+        const vk::BufferBinding ids(w_.row_ids, t * Work::kRowPositionStride, K * 4ull);
+        kernels::record_expert_slots(pipelines_, *cmd_,
+                                     {.ids = ids,
+                                      .residency = w_.residency,
+                                      .gate_offsets = w_.gate_off,
+                                      .up_offsets = w_.up_off,
+                                      .down_offsets = w_.down_off,
+                                      .routes = K,
+                                      .n_experts = config_.n_experts,
+                                      .gate_bytes = pools[0].expert_bytes,
+                                      .up_bytes = pools[1].expert_bytes,
+                                      .down_bytes = pools[2].expert_bytes});
+        vk::compute_to_compute(*cmd_);
+        const std::uint32_t ffn = t * K * F;
+        mat_.expert_matvec(*cmd_, expert_matrices(pools[0]), w_.gate_off, K, {.buffer = &w_.h, .offset = t * E},
+                           {.buffer = &w_.g, .offset = ffn, .slot_stride = F});
+        mat_.expert_matvec(*cmd_, expert_matrices(pools[1]), w_.up_off, K, {.buffer = &w_.h, .offset = t * E},
+                           {.buffer = &w_.u, .offset = ffn, .slot_stride = F});
+        vk::compute_to_compute(*cmd_);
+        kernels::GluArgs glu{.gate = row(w_.g, t, K * F),
+                             .up = row(w_.u, t, K * F),
+                             .out = row(w_.a, t, K * F),
+                             .n = K * F,
+                             .kind = glu_kind()};
+        if (L.ffn_gate_exps_bias)
+            glu.bias = kernels::GluRouteBias{.ids = ids,
+                                             .bias_gate = L.ffn_gate_exps_bias.buffer,
+                                             .bias_up = L.ffn_up_exps_bias.buffer,
+                                             .width = F,
+                                             .n_experts = config_.n_experts};
+        ops_.glu(*cmd_, glu);
+        vk::compute_to_compute(*cmd_);
+        mat_.expert_matvec(*cmd_, expert_matrices(pools[2]), w_.down_off, K,
+                           {.buffer = &w_.a, .offset = ffn, .slot_stride = F},
+                           {.buffer = &w_.d, .offset = t * K * E, .slot_stride = E});
+        vk::compute_to_compute(*cmd_);  // the next row rewrites the offsets
+    }
+    record_moe_combine(*cmd_, layer, tokens_, w_.d);
+    vk::compute_to_compute(*cmd_);
 }
 
 }  // namespace ferry::model

@@ -174,10 +174,20 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
 bool GpuModel::can_decode_many() const {
     const ModelConfig& c = config_;
     const std::uint64_t align = std::max<std::uint64_t>(device_.limits().min_storage_buffer_offset_alignment, 1);
-    std::vector<std::uint64_t> rows = {std::uint64_t(c.n_heads) * c.head_dim, std::uint64_t(c.n_kv_heads) * c.head_dim};
-    if (c.has_linear_attention()) rows.insert(rows.end(), {c.ssm_mix_width(), c.ssm_v_heads, c.ssm_inner()});
-    return Work::kRowPositionStride % align == 0 &&
-           std::all_of(rows.begin(), rows.end(), [&](std::uint64_t width) { return width * 4 % align == 0; });
+    // Rows bound at their offset (attention, conv, delta rule, the experts' GLU) must meet the
+    // binding alignment; rows given to matvec as float offsets a multiple of 4 (quant blocks).
+    std::vector<std::uint64_t> bound = {std::uint64_t(c.n_heads) * c.head_dim, std::uint64_t(c.n_kv_heads) * c.head_dim,
+                                        std::uint64_t(c.n_experts_used) * c.n_ff_expert};
+    std::vector<std::uint64_t> offsets = {c.n_embd, c.n_vocab, c.n_ff_expert, c.n_ff_shared, c.n_ff_dense,
+                                          2ull * c.n_heads * c.head_dim};
+    if (c.has_linear_attention()) {
+        bound.insert(bound.end(), {c.ssm_mix_width(), c.ssm_v_heads, c.ssm_inner()});
+        offsets.push_back(c.fused_projection_width());
+    }
+    offsets.insert(offsets.end(), bound.begin(), bound.end());
+    return Work::kRowPositionStride % align == 0 && c.n_experts_used * 4 <= Work::kRowPositionStride &&
+           std::all_of(bound.begin(), bound.end(), [&](std::uint64_t w) { return w * 4 % align == 0; }) &&
+           std::all_of(offsets.begin(), offsets.end(), [](std::uint64_t w) { return w % 4 == 0; });
 }
 
 std::vector<float> GpuModel::decode_many(std::span<SequenceState* const> sequences,
@@ -242,6 +252,7 @@ GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t bat
     for (std::uint64_t bytes : {B * 4,
                                 B * 4,  // tokens, positions
                                 B * Work::kRowPositionStride,
+                                B * Work::kRowPositionStride,  // per-sequence positions, expert ids
                                 B * E * 4,
                                 B * E * 4,
                                 B * E * 4,  // x, h, o

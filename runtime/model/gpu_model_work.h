@@ -24,6 +24,7 @@ struct Work {
     // storage-buffer offset alignment Vulkan allows).
     static constexpr std::uint64_t kRowPositionStride = 256;
     vk::Buffer row_positions;
+    vk::Buffer row_ids;  // and each token's top-k expert ids, at t * kRowPositionStride (top-k <= 64)
     vk::Buffer x, h, o;            // [B, E]: residual stream, normed input, block output
     vk::Buffer q, attn;            // [B, n_heads * head_dim]
     vk::Buffer k, v;               // [B, n_kv_heads * head_dim]
@@ -65,6 +66,7 @@ struct Work {
         tokens = device_buffer(dev, B * 4ull, "tokens");
         positions = device_buffer(dev, B * 4ull, "positions");
         row_positions = device_buffer(dev, B * kRowPositionStride, "positions per sequence");
+        row_ids = device_buffer(dev, B * kRowPositionStride, "expert ids per sequence");
         x = device_buffer(dev, B * E * 4, "residual stream");
         h = device_buffer(dev, B * E * 4, "normed hidden");
         o = device_buffer(dev, B * E * 4, "attention output");

@@ -162,11 +162,11 @@ TEST_CASE("a model with recurrent layers keeps all of its context or none, and s
 TEST_CASE("a decode step of several sequences in one pass gives each sequence's own logits") {
     test::GpuTest gpu;
     if (!gpu) return;
-    for (const char* preset : {"tiny", "tiny-gptoss", "tiny-llama4", "tiny-qwen35moe", "tiny-qwen3next"}) {
-        for (std::uint32_t slots : {0u, 2u}) {  // resident, offloaded
+    for (const std::string preset : {"tiny", "tiny-gptoss", "tiny-llama4", "tiny-qwen35moe", "tiny-qwen3next"}) {
+        for (std::uint32_t slots : {0u, 2u}) {  // resident at F16, offloaded at Q4_K_M
             CAPTURE(preset);
             CAPTURE(slots);
-            const gguf::File file = gguf::File::open(make(preset, "f16"));
+            const gguf::File file = gguf::File::open(make(preset, slots ? "q4_k_m" : "f16"));
             const model::GpuModelOptions o{.n_ctx = 40, .max_batch = 8, .expert_slots = slots};
             model::GpuModel batched(gpu.device(), file, o), alone(gpu.device(), file, o);
             REQUIRE(batched.can_decode_many());  // lavapipe binds any 16-byte-aligned row
