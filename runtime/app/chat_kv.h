@@ -36,7 +36,12 @@ public:
 
     // Makes the cache hold exactly `ids` (at least the last one is run, for its logits).
     // Checks the interrupt flag between batches of `batch` tokens.
-    PrefillResult prefill(std::span<const text::TokenId> ids, const std::string& rendered);
+    // history: the conversation before the new answer's opening (rendered without the
+    // generation prompt); where it is a prefix of `rendered`, a model with recurrent layers
+    // saves its state at its end, so the next turn, whose prompt diverges from the cache
+    // where this answer's opening was (Qwen3.5 drops earlier think blocks), resumes there.
+    PrefillResult prefill(std::span<const text::TokenId> ids, const std::string& rendered,
+                          const std::string& history = {});
 
     // Runs one generated token; returns its logits. What the cache spells is unknown from
     // here until answer_text() says it.

@@ -120,7 +120,7 @@ void ChatSession::answer(std::string user_text) {
         sampler_.accept(ids[i]);
 
     clear_interrupt();
-    PrefillResult prefill = kv_.prefill(ids, rendered);
+    PrefillResult prefill = kv_.prefill(ids, rendered, conversation_.render(false));
     if (prefill.interrupted) {
         clear_interrupt();
         conversation_.pop_back();

@@ -98,6 +98,19 @@ std::unique_ptr<SequenceState> GpuModel::new_sequence() {
     return std::make_unique<SequenceState>(device_, config_, options_.n_ctx);
 }
 
+std::uint32_t GpuModel::truncate(std::uint32_t n) {
+    const std::uint32_t kept = sequence_->truncate(n);
+    if (sequence_->restore_pending()) {
+        vk::CommandBuffer& cmd = *cmd_;
+        cmd.begin();
+        vk::compute_to_transfer(cmd);
+        sequence_->restore_checkpoint(cmd);
+        vk::transfer_to_compute(cmd);
+        engine_->submit_and_wait(cmd);
+    }
+    return kept;
+}
+
 void GpuModel::use_sequence(SequenceState* sequence) {
     if (sequence && sequence->n_ctx() != options_.n_ctx)
         fail("a sequence of {} positions cannot run on a model made for --ctx {}", sequence->n_ctx(),
@@ -118,11 +131,25 @@ std::vector<float> GpuModel::forward(std::span<const std::int32_t> tokens, bool 
         if (t < 0 || std::uint32_t(t) >= c.n_vocab)
             fail("token id {} is outside the vocabulary (0..{})", t, c.n_vocab - 1);
     std::vector<float> logits;
-    for (std::size_t first = 0; first < tokens.size(); first += options_.max_batch) {
-        const std::size_t n = std::min<std::size_t>(options_.max_batch, tokens.size() - first);
+    // A requested checkpoint inside these tokens cuts a batch there.
+    const std::uint32_t start = n_past(), request = sequence_->checkpoint_request();
+    const bool checkpoint = sequence_->has_recurrent() && request > start && request <= start + tokens.size();
+    if (request <= start + tokens.size()) sequence_->request_checkpoint(0);  // reached now, or passed
+    for (std::size_t first = 0; first < tokens.size();) {
+        std::size_t n = std::min<std::size_t>(options_.max_batch, tokens.size() - first);
+        if (checkpoint && start + first < request) n = std::min<std::size_t>(n, request - start - first);
         const bool last_batch = first + n == tokens.size();
         forward_batch(tokens.subspan(first, n), all_logits, logits);
         if (!all_logits && !last_batch) logits.clear();
+        first += n;
+        if (checkpoint && n_past() == request) {
+            vk::CommandBuffer& cmd = *cmd_;
+            cmd.begin();
+            vk::compute_to_transfer(cmd);
+            sequence_->save_checkpoint(cmd);
+            vk::transfer_to_compute(cmd);
+            engine_->submit_and_wait(cmd);
+        }
     }
     return logits;
 }

@@ -103,7 +103,13 @@ public:
     std::vector<float> forward(std::span<const std::int32_t> tokens, bool all_logits = false);
     // Forgets positions >= n and returns the positions kept (SequenceState::truncate: a
     // model with recurrent layers keeps all or nothing).
-    std::uint32_t truncate(std::uint32_t n) { return sequence_->truncate(n); }
+    std::uint32_t truncate(std::uint32_t n);
+    // Recurrent layers: once the sequence reaches `position` in a later forward() (a batch
+    // is cut there), its states are saved, so a later truncate() to `position` or beyond
+    // comes back there instead of starting over: chat asks for the end of the conversation
+    // before the new answer's opening, where the next turn's prompt diverges from what the
+    // answer left. No effect without recurrent layers.
+    void checkpoint_at(std::uint32_t position) { sequence_->request_checkpoint(position); }
     void reset() { sequence_->reset(); }
 
     // Another sequence's state (n_ctx positions; device memory counted against the budget),

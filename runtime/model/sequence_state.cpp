@@ -30,6 +30,8 @@ SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint
             s.conv = vk::Buffer(device, std::max<std::uint64_t>(conv_state_bytes(c), 16), vk::MemoryKind::DeviceLocal,
                                 "conv state");
             s.ssm = vk::Buffer(device, delta_state_bytes(c), vk::MemoryKind::DeviceLocal, "delta-rule state");
+            s.saved_conv = vk::Buffer(device, s.conv.size(), vk::MemoryKind::DeviceLocal, "conv state checkpoint");
+            s.saved_ssm = vk::Buffer(device, s.ssm.size(), vk::MemoryKind::DeviceLocal, "delta-rule state checkpoint");
             has_recurrent_ = true;
         } else {
             s.k = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "K cache");
@@ -42,7 +44,8 @@ SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint
 std::uint64_t SequenceState::recurrent_bytes(const ModelConfig& c) {
     std::uint64_t total = 0;
     for (std::uint32_t l = 0; l < c.n_layers; ++l)
-        if (layer_is_recurrent(c, l)) total += conv_state_bytes(c) + delta_state_bytes(c);
+        if (layer_is_recurrent(c, l))  // the state and its checkpoint
+            total += 2 * (std::max<std::uint64_t>(conv_state_bytes(c), 16) + delta_state_bytes(c));
     return total;
 }
 
@@ -54,14 +57,42 @@ std::uint64_t SequenceState::bytes_for(const ModelConfig& c, std::uint32_t n_ctx
 
 std::uint64_t SequenceState::device_bytes() const {
     std::uint64_t total = 0;
-    for (const LayerState& s : layers_) total += s.k.size() + s.v.size() + s.conv.size() + s.ssm.size();
+    for (const LayerState& s : layers_)
+        total += s.k.size() + s.v.size() + s.conv.size() + s.ssm.size() + s.saved_conv.size() + s.saved_ssm.size();
     return total;
 }
 
 std::uint32_t SequenceState::truncate(std::uint32_t n) {
     if (n > n_past_) fail("cannot keep {} positions: only {} are in the context", n, n_past_);
-    n_past_ = has_recurrent_ && n != n_past_ ? 0 : n;
+    if (!has_recurrent_ || n == n_past_) {
+        n_past_ = n;
+    } else if (checkpoint_ > 0 && checkpoint_ <= n) {
+        n_past_ = checkpoint_;
+        restore_pending_ = true;
+    } else {
+        n_past_ = 0;
+    }
+    if (checkpoint_ > n_past_) checkpoint_ = 0;
     return n_past_;
+}
+
+void SequenceState::save_checkpoint(vk::CommandBuffer& cmd) {
+    for (const LayerState& s : layers_)
+        if (s.kind == LayerStateKind::Recurrent) {
+            cmd.copy(s.conv, s.saved_conv, {0, 0, s.conv.size()});
+            cmd.copy(s.ssm, s.saved_ssm, {0, 0, s.ssm.size()});
+        }
+    checkpoint_ = n_past_;
+    restore_pending_ = false;
+}
+
+void SequenceState::restore_checkpoint(vk::CommandBuffer& cmd) {
+    for (const LayerState& s : layers_)
+        if (s.kind == LayerStateKind::Recurrent) {
+            cmd.copy(s.saved_conv, s.conv, {0, 0, s.conv.size()});
+            cmd.copy(s.saved_ssm, s.ssm, {0, 0, s.ssm.size()});
+        }
+    restore_pending_ = false;
 }
 
 }  // namespace ferry::model

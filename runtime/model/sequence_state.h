@@ -5,6 +5,7 @@
 // of layer state (a sliding-window ring, a recurrent state) adds a kind here, not a path
 // through chat.
 #include "model/config.h"
+#include "vk/command.h"
 #include "vk/buffer.h"
 #include "vk/device.h"
 
@@ -23,6 +24,7 @@ struct LayerState {
     LayerStateKind kind = LayerStateKind::FullKv;
     vk::Buffer k, v;       // FullKv
     vk::Buffer conv, ssm;  // Recurrent
+    vk::Buffer saved_conv, saved_ssm;  // Recurrent: the state at the checkpoint position
 };
 
 class SequenceState {
@@ -37,24 +39,39 @@ public:
 
     // Forgets positions >= n and returns the positions kept: n, except that a recurrent
     // state cannot go back (it holds only the last position), so a model with one keeps
-    // n_past() when n == n_past() and otherwise starts over (0: the next batch reads its
-    // state as zeros). Full-KV entries stay but are overwritten before being read. Throws
-    // ferry::Error when n > n_past().
+    // n_past() when n == n_past(), else goes back to its checkpoint where that is at or
+    // before n (restore_checkpoint() must then run before the next batch), else starts
+    // over (0: the next batch reads its state as zeros). Full-KV entries stay but are
+    // overwritten before being read. Throws ferry::Error when n > n_past().
     std::uint32_t truncate(std::uint32_t n);
     bool has_recurrent() const { return has_recurrent_; }
-    void reset() { n_past_ = 0; }
+    void reset() { n_past_ = checkpoint_ = 0, restore_pending_ = false; }
+
+    // Recurrent layers: the states after position n_past() copied aside (record into `cmd`
+    // after the batch that wrote them), so truncate() can come back to this position;
+    // restore_checkpoint() records the copy back. One checkpoint per sequence, the latest.
+    void save_checkpoint(vk::CommandBuffer& cmd);
+    bool restore_pending() const { return restore_pending_; }
+    void restore_checkpoint(vk::CommandBuffer& cmd);
+    std::uint32_t checkpoint() const { return checkpoint_; }  // 0: none
+    // Where the forward pass should save the next checkpoint (GpuModel::checkpoint_at).
+    void request_checkpoint(std::uint32_t position) { checkpoint_request_ = position; }
+    std::uint32_t checkpoint_request() const { return checkpoint_request_; }
     // `tokens` more positions are filled (the forward pass wrote them).
     void advance(std::uint32_t tokens) { n_past_ += tokens; }
 
     // Device bytes of one sequence's state for n_ctx positions.
     static std::uint64_t bytes_for(const ModelConfig& config, std::uint32_t n_ctx);
-    // Of which the recurrent states (the same for any n_ctx).
+    // Of which the recurrent states and their checkpoint copy (the same for any n_ctx).
     static std::uint64_t recurrent_bytes(const ModelConfig& config);
 
 private:
     std::uint32_t n_ctx_ = 0;
     std::uint32_t n_past_ = 0;
     bool has_recurrent_ = false;
+    std::uint32_t checkpoint_ = 0;  // position of the saved states; 0: none
+    std::uint32_t checkpoint_request_ = 0;
+    bool restore_pending_ = false;
     std::vector<LayerState> layers_;
 };
 

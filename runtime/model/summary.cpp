@@ -139,7 +139,7 @@ void read_shape(const gguf::File& file, const std::string& arch, ModelSummary& s
             if ((l + 1) % interval != 0) {
                 kv_heads[l] = 0;
                 ++s.recurrent_layers;
-                s.recurrent_state_bytes += per_layer;
+                s.recurrent_state_bytes += 2 * per_layer;  // the state and its checkpoint
             }
     }
     for (std::uint64_t h : kv_heads) {
@@ -348,7 +348,7 @@ std::string format_summary(const ModelSummary& s, const std::optional<BudgetPlan
     append_line(out, "VRAM budget {} at --ctx {}:", format_bytes(p.budget), p.ctx);
     append_line(out, "  dense weights       {:>10}", format_bytes(p.dense_bytes));
     if (s.recurrent_layers > 0)
-        append_line(out, "  KV cache + states   {:>10}  (F16 KV of the attention layers, F32 state of {} linear-attention layers)",
+        append_line(out, "  KV cache + states   {:>10}  (F16 KV of the attention layers, F32 state + checkpoint of {} linear-attention layers)",
                     format_bytes(p.kv_cache_bytes), s.recurrent_layers);
     else
         append_line(out, "  KV cache (F16)      {:>10}", format_bytes(p.kv_cache_bytes));

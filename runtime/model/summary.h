@@ -64,7 +64,8 @@ struct ModelSummary {
     // n_kv_heads(l) * (key_length + value_length); 0 when the keys are missing.
     std::uint64_t kv_elements_per_token = 0;
     // Linear-attention layers (full_attention_interval): they hold no KV cache but a
-    // fixed F32 state (conv inputs + delta-rule S), this many bytes for all of them.
+    // fixed F32 state (conv inputs + delta-rule S) and a checkpoint copy of it (so chat can
+    // go back to the end of the previous turn), this many bytes for all of them.
     std::uint64_t recurrent_layers = 0, recurrent_state_bytes = 0;
     std::vector<std::string> notes;  // what could not be worked out, and why
 };

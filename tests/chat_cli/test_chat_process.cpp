@@ -102,6 +102,27 @@ TEST_CASE("a second turn prefills only its own new tokens") {
     CHECK(chat.out().find("> ") != 0);
 }
 
+// Qwen3.5 with thinking off: turn 1's prompt ends in an empty think block that the next
+// turn's rendering of that answer drops, so the prompts part where the answer opened; the
+// recurrent layers come back to their checkpoint at the end of turn 1's history.
+TEST_CASE("a hybrid (DeltaNet) model's second turn resumes from the end of the first turn's history") {
+    if (ferry::test::vulkan_device() == nullptr) return;
+    const std::string path = kTmp + "/chat_cli_qwen35.gguf";
+    REQUIRE(ferry::test::run_command({FERRY_BIN, "make-model", "--preset", "tiny-qwen35moe", "--seed", "7", "-o",
+                                      path, "--force"}) == 0);
+    ChildProcess chat({FERRY_BIN, "chat", "-m", path, "--seed", "3", "--stats-json", "--no-think", "-n", "6"});
+    chat.write("hello there\nhow are you today\n");
+    chat.close_stdin();
+    const int status = chat.wait_exit();
+    INFO(chat.err());
+    CHECK(exited_zero(status));
+    const auto stats = stats_lines(chat.err());
+    REQUIRE(stats.size() == 2);
+    CHECK(stats[0]["reused"] == 0);
+    CHECK(stats[1]["reused"].get<int>() > 0);  // before the checkpoint: 0 (all or nothing)
+    CHECK(stats[1]["reused"].get<int>() < stats[0]["context_used"].get<int>());
+}
+
 TEST_CASE("/save then /load gives back the conversation, and the next turn reuses the loaded cache") {
     if (ferry::test::vulkan_device() == nullptr) return;
     const std::string first = kTmp + "/chat_cli_first.json", second = kTmp + "/chat_cli_second.json";

@@ -217,6 +217,25 @@ TEST_CASE("an MTP block (nextn_predict_layers) is skipped: not loaded, not in th
           run_gpu(gpu.device(), without, {.n_ctx = 32, .max_batch = 8, .expert_slots = 3}));
 }
 
+TEST_CASE("a recurrent model goes back to its checkpoint, and on from there as a fresh run does") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const gguf::File file = gguf::File::open(make("tiny-qwen35moe", "f16"));
+    const std::vector<std::int32_t> tokens = prompt(12);
+    model::GpuModel fresh(gpu.device(), file, {.n_ctx = 32, .max_batch = 8});
+    const std::vector<float> want = fresh.forward(tokens);
+    model::GpuModel m(gpu.device(), file, {.n_ctx = 32, .max_batch = 8});
+    m.checkpoint_at(5);
+    m.forward(std::span(tokens).first(10));  // batches of 5 and 5: the first ends at the checkpoint
+    CHECK(m.sequence().checkpoint() == 5);
+    CHECK(m.truncate(7) == 5);  // the state at 7 is gone; 5 is kept
+    const std::vector<float> resumed = m.forward(std::span(tokens).subspan(5));
+    CHECK(nmse(resumed, want) < 1e-9);
+    CHECK(m.truncate(3) == 0);  // before the checkpoint: start over
+    CHECK(m.sequence().checkpoint() == 0);
+    CHECK(nmse(m.forward(tokens), want) < 1e-9);
+}
+
 TEST_CASE("Mixtral's per-expert tensors run like the merged layout, resident and offloaded") {
     const gguf::File merged = gguf::File::open(make("tiny-mixtral", "q4_k_m"));
     const gguf::File split = gguf::File::open(make("tiny-mixtral", "q4_k_m", true));
