@@ -50,6 +50,7 @@ struct Engine::Active {
     Slot& slot;
     std::vector<text::TokenId> prompt;
     std::size_t reused = 0;
+    std::size_t checkpoint = 0;  // the history's end in prompt tokens (0: none)
     bool started = false;  // the cache was cut to the common prefix
     bool prefilling = true;
     std::vector<float> logits;
@@ -279,6 +280,11 @@ void Engine::admit(std::shared_ptr<Job> job) {
     stops.insert(stops.end(), job->end_texts.begin(), job->end_texts.end());
     auto a = std::make_unique<Active>(job, *best, tokenizer_, std::move(stops));
     a->prompt = std::move(best_ids);
+    if (!job->history_text.empty() && job->prompt_text.starts_with(job->history_text)) {
+        const auto h = tokenizer_.encode(job->history_text, {.add_special = false, .parse_special = true});
+        if (h.size() < a->prompt.size() && std::equal(h.begin(), h.end(), a->prompt.begin()))
+            a->checkpoint = h.size();
+    }
     best->busy = true;
     // The penalties look back over the prompt's last tokens too, as `ferry chat` does.
     const std::size_t window = std::size_t(std::max(job->params.sampler.penalty_last_n, 0));
@@ -299,7 +305,8 @@ bool Engine::step(Active& a) {
             // First step: keep the common prefix, run at least the last token for its logits.
             std::size_t common = common_prefix(a.prompt, slot.ids);
             if (common == a.prompt.size()) --common;
-            common = model_.truncate(std::uint32_t(common));  // recurrent layers: all or nothing
+            common = model_.truncate(std::uint32_t(common));  // recurrent layers: a checkpoint or nothing
+            if (a.checkpoint > common) model_.checkpoint_at(std::uint32_t(a.checkpoint));
             slot.ids.resize(common);
             slot.text_known = false;
             a.reused = common;

@@ -70,6 +70,9 @@ public:
     const GenerationParams params;
     const std::vector<std::string> end_texts;
     const text::ReasoningMarkup markup;
+    // Chat: the conversation before the answer's opening (rendered without the generation
+    // prompt), where a recurrent model checkpoints (GpuModel::checkpoint_at).
+    std::string history_text;
     std::atomic<bool> cancelled{false};
 
     void push(JobEvent event) {

@@ -126,6 +126,8 @@ void Router::chat_completions(const HttpRequest& r, HttpConnection& conn) {
     markup.tags_shown = false;
     auto job = std::make_shared<Job>(std::move(prompt), true, req.params, text::end_of_turn_texts(config_.format),
                                      markup);
+    options.add_generation_prompt = false;
+    job->history_text = text::render_chat(config_.format, req.messages, options);
     const AnswerShape shape{
         .meta = {next_id("chatcmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
         .chat = true,
