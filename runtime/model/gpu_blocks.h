@@ -108,6 +108,8 @@ private:
     void conv_rows(std::uint32_t layer);
     void delta_net_rows(std::uint32_t layer);
     void project_rows(const DeviceTensor& w, Act in, Act out);
+    void record_slot_offsets(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::BufferBinding& ids,
+                             const vk::Buffer& residency);
     void experts_rows(std::uint32_t engine_layer);  // resident experts only
     void logits_rows(const DeviceTensor& output);
     std::uint32_t tokens_ = 0;

@@ -121,18 +121,7 @@ void GpuBlocks::experts_rows(std::uint32_t layer) {
     vk::transfer_to_compute(*cmd_);
     for (std::uint32_t t = 0; t < tokens_; ++t) {
         const vk::BufferBinding ids(w_.row_ids, t * Work::kRowPositionStride, K * 4ull);
-        kernels::record_expert_slots(pipelines_, *cmd_,
-                                     {.ids = ids,
-                                      .residency = w_.residency,
-                                      .gate_offsets = w_.gate_off,
-                                      .up_offsets = w_.up_off,
-                                      .down_offsets = w_.down_off,
-                                      .routes = K,
-                                      .n_experts = config_.n_experts,
-                                      .gate_bytes = pools[0].expert_bytes,
-                                      .up_bytes = pools[1].expert_bytes,
-                                      .down_bytes = pools[2].expert_bytes});
-        vk::compute_to_compute(*cmd_);
+        record_slot_offsets(*cmd_, layer, ids, w_.residency);
         const std::uint32_t ffn = t * K * F;
         mat_.expert_matvec(*cmd_, expert_matrices(pools[0]), w_.gate_off, K, {.buffer = &w_.h, .offset = t * E},
                            {.buffer = &w_.g, .offset = ffn, .slot_stride = F});

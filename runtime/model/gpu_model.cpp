@@ -100,15 +100,18 @@ std::unique_ptr<SequenceState> GpuModel::new_sequence() {
 
 std::uint32_t GpuModel::truncate(std::uint32_t n) {
     const std::uint32_t kept = sequence_->truncate(n);
-    if (sequence_->restore_pending()) {
-        vk::CommandBuffer& cmd = *cmd_;
-        cmd.begin();
-        vk::compute_to_transfer(cmd);
-        sequence_->restore_checkpoint(cmd);
-        vk::transfer_to_compute(cmd);
-        engine_->submit_and_wait(cmd);
-    }
+    if (sequence_->restore_pending())
+        copy_states([&](vk::CommandBuffer& cmd) { sequence_->restore_checkpoint(cmd); });
     return kept;
+}
+
+void GpuModel::copy_states(const std::function<void(vk::CommandBuffer&)>& record) {
+    vk::CommandBuffer& cmd = *cmd_;
+    cmd.begin();
+    vk::compute_to_transfer(cmd);
+    record(cmd);
+    vk::transfer_to_compute(cmd);
+    engine_->submit_and_wait(cmd);
 }
 
 void GpuModel::use_sequence(SequenceState* sequence) {
@@ -142,14 +145,8 @@ std::vector<float> GpuModel::forward(std::span<const std::int32_t> tokens, bool 
         forward_batch(tokens.subspan(first, n), all_logits, logits);
         if (!all_logits && !last_batch) logits.clear();
         first += n;
-        if (checkpoint && n_past() == request) {
-            vk::CommandBuffer& cmd = *cmd_;
-            cmd.begin();
-            vk::compute_to_transfer(cmd);
-            sequence_->save_checkpoint(cmd);
-            vk::transfer_to_compute(cmd);
-            engine_->submit_and_wait(cmd);
-        }
+        if (checkpoint && n_past() == request)
+            copy_states([&](vk::CommandBuffer& cmd) { sequence_->save_checkpoint(cmd); });
     }
     return logits;
 }

@@ -20,6 +20,7 @@
 #include "vk/device.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -162,6 +163,8 @@ private:
     void forward_batch(std::span<const std::int32_t> tokens, bool all_logits, std::vector<float>& logits,
                        std::span<SequenceState* const> rows = {});
     void report_routes(std::uint32_t tokens);
+    // Records `record`'s copies between barriers and waits for them (checkpoints).
+    void copy_states(const std::function<void(vk::CommandBuffer&)>& record);
 
     vk::Device& device_;
     const gguf::File& file_;

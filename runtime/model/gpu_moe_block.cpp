@@ -173,23 +173,28 @@ void GpuBlocks::write_routes(vk::CommandBuffer& cmd, std::span<const std::int32_
     engine_.submit_and_wait(cmd);
 }
 
-// x += Σ_k w_k · W_down[e_k] · act(W_gate[e_k] h, W_up[e_k] h), one token, no host sync.
-void GpuBlocks::record_decode(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::Buffer* residency,
-                              offload::FfnTimer timer) {
+// The gate/up/down offsets of one token's top-k experts (ids) in the layer's pools.
+void GpuBlocks::record_slot_offsets(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::BufferBinding& ids,
+                                    const vk::Buffer& residency) {
     const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
-    const std::uint32_t K = config_.n_experts_used;
     kernels::record_expert_slots(pipelines_, cmd,
-                                 {.ids = w_.ids,
-                                  .residency = residency ? *residency : w_.residency,
+                                 {.ids = ids,
+                                  .residency = residency,
                                   .gate_offsets = w_.gate_off,
                                   .up_offsets = w_.up_off,
                                   .down_offsets = w_.down_off,
-                                  .routes = K,
+                                  .routes = config_.n_experts_used,
                                   .n_experts = config_.n_experts,
                                   .gate_bytes = pools[0].expert_bytes,
                                   .up_bytes = pools[1].expert_bytes,
                                   .down_bytes = pools[2].expert_bytes});
     vk::compute_to_compute(cmd);
+}
+
+// x += Σ_k w_k · W_down[e_k] · act(W_gate[e_k] h, W_up[e_k] h), one token, no host sync.
+void GpuBlocks::record_decode(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::Buffer* residency,
+                              offload::FfnTimer timer) {
+    record_slot_offsets(cmd, layer, w_.ids, residency ? *residency : w_.residency);
     record_decode_ffn(cmd, layer, timer);
     record_moe_combine(cmd, layer, 1, w_.d);
     vk::compute_to_compute(cmd);
