@@ -194,8 +194,9 @@ std::string harmony_final_text(const std::string& content) {
 }
 
 // OpenAI harmony format (gpt-oss): a fixed system message with date and reasoning effort,
-// the user's system prompt as the developer's instructions, earlier answers on the final
-// channel (their analysis is dropped, as the format's guide says).
+// the user's system prompt as the developer's instructions (followed by a blank line, as
+// gpt-oss's chat_template.jinja writes them), earlier answers on the final channel (their
+// analysis is dropped, as the format's guide says).
 std::string render_harmony(std::span<const ChatMessage> messages, const ChatOptions& o) {
     std::string s =
         "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
@@ -207,7 +208,7 @@ std::string render_harmony(std::span<const ChatMessage> messages, const ChatOpti
     for (const ChatMessage& m : messages)
         if (m.role == "system") instructions += (instructions.empty() ? "" : "\n\n") + m.content;
     if (!instructions.empty())
-        s += "<|start|>developer<|message|># Instructions\n\n" + instructions + "<|end|>";
+        s += "<|start|>developer<|message|># Instructions\n\n" + instructions + "\n\n<|end|>";  // as the template
     for (const ChatMessage& m : messages) {
         if (m.role == "user")
             s += "<|start|>user<|message|>" + m.content + "<|end|>";

@@ -5,7 +5,9 @@
 //   assistant + eos_token, bos first)
 // - Gemma: Gemma's model card prompt format (<start_of_turn>user / model, <end_of_turn>;
 //   the system prompt is prepended to the first user turn)
-// - gpt-oss: the OpenAI harmony response format guide (system, developer "# Instructions",
+// - gpt-oss: the OpenAI harmony response format guide and gpt-oss's chat_template.jinja
+//   (llama.cpp's models/templates/openai-gpt-oss-120b.jinja: "# Instructions\n\n" + the
+//   developer message + "\n\n" before <|end|>) (system, developer "# Instructions",
 //   <|start|>assistant generation prompt, earlier answers on the final channel)
 #include "base/error.h"
 #include "text/chat_template.h"
@@ -167,7 +169,7 @@ TEST_CASE("gpt-oss harmony") {
           "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
           "Knowledge cutoff: 2024-06\nCurrent date: 2026-11-22\n\nReasoning: medium\n\n"
           "# Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|>"
-          "<|start|>developer<|message|># Instructions\n\nYou are terse.<|end|>"
+          "<|start|>developer<|message|># Instructions\n\nYou are terse.\n\n<|end|>"
           "<|start|>user<|message|>Hi<|end|>"
           "<|start|>assistant<|channel|>final<|message|>Hello.<|end|>"
           "<|start|>user<|message|>2+2?<|end|>"
