@@ -14,7 +14,7 @@ void drop_leading_newlines(std::string& s, bool& started) {
 }  // namespace
 
 AnswerParts::AnswerParts(const std::optional<text::ReasoningMarkup>& reasoning, bool reasoning_open,
-                         bool tool_calls)
+                         Calls tool_calls)
     : tool_calls_(tool_calls) {
     if (reasoning) think_.emplace(*reasoning, reasoning_open);
 }
@@ -30,10 +30,11 @@ AnswerParts::Piece AnswerParts::finish() {
 AnswerParts::Piece AnswerParts::route(const std::vector<text::TextSegment>& segments, bool last) {
     Piece p;
     for (const text::TextSegment& s : segments) (s.thinking ? p.reasoning : p.content) += s.text;
-    if (tool_calls_) {
-        ToolCallStream::Out out = calls_.push(p.content);
+    if (tool_calls_ != Calls::none) {
+        const bool harmony = tool_calls_ == Calls::harmony;
+        ToolCallStream::Out out = harmony ? harmony_calls_.push(p.content) : calls_.push(p.content);
         if (last) {
-            ToolCallStream::Out rest = calls_.finish();
+            ToolCallStream::Out rest = harmony ? harmony_calls_.finish() : calls_.finish();
             out.text += rest.text;
             out.calls.insert(out.calls.end(), rest.calls.begin(), rest.calls.end());
         }

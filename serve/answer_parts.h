@@ -19,17 +19,20 @@ public:
         std::vector<text::ToolCall> calls;
     };
     // reasoning: the markup to split off (none: all content); reasoning_open: the prompt
-    // opened it, so the answer starts inside; tool_calls: parse <tool_call> blocks.
-    AnswerParts(const std::optional<text::ReasoningMarkup>& reasoning, bool reasoning_open, bool tool_calls);
+    // opened it, so the answer starts inside; tool_calls: parse calls out of the content in
+    // this format's syntax (Qwen3's <tool_call> blocks, harmony's function messages).
+    enum class Calls { none, qwen3, harmony };
+    AnswerParts(const std::optional<text::ReasoningMarkup>& reasoning, bool reasoning_open, Calls tool_calls);
     Piece push(std::string_view text);
     Piece finish();  // what is still held at the end of the answer
 
 private:
     Piece route(const std::vector<text::TextSegment>& segments, bool last);
 
-    bool tool_calls_;
+    Calls tool_calls_;
     std::optional<text::ThinkSplitter> think_;
     ToolCallStream calls_;
+    HarmonyCallStream harmony_calls_;
     bool reasoning_started_ = false, content_started_ = false;
 };
 

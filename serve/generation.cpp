@@ -136,7 +136,7 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
                 if (!streaming) {
                     // Tool calls or split reasoning: the content without the surrounding
                     // whitespace those leave.
-                    const bool parted = shape.tool_calls || shape.reasoning;
+                    const bool parted = shape.tool_calls != AnswerParts::Calls::none || shape.reasoning;
                     const std::string content = parted ? trimmed(whole.content) : whole.content;
                     const json body =
                         shape.chat ? chat_completion(shape.meta, content, finish(whole.calls.size()), e->usage,

@@ -6,6 +6,7 @@
 #include "serve/engine.h"
 #include "serve/http_connection.h"
 #include "serve/openai_format.h"
+#include "serve/answer_parts.h"
 #include "serve/tool_calls.h"
 #include "text/reasoning.h"
 
@@ -19,7 +20,8 @@ struct AnswerShape {
     bool chat = true;  // chat.completion(.chunk) objects, else text_completion
     bool stream = false;
     bool include_usage = false;
-    bool tool_calls = false;  // the request gave tools: <tool_call> blocks become tool_calls
+    // The request gave tools: calls in the answer (in the format's syntax) become tool_calls.
+    AnswerParts::Calls tool_calls = AnswerParts::Calls::none;
     // Where set, reasoning in this markup goes into reasoning_content, the rest into content;
     // reasoning_open: the prompt opened it (Qwen3.5), so the answer starts inside.
     std::optional<text::ReasoningMarkup> reasoning = std::nullopt;

@@ -1,5 +1,6 @@
 #include "serve/router.h"
 
+#include "base/error.h"
 #include "serve/api_error.h"
 #include "serve/chat_page.h"
 #include "serve/generation.h"
@@ -114,26 +115,36 @@ void Router::chat_completions(const HttpRequest& r, HttpConnection& conn) {
     if (uses_tools && !text::supports_tools(config_.format))
         throw ApiError(400,
                        fmt::format("this model's chat format ({}) has no tool calling in ferry; tools work with "
-                                   "Qwen3-style templates (<tool_call>)",
+                                   "Qwen3's template (<tool_call>) and gpt-oss's harmony",
                                    text::chat_format_name(config_.format)),
                        "invalid_request_error", req.tools.empty() ? "messages" : "tools");
     text::ChatOptions options = config_.chat_options;
     options.tools = req.tools;
-    std::string prompt = text::render_chat(config_.format, req.messages, options);
+    std::string prompt, history;
+    try {  // a conversation the template cannot write (a tool result without a call) is the client's
+        prompt = text::render_chat(config_.format, req.messages, options);
+        options.add_generation_prompt = false;
+        history = text::render_chat(config_.format, req.messages, options);
+    } catch (const ferry::Error& e) {
+        throw ApiError(400, e.what(), "invalid_request_error", "messages");
+    }
     // Splitting the reasoning off: the format's markup, its tags not part of either text.
-    text::ReasoningMarkup markup = text::reasoning_markup(config_.split_reasoning ? config_.format
-                                                                                  : text::ChatFormat::Qwen3);
+    // (harmony's calls need its headers in the text whenever tools are given)
+    const bool harmony = config_.format == text::ChatFormat::Harmony;
+    text::ReasoningMarkup markup = text::reasoning_markup(
+        config_.split_reasoning || (harmony && !req.tools.empty()) ? config_.format : text::ChatFormat::Qwen3);
     markup.tags_shown = false;
     auto job = std::make_shared<Job>(std::move(prompt), true, req.params, text::end_of_turn_texts(config_.format),
                                      markup);
-    options.add_generation_prompt = false;
-    job->history_text = text::render_chat(config_.format, req.messages, options);
+    job->history_text = std::move(history);
     const AnswerShape shape{
         .meta = {next_id("chatcmpl"), std::int64_t(std::time(nullptr)), config_.limits.model_id},
         .chat = true,
         .stream = req.stream,
         .include_usage = req.include_usage,
-        .tool_calls = !req.tools.empty(),
+        .tool_calls = req.tools.empty() ? AnswerParts::Calls::none
+                      : harmony         ? AnswerParts::Calls::harmony
+                                        : AnswerParts::Calls::qwen3,
         .reasoning = config_.split_reasoning ? std::optional(markup) : std::nullopt,
         .reasoning_open = config_.split_reasoning && text::prompt_opens_reasoning(config_.format, options)};
     answer_job(engine_, job, shape, conn);

@@ -24,25 +24,6 @@ std::size_t partial_tag_at_end(std::string_view text, std::string_view tag) {
 
 }  // namespace
 
-std::string python_json(const ordered_json& value) {
-    if (value.is_object()) {
-        std::string s = "{";
-        bool first = true;
-        for (const auto& [key, item] : value.items()) {
-            if (!first) s += ", ";
-            first = false;
-            s += ordered_json(key).dump(-1, ' ', false) + ": " + python_json(item);
-        }
-        return s + "}";
-    }
-    if (value.is_array()) {
-        std::string s = "[";
-        for (std::size_t i = 0; i < value.size(); ++i) s += (i ? ", " : "") + python_json(value[i]);
-        return s + "]";
-    }
-    return value.dump(-1, ' ', false);  // strings escaped as json.dumps with ensure_ascii=False
-}
-
 bool parse_tool_call(std::string_view body, text::ToolCall& call) {
     const std::string_view json_text = trim(body);
     const ordered_json j = ordered_json::parse(json_text.begin(), json_text.end(), nullptr, false);
@@ -89,6 +70,53 @@ ToolCallStream::Out ToolCallStream::push(std::string_view piece) {
         held_.erase(0, close + kClose.size());
         in_call_ = false;
     }
+}
+
+namespace {
+
+constexpr std::string_view kHarmonyHeaders[] = {"<|channel|>commentary", " to=functions.", "to=functions."};
+
+}  // namespace
+
+ToolCallStream::Out HarmonyCallStream::push(std::string_view piece) {
+    held_ += piece;
+    ToolCallStream::Out out;
+    if (in_call_) return out;
+    std::size_t at = std::string::npos;
+    for (std::string_view h : kHarmonyHeaders) at = std::min(at, held_.find(h));
+    if (at != std::string::npos) {
+        out.text = held_.substr(0, at);
+        held_.erase(0, at);
+        in_call_ = true;
+        return out;
+    }
+    std::size_t keep = 0;
+    for (std::string_view h : kHarmonyHeaders) keep = std::max(keep, partial_tag_at_end(held_, h));
+    out.text = held_.substr(0, held_.size() - keep);
+    held_.erase(0, held_.size() - keep);
+    return out;
+}
+
+ToolCallStream::Out HarmonyCallStream::finish() {
+    ToolCallStream::Out out;
+    const auto to = held_.find("to=functions.");
+    const auto message = held_.find("<|message|>", to == std::string::npos ? 0 : to);
+    if (in_call_ && to != std::string::npos && message != std::string::npos) {
+        const std::size_t name_at = to + 13;
+        const std::size_t name_end = std::min(held_.find_first_of(" <", name_at), message);
+        std::string args = held_.substr(message + 11);
+        if (const auto end = args.find("<|"); end != std::string::npos) args.resize(end);
+        text::ToolCall call{held_.substr(name_at, name_end - name_at), std::string(trim(args))};
+        if (!call.name.empty()) {
+            if (call.arguments.empty()) call.arguments = "{}";
+            out.calls.push_back(std::move(call));
+            held_.clear();
+        }
+    }
+    out.text = std::move(held_);
+    held_.clear();
+    in_call_ = false;
+    return out;
 }
 
 ToolCallStream::Out ToolCallStream::finish() {

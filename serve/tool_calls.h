@@ -4,6 +4,7 @@
 // This file turns those blocks of the generated text into OpenAI tool_calls, whole answers
 // and streams alike, and writes JSON as the chat template's `tojson` does for the prompt.
 #include "text/chat_template.h"
+#include "text/python_json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -13,9 +14,7 @@
 
 namespace ferry::serve {
 
-// JSON text as Python's json.dumps writes it (the templates' tojson): ", " between items,
-// ": " after keys, keys in their order, non-ASCII as it is.
-std::string python_json(const nlohmann::ordered_json& value);
+using text::python_json;  // text/python_json.h: the templates' tojson
 
 // A complete <tool_call> body parsed: {"name": string, "arguments": object or JSON string}.
 // False where it is not a call (the block then stays text, as the model wrote it).
@@ -33,6 +32,21 @@ public:
     };
     Out push(std::string_view piece);
     Out finish();
+
+private:
+    std::string held_;
+    bool in_call_ = false;
+};
+
+// The same for gpt-oss's harmony: a call is a commentary message to a function,
+//   <|channel|>commentary to=functions.NAME [json]<|message|>ARGS   (or " to=functions.NAME
+//   <|channel|>commentary json<|message|>ARGS" after a dropped <|start|>assistant)
+// and generation stops at its <|call|>, so everything from a call's header on is held and
+// parsed at finish().
+class HarmonyCallStream {
+public:
+    ToolCallStream::Out push(std::string_view piece);
+    ToolCallStream::Out finish();
 
 private:
     std::string held_;

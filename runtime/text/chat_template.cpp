@@ -1,6 +1,7 @@
 #include "text/chat_template.h"
 
 #include "base/error.h"
+#include "text/harmony_tools.h"
 
 #include <algorithm>
 #include <array>
@@ -198,22 +199,45 @@ std::string harmony_final_text(const std::string& content) {
 // gpt-oss's chat_template.jinja writes them), earlier answers on the final channel (their
 // analysis is dropped, as the format's guide says).
 std::string render_harmony(std::span<const ChatMessage> messages, const ChatOptions& o) {
+    const bool tools = !o.tools.empty();
     std::string s =
         "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
         "Knowledge cutoff: 2024-06\nCurrent date: " +
         (o.harmony_date.empty() ? today() : o.harmony_date) + "\n\nReasoning: " + o.harmony_reasoning +
-        "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every "
-        "message.<|end|>";
+        "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every message." +
+        (tools ? "\nCalls to these tools must go to the commentary channel: 'functions'." : "") + "<|end|>";
     std::string instructions;
     for (const ChatMessage& m : messages)
         if (m.role == "system") instructions += (instructions.empty() ? "" : "\n\n") + m.content;
-    if (!instructions.empty())
-        s += "<|start|>developer<|message|># Instructions\n\n" + instructions + "\n\n<|end|>";  // as the template
-    for (const ChatMessage& m : messages) {
-        if (m.role == "user")
+    if (!instructions.empty() || tools) {  // as the template: a blank line after the instructions
+        s += "<|start|>developer<|message|>";
+        if (!instructions.empty()) s += "# Instructions\n\n" + instructions + "\n\n";
+        if (tools) s += harmony_functions(o.tools);
+        s += "<|end|>";
+    }
+    std::string last_call;  // the function a tool message answers: the latest call's
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const ChatMessage& m = messages[i];
+        if (m.role == "user") {
             s += "<|start|>user<|message|>" + m.content + "<|end|>";
-        else if (m.role == "assistant")
+        } else if (m.role == "tool") {
+            if (last_call.empty()) fail("a tool message follows no assistant tool call");
+            s += "<|start|>functions." + last_call + " to=assistant<|channel|>commentary<|message|>" +
+                 json_string(m.content) + "<|end|>";
+        } else if (m.role == "assistant" && !m.tool_calls.empty()) {
+            // The call's text stays as analysis until a later final answer (the template).
+            const bool final_later = std::any_of(messages.begin() + std::ptrdiff_t(i) + 1, messages.end(),
+                                                 [](const ChatMessage& n) { return n.role == "assistant" && n.tool_calls.empty(); });
+            if (!m.content.empty() && !final_later)
+                s += "<|start|>assistant<|channel|>analysis<|message|>" + m.content + "<|end|>";
+            const ToolCall& call = m.tool_calls.front();  // the template renders one call per message
+            s += "<|start|>assistant to=functions." + call.name + "<|channel|>commentary json<|message|>" +
+                 harmony_arguments(call.arguments) + "<|call|>";
+            last_call = call.name;
+        } else if (m.role == "assistant") {
             s += "<|start|>assistant<|channel|>final<|message|>" + harmony_final_text(m.content) + "<|end|>";
+            last_call.clear();
+        }
     }
     if (o.add_generation_prompt) s += "<|start|>assistant";
     return s;
@@ -276,7 +300,7 @@ bool prompt_opens_reasoning(ChatFormat format, const ChatOptions& o) {
 // Qwen3.5's tool format is not rendered yet: its templates are not among the published
 // ones ferry's tests derive from, so tools are refused there rather than guessed.
 bool supports_tools(ChatFormat format) {
-    return format == ChatFormat::Qwen3;
+    return format == ChatFormat::Qwen3 || format == ChatFormat::Harmony;
 }
 
 std::string_view chat_format_name(ChatFormat format) {

@@ -69,7 +69,8 @@ bool has_thinking_switch(ChatFormat format);
 // the answer then starts with reasoning and its first marker is the closing </think>.
 bool prompt_opens_reasoning(ChatFormat format, const ChatOptions& options);
 
-// Whether the format defines tool calling ferry renders and parses: Qwen3's <tool_call>.
+// Whether the format defines tool calling ferry renders and parses: Qwen3's <tool_call>,
+// gpt-oss's harmony functions (text/harmony_tools.h).
 bool supports_tools(ChatFormat format);
 
 // Texts that end an assistant turn in this format (generation stops at them).

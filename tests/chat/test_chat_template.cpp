@@ -121,6 +121,51 @@ TEST_CASE("Qwen3 tools: the system block, an assistant's call, results as tool r
           "<|im_start|>assistant\n");
 }
 
+// gpt-oss's chat_template.jinja (llama.cpp's models/templates/openai-gpt-oss-120b.jinja),
+// rendered by hand with Hugging Face's trim_blocks/lstrip_blocks: the system message names
+// the commentary channel for calls; the developer message holds the instructions and the
+// functions namespace (a parameter's type as render_typescript_type writes it, "?" when not
+// required, its default after ", // default: ", then ",\n"); an assistant's call is a
+// commentary message to functions.NAME ending <|call|> (its arguments tojson'ed, its text as
+// analysis while no final answer follows); the result comes from functions.NAME, tojson'ed.
+TEST_CASE("harmony tools: the functions namespace, a call and its result") {
+    const std::string tool =
+        R"({"type": "function", "function": {"name": "get_weather", "description": "Weather of a city", )"
+        R"("parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "The city"}, )"
+        R"("unit": {"type": "string", "enum": ["c", "f"], "default": "c"}, "days": {"type": "integer", "default": 1}, )"
+        R"("tags": {"type": "array", "items": {"type": "string"}}}, "required": ["city"]}}})";
+    const std::string none = R"({"type": "function", "function": {"name": "now", "description": "The time"}})";
+    ChatOptions o;
+    o.harmony_date = "2026-12-04";
+    o.tools = {tool, none};
+    const std::vector<ChatMessage> c{
+        {"system", "Be brief."},
+        {"user", "Weather in Paris?"},
+        {"assistant", "Checking.", {{"get_weather", R"({"city":"Paris"})"}}},
+        {"tool", "18 C"},
+    };
+    const std::string expected =
+        "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
+        "Knowledge cutoff: 2024-06\nCurrent date: 2026-12-04\n\nReasoning: medium\n\n"
+        "# Valid channels: analysis, commentary, final. Channel must be included for every message.\n"
+        "Calls to these tools must go to the commentary channel: 'functions'.<|end|>"
+        "<|start|>developer<|message|># Instructions\n\nBe brief.\n\n# Tools\n\n## functions\n\n"
+        "namespace functions {\n\n"
+        "// Weather of a city\ntype get_weather = (_: {\n// The city\ncity: string,\n"
+        "unit?: \"c\" | \"f\", // default: c,\ndays?: number, // default: 1,\ntags?: string[],\n}) => any;\n\n"
+        "// The time\ntype now = () => any;\n\n"
+        "} // namespace functions<|end|>"
+        "<|start|>user<|message|>Weather in Paris?<|end|>"
+        "<|start|>assistant<|channel|>analysis<|message|>Checking.<|end|>"
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Paris\"}<|call|>"
+        "<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>\"18 C\"<|end|>"
+        "<|start|>assistant";
+    CHECK(render_chat(ChatFormat::Harmony, c, o) == expected);
+    // A tool message with no call before it is refused.
+    const std::vector<ChatMessage> orphan{{"user", "x"}, {"tool", "y"}};
+    CHECK_THROWS_AS(render_chat(ChatFormat::Harmony, orphan, o), Error);
+}
+
 TEST_CASE("formats without tool calling refuse tools, tool results and calls") {
     ChatOptions o;
     o.tools = {R"({"type": "function"})"};
@@ -129,7 +174,7 @@ TEST_CASE("formats without tool calling refuse tools, tool results and calls") {
     const std::vector<ChatMessage> tool{{"user", "x"}, {"tool", "y"}};
     CHECK_THROWS_AS(render_chat(ChatFormat::ChatML, tool, {}), Error);
     CHECK(supports_tools(ChatFormat::Qwen3));
-    CHECK_FALSE(supports_tools(ChatFormat::Harmony));
+    CHECK(supports_tools(ChatFormat::Harmony));
     CHECK_FALSE(supports_tools(ChatFormat::Qwen35));
 }
 
