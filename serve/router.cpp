@@ -112,7 +112,7 @@ void Router::chat_completions(const HttpRequest& r, HttpConnection& conn) {
     const bool uses_tools = !req.tools.empty() || std::any_of(req.messages.begin(), req.messages.end(), [](auto& m) {
                                 return m.role == "tool" || !m.tool_calls.empty();
                             });
-    if (uses_tools && !text::supports_tools(config_.format))
+    if (uses_tools && !text::supports_tools(config_.format, config_.chat_options))
         throw ApiError(400,
                        fmt::format("this model's chat format ({}) has no tool calling in ferry; tools work with "
                                    "Qwen3's template (<tool_call>) and gpt-oss's harmony",

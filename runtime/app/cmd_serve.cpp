@@ -68,6 +68,8 @@ void run_serve(ServeCliOptions o) {
     if (v.bos && v.add_bos) rc.chat_options.bos_text = tok.piece(*v.bos, true);
     if (v.eos) rc.chat_options.eos_text = tok.piece(*v.eos, true);
     rc.chat_options.enable_thinking = !o.no_thinking;
+    rc.chat_options.qwen3_tool_calls = text::template_has_qwen3_tools(
+        session.file().optional_string("tokenizer.chat_template").value_or(""));
     rc.split_reasoning = o.reasoning_format == "deepseek";
     rc.limits.model_id =
         o.alias.empty() ? std::filesystem::path(o.model.model_path).stem().string() : o.alias;

@@ -258,7 +258,7 @@ constexpr std::array<std::pair<ChatFormat, std::string_view>, 8> kNames{{
 
 std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages,
                         const ChatOptions& options) {
-    const bool tools = supports_tools(format);
+    const bool tools = supports_tools(format, options);
     for (const ChatMessage& m : messages) {
         if (m.role == "tool" ? !tools : m.role != "system" && m.role != "user" && m.role != "assistant")
             fail("chat message has role '{}': expected system, user or assistant{}", m.role,
@@ -297,10 +297,17 @@ bool prompt_opens_reasoning(ChatFormat format, const ChatOptions& o) {
     return format == ChatFormat::Qwen35 && o.add_generation_prompt && o.enable_thinking;
 }
 
-// Qwen3.5's tool format is not rendered yet: its templates are not among the published
-// ones ferry's tests derive from, so tools are refused there rather than guessed.
-bool supports_tools(ChatFormat format) {
-    return format == ChatFormat::Qwen3 || format == ChatFormat::Harmony;
+// Qwen3.5's own tool format is not rendered: its templates are not among the published
+// ones ferry's tests derive from, so its tools are refused unless the model's template is
+// Qwen3's for tools.
+bool supports_tools(ChatFormat format, const ChatOptions& options) {
+    return format == ChatFormat::Qwen3 || format == ChatFormat::Harmony ||
+           (format == ChatFormat::Qwen35 && options.qwen3_tool_calls);
+}
+
+bool template_has_qwen3_tools(std::string_view t) {
+    return contains(t, "function signatures within <tools></tools> XML tags") && contains(t, "<tool_call>") &&
+           contains(t, "<args-json-object>");
 }
 
 std::string_view chat_format_name(ChatFormat format) {

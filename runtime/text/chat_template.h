@@ -45,6 +45,9 @@ struct ChatOptions {
     // (Python's json.dumps: ", " and ": " separators, keys in the client's order). Only
     // formats with tool calling take them (supports_tools); render_chat refuses the others.
     std::vector<std::string> tools = {};
+    // Qwen35 (a think-opening Qwen template): the model's own template writes Qwen3's
+    // <tool_call> JSON calls (template_has_qwen3_tools), so tools render and parse as Qwen3's.
+    bool qwen3_tool_calls = false;
 };
 
 std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages, const ChatOptions& options);
@@ -70,8 +73,12 @@ bool has_thinking_switch(ChatFormat format);
 bool prompt_opens_reasoning(ChatFormat format, const ChatOptions& options);
 
 // Whether the format defines tool calling ferry renders and parses: Qwen3's <tool_call>,
-// gpt-oss's harmony functions (text/harmony_tools.h).
-bool supports_tools(ChatFormat format);
+// gpt-oss's harmony functions (text/harmony_tools.h), and Qwen35 where options say its
+// template is Qwen3's for tools (Qwen3-2507 Thinking, Qwen3-Next Thinking).
+bool supports_tools(ChatFormat format, const ChatOptions& options = {});
+// Whether a GGUF's tokenizer.chat_template writes Qwen3's tool instructions and
+// {"name": ..., "arguments": ...} calls inside <tool_call>.
+bool template_has_qwen3_tools(std::string_view template_text);
 
 // Texts that end an assistant turn in this format (generation stops at them).
 std::vector<std::string> end_of_turn_texts(ChatFormat format);

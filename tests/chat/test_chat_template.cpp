@@ -14,6 +14,8 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 using namespace ferry;
@@ -166,6 +168,14 @@ TEST_CASE("harmony tools: the functions namespace, a call and its result") {
     CHECK_THROWS_AS(render_chat(ChatFormat::Harmony, orphan, o), Error);
 }
 
+TEST_CASE("Qwen3's tool instructions are recognised in a template's text") {
+    std::ifstream in(std::string(FERRY_SHARED_DATA_DIR) + "/tokenizers/qwen3/tokenizer_config.json");
+    REQUIRE(in);
+    const std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(template_has_qwen3_tools(config));  // the published Qwen3 template (JSON-escaped here)
+    CHECK_FALSE(template_has_qwen3_tools("{{'<|im_start|>' + role}} <tool_call>"));
+}
+
 TEST_CASE("formats without tool calling refuse tools, tool results and calls") {
     ChatOptions o;
     o.tools = {R"({"type": "function"})"};
@@ -176,6 +186,9 @@ TEST_CASE("formats without tool calling refuse tools, tool results and calls") {
     CHECK(supports_tools(ChatFormat::Qwen3));
     CHECK(supports_tools(ChatFormat::Harmony));
     CHECK_FALSE(supports_tools(ChatFormat::Qwen35));
+    ChatOptions qwen3_tools;
+    qwen3_tools.qwen3_tool_calls = true;  // a think-opening template with Qwen3's tool text
+    CHECK(supports_tools(ChatFormat::Qwen35, qwen3_tools));
 }
 
 TEST_CASE("Mixtral [INST] with bos/eos and the system prompt folded in") {
