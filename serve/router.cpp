@@ -120,11 +120,12 @@ void Router::chat_completions(const HttpRequest& r, HttpConnection& conn) {
                        "invalid_request_error", req.tools.empty() ? "messages" : "tools");
     text::ChatOptions options = config_.chat_options;
     options.tools = req.tools;
+    text::ChatOptions history_options = options;
+    history_options.add_generation_prompt = false;
     std::string prompt, history;
     try {  // a conversation the template cannot write (a tool result without a call) is the client's
         prompt = text::render_chat(config_.format, req.messages, options);
-        options.add_generation_prompt = false;
-        history = text::render_chat(config_.format, req.messages, options);
+        history = text::render_chat(config_.format, req.messages, history_options);
     } catch (const ferry::Error& e) {
         throw ApiError(400, e.what(), "invalid_request_error", "messages");
     }
