@@ -280,11 +280,7 @@ void Engine::admit(std::shared_ptr<Job> job) {
     stops.insert(stops.end(), job->end_texts.begin(), job->end_texts.end());
     auto a = std::make_unique<Active>(job, *best, tokenizer_, std::move(stops));
     a->prompt = std::move(best_ids);
-    if (!job->history_text.empty() && job->prompt_text.starts_with(job->history_text)) {
-        const auto h = tokenizer_.encode(job->history_text, {.add_special = false, .parse_special = true});
-        if (h.size() < a->prompt.size() && std::equal(h.begin(), h.end(), a->prompt.begin()))
-            a->checkpoint = h.size();
-    }
+    a->checkpoint = text::prefix_token_count(tokenizer_, a->prompt, job->prompt_text, job->history_text);
     best->busy = true;
     // The penalties look back over the prompt's last tokens too, as `ferry chat` does.
     const std::size_t window = std::size_t(std::max(job->params.sampler.penalty_last_n, 0));

@@ -32,11 +32,6 @@ json chunk(const AnswerShape& s, const std::string& text, std::string_view finis
     return completion_chunk(s.meta, text, finish);
 }
 
-std::string trimmed(const std::string& s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    return first == std::string::npos ? std::string() : s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 }  // namespace
 
 void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerShape& shape,
@@ -137,10 +132,10 @@ void answer_job(Engine& engine, const std::shared_ptr<Job>& job, const AnswerSha
                     // Tool calls or split reasoning: the content without the surrounding
                     // whitespace those leave.
                     const bool parted = shape.tool_calls != AnswerParts::Calls::none || shape.reasoning;
-                    const std::string content = parted ? trimmed(whole.content) : whole.content;
+                    const std::string content = parted ? std::string(trim_space(whole.content)) : whole.content;
                     const json body =
                         shape.chat ? chat_completion(shape.meta, content, finish(whole.calls.size()), e->usage,
-                                                     whole.calls, trimmed(whole.reasoning))
+                                                     whole.calls, std::string(trim_space(whole.reasoning)))
                                    : text_completion(shape.meta, content, e->finish_reason, e->usage);
                     conn.send_json(200, dump_json(body));
                     return;

@@ -1,5 +1,7 @@
 #include "serve/tool_calls.h"
 
+#include "text/stop_text.h"
+
 #include <algorithm>
 
 namespace ferry::serve {
@@ -9,23 +11,16 @@ using nlohmann::ordered_json;
 constexpr std::string_view kOpen = "<tool_call>";
 constexpr std::string_view kClose = "</tool_call>";
 
-std::string_view trim(std::string_view s) {
+}  // namespace
+
+std::string_view trim_space(std::string_view s) {
     const auto first = s.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos) return {};
     return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-// How many trailing bytes of `text` begin `tag` (held back: the tag may complete later).
-std::size_t partial_tag_at_end(std::string_view text, std::string_view tag) {
-    for (std::size_t n = std::min(text.size(), tag.size() - 1); n > 0; --n)
-        if (text.substr(text.size() - n) == tag.substr(0, n)) return n;
-    return 0;
-}
-
-}  // namespace
-
 bool parse_tool_call(std::string_view body, text::ToolCall& call) {
-    const std::string_view json_text = trim(body);
+    const std::string_view json_text = trim_space(body);
     const ordered_json j = ordered_json::parse(json_text.begin(), json_text.end(), nullptr, false);
     if (j.is_discarded() || !j.is_object()) return false;
     const auto name = j.find("name");
@@ -51,7 +46,7 @@ ToolCallStream::Out ToolCallStream::push(std::string_view piece) {
         if (!in_call_) {
             const auto open = held_.find(kOpen);
             if (open == std::string::npos) {
-                const std::size_t keep = partial_tag_at_end(held_, kOpen);
+                const std::size_t keep = text::partial_tail(held_, kOpen);
                 out.text += held_.substr(0, held_.size() - keep);
                 held_.erase(0, held_.size() - keep);
                 return out;
@@ -91,7 +86,7 @@ ToolCallStream::Out HarmonyCallStream::push(std::string_view piece) {
         return out;
     }
     std::size_t keep = 0;
-    for (std::string_view h : kHarmonyHeaders) keep = std::max(keep, partial_tag_at_end(held_, h));
+    for (std::string_view h : kHarmonyHeaders) keep = std::max(keep, text::partial_tail(held_, h));
     out.text = held_.substr(0, held_.size() - keep);
     held_.erase(0, held_.size() - keep);
     return out;
@@ -106,7 +101,7 @@ ToolCallStream::Out HarmonyCallStream::finish() {
         const std::size_t name_end = std::min(held_.find_first_of(" <", name_at), message);
         std::string args = held_.substr(message + 11);
         if (const auto end = args.find("<|"); end != std::string::npos) args.resize(end);
-        text::ToolCall call{held_.substr(name_at, name_end - name_at), std::string(trim(args))};
+        text::ToolCall call{held_.substr(name_at, name_end - name_at), std::string(trim_space(args))};
         if (!call.name.empty()) {
             if (call.arguments.empty()) call.arguments = "{}";
             out.calls.push_back(std::move(call));

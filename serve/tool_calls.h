@@ -16,6 +16,9 @@ namespace ferry::serve {
 
 using text::python_json;  // text/python_json.h: the templates' tojson
 
+// `s` without leading and trailing spaces, tabs and line breaks.
+std::string_view trim_space(std::string_view s);
+
 // A complete <tool_call> body parsed: {"name": string, "arguments": object or JSON string}.
 // False where it is not a call (the block then stays text, as the model wrote it).
 bool parse_tool_call(std::string_view body, text::ToolCall& call);

@@ -28,11 +28,8 @@ std::vector<text::TokenId> KvMirror::tokenize(const std::string& rendered) const
 PrefillResult KvMirror::prefill(std::span<const text::TokenId> ids, const std::string& rendered,
                                 const std::string& history) {
     if (ids.empty()) fail("chat: the rendered conversation has no tokens");
-    if (!history.empty() && rendered.starts_with(history)) {
-        const std::vector<text::TokenId> h = tokenize(history);  // spelled as the cache spells it
-        if (h.size() < ids.size() && std::equal(h.begin(), h.end(), ids.begin()))
-            model_.checkpoint_at(std::uint32_t(h.size()));
-    }
+    if (const std::size_t at = text::prefix_token_count(tokenizer_, ids, rendered, history))
+        model_.checkpoint_at(std::uint32_t(at));
     if (ids.size() > model_.n_ctx())
         fail("chat: {} tokens do not fit the context of {}", ids.size(), model_.n_ctx());
     std::size_t common = 0;

@@ -54,6 +54,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
       config_(read_config(file)),
       options_(options),
       recipe_(recipe_for(config_, file, options.recipe)),
+      decode_many_ok_(rows_bindable(config_, device)),
       ops_(device),
       mat_(device),
       pipelines_(device) {
@@ -98,6 +99,12 @@ std::unique_ptr<SequenceState> GpuModel::new_sequence() {
     return std::make_unique<SequenceState>(device_, config_, options_.n_ctx);
 }
 
+void GpuModel::check_token_ids(std::span<const std::int32_t> tokens) const {
+    for (std::int32_t t : tokens)
+        if (t < 0 || std::uint32_t(t) >= config_.n_vocab)
+            fail("token id {} is outside the vocabulary (0..{})", t, config_.n_vocab - 1);
+}
+
 std::uint32_t GpuModel::truncate(std::uint32_t n) {
     const std::uint32_t kept = sequence_->truncate(n);
     if (sequence_->restore_pending())
@@ -126,13 +133,10 @@ void GpuModel::set_prediction_observer(PredictionObserver observer) {
 }
 
 std::vector<float> GpuModel::forward(std::span<const std::int32_t> tokens, bool all_logits) {
-    const ModelConfig& c = config_;
     if (std::uint64_t(n_past()) + tokens.size() > options_.n_ctx)
         fail("context full: {} tokens in the cache + {} new > --ctx {}", n_past(), tokens.size(),
              options_.n_ctx);
-    for (std::int32_t t : tokens)
-        if (t < 0 || std::uint32_t(t) >= c.n_vocab)
-            fail("token id {} is outside the vocabulary (0..{})", t, c.n_vocab - 1);
+    check_token_ids(tokens);
     std::vector<float> logits;
     // A requested checkpoint inside these tokens cuts a batch there.
     const std::uint32_t start = n_past(), request = sequence_->checkpoint_request();
@@ -195,9 +199,8 @@ void GpuModel::forward_batch(std::span<const std::int32_t> tokens, bool all_logi
     for (SequenceState* s : rows) s->advance(1);
 }
 
-bool GpuModel::can_decode_many() const {
-    const ModelConfig& c = config_;
-    const std::uint64_t align = std::max<std::uint64_t>(device_.limits().min_storage_buffer_offset_alignment, 1);
+bool GpuModel::rows_bindable(const ModelConfig& c, const vk::Device& device) {
+    const std::uint64_t align = std::max<std::uint64_t>(device.limits().min_storage_buffer_offset_alignment, 1);
     // Rows bound at their offset (attention, conv, delta rule, the experts' GLU) must meet the
     // binding alignment; rows given to matvec as float offsets a multiple of 4 (quant blocks).
     std::vector<std::uint64_t> bound = {std::uint64_t(c.n_heads) * c.head_dim, std::uint64_t(c.n_kv_heads) * c.head_dim,
@@ -216,7 +219,6 @@ bool GpuModel::can_decode_many() const {
 
 std::vector<float> GpuModel::decode_many(std::span<SequenceState* const> sequences,
                                          std::span<const std::int32_t> tokens) {
-    const ModelConfig& c = config_;
     if (sequences.size() != tokens.size()) fail("decode_many: {} sequences for {} tokens", sequences.size(), tokens.size());
     if (sequences.size() > options_.max_batch)
         fail("decode_many: {} sequences, more than the batch of {}", sequences.size(), options_.max_batch);
@@ -226,11 +228,10 @@ std::vector<float> GpuModel::decode_many(std::span<SequenceState* const> sequenc
         if (std::find(sequences.begin(), sequences.begin() + std::ptrdiff_t(i), sequences[i]) !=
             sequences.begin() + std::ptrdiff_t(i))
             fail("decode_many: sequence {} is listed twice", i);
-        if (tokens[i] < 0 || std::uint32_t(tokens[i]) >= c.n_vocab)
-            fail("token id {} is outside the vocabulary (0..{})", tokens[i], c.n_vocab - 1);
     }
+    check_token_ids(tokens);
     std::vector<float> logits;
-    if (sequences.size() > 1 && can_decode_many() && !observer_) {
+    if (sequences.size() > 1 && decode_many_ok_ && !observer_) {
         forward_batch(tokens, true, logits, sequences);
         return logits;
     }

@@ -130,7 +130,7 @@ public:
     std::vector<float> decode_many(std::span<SequenceState* const> sequences, std::span<const std::int32_t> tokens);
     // Whether decode_many batches on this device: every per-row slice it binds is aligned to
     // the device's storage-buffer offset alignment.
-    bool can_decode_many() const;
+    bool can_decode_many() const { return decode_many_ok_; }
 
     // Device-local bytes this model holds (weights, KV cache, work buffers).
     std::uint64_t device_bytes() const;
@@ -163,6 +163,9 @@ private:
     void forward_batch(std::span<const std::int32_t> tokens, bool all_logits, std::vector<float>& logits,
                        std::span<SequenceState* const> rows = {});
     void report_routes(std::uint32_t tokens);
+    void check_token_ids(std::span<const std::int32_t> tokens) const;  // ferry::Error outside the vocabulary
+    // can_decode_many's answer for this config on this device (fixed at construction).
+    static bool rows_bindable(const ModelConfig& config, const vk::Device& device);
     // Records `record`'s copies between barriers and waits for them (checkpoints).
     void copy_states(const std::function<void(vk::CommandBuffer&)>& record);
 
@@ -174,6 +177,7 @@ private:
     offload::ExpertLayout expert_layout_;
     GpuWeights weights_;
     std::unique_ptr<offload::ExpertEngine> engine_;
+    bool decode_many_ok_;
     std::unique_ptr<SequenceState> own_sequence_;
     SequenceState* sequence_ = nullptr;
     std::unique_ptr<Work> work_;

@@ -76,22 +76,27 @@ std::uint32_t SequenceState::truncate(std::uint32_t n) {
     return n_past_;
 }
 
+void SequenceState::reset() {
+    n_past_ = checkpoint_ = checkpoint_request_ = 0;
+    restore_pending_ = false;
+}
+
+void SequenceState::copy_recurrent(vk::CommandBuffer& cmd, bool save) const {
+    for (const LayerState& s : layers_) {
+        if (s.kind != LayerStateKind::Recurrent) continue;
+        cmd.copy(save ? s.conv : s.saved_conv, save ? s.saved_conv : s.conv, {0, 0, s.conv.size()});
+        cmd.copy(save ? s.ssm : s.saved_ssm, save ? s.saved_ssm : s.ssm, {0, 0, s.ssm.size()});
+    }
+}
+
 void SequenceState::save_checkpoint(vk::CommandBuffer& cmd) {
-    for (const LayerState& s : layers_)
-        if (s.kind == LayerStateKind::Recurrent) {
-            cmd.copy(s.conv, s.saved_conv, {0, 0, s.conv.size()});
-            cmd.copy(s.ssm, s.saved_ssm, {0, 0, s.ssm.size()});
-        }
+    copy_recurrent(cmd, true);
     checkpoint_ = n_past_;
     restore_pending_ = false;
 }
 
 void SequenceState::restore_checkpoint(vk::CommandBuffer& cmd) {
-    for (const LayerState& s : layers_)
-        if (s.kind == LayerStateKind::Recurrent) {
-            cmd.copy(s.saved_conv, s.conv, {0, 0, s.conv.size()});
-            cmd.copy(s.saved_ssm, s.ssm, {0, 0, s.ssm.size()});
-        }
+    copy_recurrent(cmd, false);
     restore_pending_ = false;
 }
 

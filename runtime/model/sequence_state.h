@@ -45,7 +45,7 @@ public:
     // overwritten before being read. Throws ferry::Error when n > n_past().
     std::uint32_t truncate(std::uint32_t n);
     bool has_recurrent() const { return has_recurrent_; }
-    void reset() { n_past_ = checkpoint_ = 0, restore_pending_ = false; }
+    void reset();
 
     // Recurrent layers: the states after position n_past() copied aside (record into `cmd`
     // after the batch that wrote them), so truncate() can come back to this position;
@@ -72,6 +72,8 @@ private:
     std::uint32_t checkpoint_ = 0;  // position of the saved states; 0: none
     std::uint32_t checkpoint_request_ = 0;
     bool restore_pending_ = false;
+    // The recurrent layers' states into their checkpoint copies (save) or back.
+    void copy_recurrent(vk::CommandBuffer& cmd, bool save) const;
     std::vector<LayerState> layers_;
 };
 

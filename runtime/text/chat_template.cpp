@@ -264,10 +264,12 @@ std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages
             fail("chat message has role '{}': expected system, user or assistant{}", m.role,
                  tools ? " or tool" : "");
         if (!m.tool_calls.empty() && !tools)
-            fail("the {} chat format has no tool calls (ferry renders them for qwen3)", chat_format_name(format));
+            fail("the {} chat format has no tool calls (ferry renders them for qwen3 and harmony)",
+                 chat_format_name(format));
     }
     if (!options.tools.empty() && !tools)
-        fail("the {} chat format has no tool calling (ferry renders tools for qwen3)", chat_format_name(format));
+        fail("the {} chat format has no tool calling (ferry renders tools for qwen3 and harmony)",
+             chat_format_name(format));
     switch (format) {
         case ChatFormat::ChatML:
             return render_chatml(messages, options);

@@ -248,4 +248,13 @@ std::optional<TokenId> Tokenizer::find(std::string_view token_text) const { retu
 bool Tokenizer::is_special(TokenId id) const { return valid(id) && impl_->is_special(id); }
 bool Tokenizer::is_end_of_generation(TokenId id) const { return impl_->end_of_generation.count(id) > 0; }
 
+std::size_t prefix_token_count(const Tokenizer& tokenizer, std::span<const TokenId> ids, std::string_view text,
+                               std::string_view prefix) {
+    if (prefix.empty() || !text.starts_with(prefix)) return 0;
+    const std::vector<TokenId> rest =
+        tokenizer.encode(text.substr(prefix.size()), {.add_special = false, .parse_special = true});
+    if (rest.empty() || rest.size() >= ids.size() || !std::equal(rest.rbegin(), rest.rend(), ids.rbegin())) return 0;
+    return ids.size() - rest.size();
+}
+
 }  // namespace ferry::text

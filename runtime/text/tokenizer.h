@@ -64,4 +64,11 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// How many of `ids` (the tokens of a rendered chat `text`, special-token text parsed) spell
+// `prefix`, the start of `text`: the rest of the text is encoded and matched against the
+// end of `ids`. 0 where `prefix` does not start `text` or the rest's tokens do not end `ids`
+// (the split fell inside a token). Chat and serve checkpoint there (GpuModel::checkpoint_at).
+std::size_t prefix_token_count(const Tokenizer& tokenizer, std::span<const TokenId> ids, std::string_view text,
+                               std::string_view prefix);
+
 }  // namespace ferry::text
