@@ -152,8 +152,9 @@
     uint fresh;              \
     float eps;
 
-/* out[t, out_offset + g * len + i] = in[t, in_offset + g * in_group_stride + i] for g <
- * groups, i < len: column blocks of each token's row copied (a fused projection split). */
+/* out[t, out_offset + g * out_group_stride + i] = in[t, in_offset + g * in_group_stride + i]
+ * for g < groups, i < len: column blocks of each token's row copied (a fused projection
+ * split, or heads interleaved with others). */
 #define FERRY_PUSH_GATHER \
     uint tokens;          \
     uint groups;          \
@@ -162,6 +163,7 @@
     uint in_offset;       \
     uint in_group_stride; \
     uint out_stride;      \
-    uint out_offset;
+    uint out_offset;      \
+    uint out_group_stride;
 
 #endif /* FERRY_SHADERS_BLOCK_OPS_H */

@@ -1,7 +1,8 @@
 #version 450
 // Column blocks of each token's row copied into another activation: out[t, out_offset +
-// g * len + i] = in[t, in_offset + g * in_group_stride + i]. Splits fused projections
-// (a gated attention's per-head [q | gate], Qwen3-Next's per-group [q k v z] and [β α]).
+// g * out_group_stride + i] = in[t, in_offset + g * in_group_stride + i]. Splits fused
+// projections (a gated attention's per-head [q | gate], Qwen3-Next's per-group [q k v z]
+// and [β α]) and interleaves heads (MLA's [rope | latent] query heads).
 // Grid-stride loop. F32.
 #extension GL_GOOGLE_include_directive : require
 #include "block_ops.h"
@@ -26,6 +27,6 @@ void main() {
     for (uint e = flat_group_id() * WG + gl_LocalInvocationID.x; e < n; e += stride) {
         const uint t = e / per_token, r = e % per_token;
         const uint g = r / pc.len, i = r % pc.len;
-        y[t * pc.out_stride + pc.out_offset + r] = x[t * pc.in_stride + pc.in_offset + g * pc.in_group_stride + i];
+        y[t * pc.out_stride + pc.out_offset + g * pc.out_group_stride + i] = x[t * pc.in_stride + pc.in_offset + g * pc.in_group_stride + i];
     }
 }

@@ -37,6 +37,21 @@ void reference_matvec(const QuantMatrix& w, std::span<const float> x, std::span<
     reference_matmul(w, x, 1, y);
 }
 
+void reference_matvec_transposed(const QuantMatrix& w, std::span<const float> x, std::span<float> y) {
+    check_matrix(w);
+    if (x.size() != std::uint64_t(w.rows) || y.size() != std::uint64_t(w.cols))
+        fail("reference transposed matvec: {} inputs and {} outputs for a [{}, {}] matrix", x.size(), y.size(),
+             w.rows, w.cols);
+    const std::uint64_t stride = stride_of(w);
+    std::vector<float> row(static_cast<std::size_t>(w.cols));
+    std::fill(y.begin(), y.end(), 0.f);
+    for (std::int64_t r = 0; r < w.rows; ++r) {
+        const auto* src = static_cast<const std::uint8_t*>(w.data) + static_cast<std::uint64_t>(r) * stride;
+        quant::dequantize_row(w.type, src, row.data(), w.cols);
+        for (std::int64_t c = 0; c < w.cols; ++c) y[std::size_t(c)] += row[std::size_t(c)] * x[std::size_t(r)];
+    }
+}
+
 void reference_matmul(const QuantMatrix& w, std::span<const float> x, std::int64_t n_tokens,
                       std::span<float> y) {
     check_matrix(w);

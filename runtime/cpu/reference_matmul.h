@@ -27,6 +27,9 @@ void check_matrix(const QuantMatrix& w);
 // y[r] = sum_c W[r, c] * x[c].          x: [cols], y: [rows]
 void reference_matvec(const QuantMatrix& w, std::span<const float> x, std::span<float> y);
 
+// y[c] = sum_r W[r, c] * x[r]: the transpose's product, sums in row order.   x: [rows], y: [cols]
+void reference_matvec_transposed(const QuantMatrix& w, std::span<const float> x, std::span<float> y);
+
 // Y[t, r] = sum_c W[r, c] * X[t, c] for n_tokens tokens.   X: [n_tokens, cols],
 // Y: [n_tokens, rows]; each weight row is dequantized once for all tokens.
 void reference_matmul(const QuantMatrix& w, std::span<const float> x, std::int64_t n_tokens,

@@ -223,8 +223,9 @@ struct DeltaNetArgs {
     bool fresh = false;
 };
 
-// out[t, out_offset + g * len + i] = in[t, in_offset + g * in_group_stride + i] for g <
-// groups, i < len (shaders/gather.comp): splitting a fused projection.
+// out[t, out_offset + g * out_group_stride + i] = in[t, in_offset + g * in_group_stride + i]
+// for g < groups, i < len (shaders/gather.comp): splitting a fused projection, or
+// interleaving heads. out_group_stride 0: len (packed).
 struct GatherArgs {
     vk::BufferBinding in;   // F32 [tokens, in_stride]
     vk::BufferBinding out;  // F32 [tokens, out_stride]
@@ -236,6 +237,7 @@ struct GatherArgs {
     std::uint32_t in_group_stride = 0;
     std::uint32_t out_stride = 0;
     std::uint32_t out_offset = 0;
+    std::uint32_t out_group_stride = 0;
 };
 
 // Workgroup sizes (powers of two); 0 picks per device. Shaders with workgroup barriers

@@ -64,7 +64,7 @@ static_assert(sizeof(TopK) == 20);
 static_assert(sizeof(Rows) == 8);
 static_assert(sizeof(SsmConv) == 20);
 static_assert(sizeof(DeltaNet) == 36);
-static_assert(sizeof(Gather) == 32);
+static_assert(sizeof(Gather) == 36);
 
 }  // namespace ferry::kernels::push
 

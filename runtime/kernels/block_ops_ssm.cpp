@@ -67,7 +67,9 @@ void BlockOps::delta_net(vk::CommandBuffer& cmd, const DeltaNetArgs& a) {
 void BlockOps::gather(vk::CommandBuffer& cmd, const GatherArgs& a) {
     const std::uint64_t per_token = std::uint64_t(a.groups) * a.len;
     if (a.tokens == 0 || per_token == 0) fail("gather: empty shape");
-    if (a.out_offset + per_token > a.out_stride ||
+    const std::uint32_t out_group_stride = a.out_group_stride ? a.out_group_stride : a.len;
+    if (out_group_stride < a.len) fail("gather: groups of {} overlap at an output stride of {}", a.len, out_group_stride);
+    if (a.out_offset + std::uint64_t(a.groups - 1) * out_group_stride + a.len > a.out_stride ||
         a.in_offset + std::uint64_t(a.groups - 1) * a.in_group_stride + a.len > a.in_stride)
         fail("gather: {} groups of {} do not fit rows of {} -> {}", a.groups, a.len, a.in_stride, a.out_stride);
     require_bytes(a.in, std::uint64_t(a.tokens) * a.in_stride * 4, "gather", "in");
@@ -77,7 +79,7 @@ void BlockOps::gather(vk::CommandBuffer& cmd, const GatherArgs& a) {
                                             .push_constant_bytes = sizeof(push::Gather),
                                             .storage_buffers = 2});
     const push::Gather pc{a.tokens, a.groups, a.len, a.in_stride, a.in_offset, a.in_group_stride, a.out_stride,
-                          a.out_offset};
+                          a.out_offset, out_group_stride};
     const std::uint64_t n = per_token * a.tokens;
     cmd.dispatch({.pipeline = &p,
                   .buffers = {a.in, a.out},

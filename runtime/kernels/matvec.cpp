@@ -17,6 +17,7 @@ namespace {
 using gguf::TensorType;
 
 constexpr std::uint64_t kMaxBinding = std::uint64_t{1} << 32;  // offsets are uint in the shaders
+constexpr std::uint32_t kTransposedWorkgroup = 64;             // shaders/matvec_transposed.comp's WG
 
 std::string lower_name(TensorType type) {
     std::string s(gguf::type_name(type));
@@ -350,6 +351,47 @@ void MatKernels::matmul(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Act
                       .groups = {ceil_div(c.rows, FERRY_MATMUL_TILE_ROWS),
                                  ceil_div(n_tokens, FERRY_MATMUL_TILE_TOKENS), 1}});
     }
+}
+
+void MatKernels::matvec_transposed(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x,
+                                   const Activations& y, std::uint32_t n_tokens) {
+    const char* what = "transposed matvec";
+    const std::uint32_t stride = check_shape(what, w.type, w.rows, w.cols, w.row_stride, w.offset);
+    const std::uint64_t bytes = w.offset + matrix_bytes(w.rows, stride, w.type, w.cols);
+    check_weights_fit(what, w.buffer, bytes);
+    if (bytes > std::min(max_binding(), kMaxBinding)) fail("{}: {} bytes of weights pass one binding", what, bytes);
+    if (n_tokens == 0) fail("{}: no tokens", what);
+    const std::uint32_t x_stride = x.token_stride ? x.token_stride : w.rows;
+    const std::uint32_t y_stride = y.token_stride ? y.token_stride : w.cols;
+    check_rows_fit(what, "x", x, TensorType::F32, x.offset + std::uint64_t{n_tokens - 1} * x_stride + w.rows);
+    check_rows_fit(what, "y", y, TensorType::F32, y.offset + std::uint64_t{n_tokens - 1} * y_stride + w.cols);
+    if (n_tokens > 65535) fail("{}: {} tokens in one call is too many", what, n_tokens);
+    const std::string name = fmt::format("matvec_transposed_{}", lower_name(w.type));
+    auto it = pipelines_.find(name);
+    if (it == pipelines_.end())
+        it = pipelines_
+                 .emplace(name, std::make_unique<vk::Pipeline>(
+                                    device_, vk::PipelineDesc{.shader = name,
+                                                              .spec_constants = {kTransposedWorkgroup},
+                                                              .push_constant_bytes = sizeof(gpu::MatPush),
+                                                              .storage_buffers = FERRY_MAT_BUFFERS}))
+                 .first;
+    const gpu::MatPush push{.rows = w.rows,
+                            .cols = w.cols,
+                            .row_stride = stride,
+                            .weight_offset = static_cast<std::uint32_t>(w.offset),
+                            .n_tokens = n_tokens,
+                            .n_slots = 1,
+                            .x_offset = x.offset,
+                            .x_stride = x_stride,
+                            .x_slot_stride = 0,
+                            .y_offset = y.offset,
+                            .y_stride = y_stride,
+                            .y_slot_stride = 0};
+    cmd.dispatch({.pipeline = it->second.get(),
+                  .buffers = {*w.buffer, *x.buffer, *y.buffer},
+                  .push = vk::push_bytes(push),
+                  .groups = {ceil_div(w.cols, kTransposedWorkgroup), n_tokens, 1}});
 }
 
 void MatKernels::expert_matmul(vk::CommandBuffer& cmd, const ExpertMatrices& w, const vk::Buffer& groups,

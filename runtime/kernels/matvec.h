@@ -105,6 +105,11 @@ public:
     void expert_matvec(vk::CommandBuffer& cmd, const ExpertMatrices& w, const vk::Buffer& slot_offsets,
                        std::uint32_t n_slots, const Activations& x, const Activations& y);
 
+    // Transposed, W's rows the inputs: Y[t, c] = sum_r W[r, c] X[t, r] for c < cols, t <
+    // n_tokens (MLA's absorbed query; small matrices, one invocation per output).
+    void matvec_transposed(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x,
+                           const Activations& y, std::uint32_t n_tokens);
+
     // Prefill: Y[t, rows] = W X[t, cols] for t < n_tokens.
     void matmul(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x, const Activations& y,
                 std::uint32_t n_tokens);

@@ -157,3 +157,33 @@ TEST_CASE("gather copies column blocks of every token's row") {
     });
     CHECK(test::read_back<float>(device, dout, want.size()) == want);
 }
+
+TEST_CASE("gather interleaves heads into a wider row (MLA's [rope | latent] query heads)") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    kernels::BlockOps ops(device);
+    // 3 heads of [nope 8 | rope 4] in; each head's rope part goes to the front of a head
+    // of 4 + 12 floats, the rest of the row untouched.
+    const std::uint32_t T = 2, heads = 3, nope = 8, rope = 4, in_stride = heads * (nope + rope),
+                        out_head = rope + 12, out_stride = heads * out_head;
+    const auto in = test::random_normal(std::size_t(T) * in_stride, 2);
+    std::vector<float> want(std::size_t(T) * out_stride, 7.f);
+    for (std::uint32_t t = 0; t < T; ++t)
+        for (std::uint32_t h = 0; h < heads; ++h)
+            for (std::uint32_t i = 0; i < rope; ++i)
+                want[t * out_stride + h * out_head + i] = in[t * in_stride + h * (nope + rope) + nope + i];
+    vk::Buffer din = test::device_buffer(device, in, "in"),
+               dout = test::device_buffer(device, std::vector<float>(want.size(), 7.f), "out");
+    test::run_once(device, [&](vk::CommandBuffer& cmd) {
+        ops.gather(cmd, {.in = din, .out = dout, .tokens = T, .groups = heads, .len = rope, .in_stride = in_stride,
+                         .in_offset = nope, .in_group_stride = nope + rope, .out_stride = out_stride,
+                         .out_offset = 0, .out_group_stride = out_head});
+        CHECK_THROWS_WITH_AS(ops.gather(cmd, {.in = din, .out = dout, .tokens = T, .groups = heads, .len = rope,
+                                              .in_stride = in_stride, .in_offset = nope,
+                                              .in_group_stride = nope + rope, .out_stride = out_stride,
+                                              .out_offset = 13, .out_group_stride = out_head}),
+                             doctest::Contains("do not fit"), Error);
+    });
+    CHECK(test::read_back<float>(device, dout, want.size()) == want);
+}
