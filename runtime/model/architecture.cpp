@@ -11,7 +11,7 @@ using cpu::RouterFunction;
 
 // Sources: each family's reference implementation (Hugging Face modeling_*.py) and
 // llama.cpp's graph for the same GGUF architecture name.
-constexpr std::array<ArchitectureTraits, 8> kArchitectures{{
+constexpr std::array<ArchitectureTraits, 9> kArchitectures{{
     // Qwen3MoeSparseMoeBlock: softmax over 128 experts, top-8, norm_topk_prob = true;
     // Qwen3Attention: q_norm/k_norm (RMSNorm over head_dim) before rope; rope NeoX.
     {"qwen3moe", "Qwen3 MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B)", true, RouterFunction::SoftmaxThenTopK,
@@ -47,6 +47,14 @@ constexpr std::array<ArchitectureTraits, 8> kArchitectures{{
     // ssm_ba) and grouped V heads; NeoX rope.
     {"qwen3next", "Qwen3-Next (Qwen3-Next-80B-A3B)", true, RouterFunction::SoftmaxThenTopK, true, true, true,
      RopeStyle::Neox, Activation::SwiGLU, 0, 0, 0, 0.f, 0.f, true},
+    // DeepSeek-V2 / V2-Lite and later models in its format (llama.cpp's deepseek2 graph):
+    // multi-head latent attention, rope normal style on its rope part; the first
+    // leading_dense_block_count layers dense; softmax (or, per file, sigmoid) top-k, not
+    // renormalised unless expert_weights_norm, times expert_weights_scale; ungated shared
+    // experts. Router and renormalisation come from the file (config.cpp).
+    {"deepseek2", "DeepSeek-V2 (DeepSeek-V2-Lite, DeepSeek-V2, GLM-4.7-Flash)", true,
+     RouterFunction::SoftmaxThenTopK, false, false, true, RopeStyle::Normal, Activation::SwiGLU, 0, 0, 0, 0.f, 0.f,
+     false, true},
 }};
 
 }  // namespace
@@ -58,7 +66,8 @@ std::optional<ArchitectureTraits> find_architecture(std::string_view gguf_name) 
 }
 
 std::string_view runnable_architectures() {
-    return "qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, llama with experts (Mixtral)";
+    return "qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, deepseek2, llama with experts "
+           "(Mixtral)";
 }
 
 }  // namespace ferry::model

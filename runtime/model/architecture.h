@@ -35,6 +35,9 @@ struct ArchitectureTraits {
     // Linear attention: V head h reads q/k head h / (v_heads / k_heads) (Qwen3-Next's
     // grouped order) instead of h mod k_heads (Qwen3.5's GGUFs, tiled by the converter).
     bool delta_heads_grouped = false;
+    // Multi-head latent attention and DeepSeek's MoE keys (leading dense blocks, gating
+    // function, weight scale): config.cpp reads them.
+    bool latent_attention = false;
 };
 
 // nullopt when the architecture is not in the table at all.

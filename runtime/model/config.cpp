@@ -46,7 +46,8 @@ std::uint32_t expert_layer_index(const ModelConfig& c, std::uint32_t layer) {
 }
 
 cpu::AttentionParams attention_params(const ModelConfig& c, std::uint32_t layer) {
-    cpu::AttentionParams p{int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), 1.f / std::sqrt(float(c.head_dim)),
+    const float scale = c.attn_scale > 0 ? c.attn_scale : 1.f / std::sqrt(float(c.head_dim));
+    cpu::AttentionParams p{int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), scale,
                            layer_slides(c, layer) ? int(c.sliding_window) : 0, 0.f};
     if (c.traits.nope_layer_step && layer_uses_rope(c, layer)) p.chunk = int(c.traits.attn_chunk);
     if (!layer_uses_rope(c, layer)) {
@@ -89,6 +90,56 @@ void read_linear_attention(const gguf::File& file, Key&& key, ModelConfig& c) {
              file.name(), key("ssm.time_step_rank"), c.ssm_v_heads, key("ssm.group_count"), c.ssm_k_heads,
              key("ssm.inner_size"), inner);
     c.ssm_v_dim = inner / c.ssm_v_heads;
+}
+
+// Multi-head latent attention (deepseek2), where attention.kv_lora_rank is set: the heads'
+// sizes, and the attention seen as one KV head over the cache rows (config.h). Files from
+// before llama.cpp split attn_kv_b give the heads' sizes as key_length / value_length;
+// later ones as key_length_mla / value_length_mla (key_length is then the row's 576).
+template <class Key>
+void read_latent_attention(const gguf::File& file, Key&& key, ModelConfig& c) {
+    c.kv_lora_rank = file.optional_u32(key("attention.kv_lora_rank")).value_or(0);
+    if (c.kv_lora_rank == 0) fail("{}: {} is missing or 0", file.name(), key("attention.kv_lora_rank"));
+    c.q_lora_rank = file.optional_u32(key("attention.q_lora_rank")).value_or(0);
+    c.mla_key_dim = file.optional_u32(key("attention.key_length_mla")).value_or(c.head_dim);
+    c.mla_value_dim = file.optional_u32(key("attention.value_length_mla")).value_or(c.value_dim);
+    if (c.rope_dims == 0 || c.rope_dims >= c.mla_key_dim || c.mla_value_dim == 0 || c.kv_lora_rank % 4 ||
+        c.rope_dims % 4)
+        fail("{}: latent attention keys are inconsistent: {} = {}, head size {} (rope {}), value size {}",
+             file.name(), key("attention.kv_lora_rank"), c.kv_lora_rank, c.mla_key_dim, c.rope_dims,
+             c.mla_value_dim);
+    if (file.optional_u32(key("expert_group_count")).value_or(1) > 1)
+        fail("{}: group-limited routing ({} = {}) is not supported yet", file.name(), key("expert_group_count"),
+             *file.optional_u32(key("expert_group_count")));
+    c.n_kv_heads = 1;
+    c.head_dim = c.value_dim = c.rope_dims + c.kv_lora_rank;
+    // llama.cpp's deepseek2 graph: YaRN's magnitude moves from the rope (whose cos/sin it
+    // cancels) into the score scale as mscale² with mscale = 1 + yarn_log_multiplier·ln(factor).
+    const float log_mul = file.optional_f32(key("rope.scaling.yarn_log_multiplier")).value_or(0.f);
+    const float mscale = c.rope_ext_factor > 0 ? 1.f + log_mul * std::log(1.f / c.rope_freq_scale) : 1.f;
+    c.rope_mscale = 1.f;
+    c.attn_scale = mscale * mscale / std::sqrt(float(c.mla_key_dim));
+}
+
+// DeepSeek's MoE keys: leading dense blocks, shared experts of the routed width, the
+// gating function and the weights' renormalisation and scale.
+template <class Key>
+void read_deepseek_moe(const gguf::File& file, Key&& key, ModelConfig& c) {
+    const std::uint32_t dense = file.optional_u32(key("leading_dense_block_count")).value_or(0);
+    if (dense >= c.n_layers)
+        fail("{}: {} = {} leaves no MoE layer of {}", file.name(), key("leading_dense_block_count"), dense,
+             c.n_layers);
+    std::erase_if(c.moe_layers, [&](std::uint32_t l) { return l < dense; });
+    if (dense > 0) c.n_ff_dense = file.get_u32(key("feed_forward_length"));
+    if (c.n_ff_shared == 0)
+        c.n_ff_shared = c.n_ff_expert * file.optional_u32(key("expert_shared_count")).value_or(0);
+    c.expert_weights_scale = file.optional_f32(key("expert_weights_scale")).value_or(1.f);
+    c.traits.router_renormalize = file.optional_bool(key("expert_weights_norm")).value_or(false);
+    // llama_expert_gating_func_type: 1 softmax (also when absent: DeepSeek-V2), 2 sigmoid.
+    const std::uint32_t gating = file.optional_u32(key("expert_gating_func")).value_or(1);
+    if (gating != 1 && gating != 2)
+        fail("{}: {} = {} is neither softmax (1) nor sigmoid (2)", file.name(), key("expert_gating_func"), gating);
+    c.traits.router = gating == 2 ? cpu::RouterFunction::Sigmoid : cpu::RouterFunction::SoftmaxThenTopK;
 }
 
 }  // namespace
@@ -162,6 +213,10 @@ ModelConfig read_config(const gguf::File& file) {
     if (moe_step > 1) c.n_ff_dense = file.optional_u32(key("feed_forward_length")).value_or(0);
     c.rms_eps = file.optional_f32(key("attention.layer_norm_rms_epsilon")).value_or(1e-6f);
     read_linear_attention(file, key, c);
+    if (c.traits.latent_attention) {
+        read_latent_attention(file, key, c);
+        read_deepseek_moe(file, key, c);
+    }
 
     if (c.n_layers == 0 || c.n_embd == 0 || c.head_dim == 0)
         fail("{}: {} and {} must be positive", file.name(), key("block_count"), key("embedding_length"));

@@ -54,13 +54,27 @@ struct ModelConfig {
     // nextn_predict_layers: the multi-token-prediction blocks after the model's last layer
     // (block_count includes them); ferry does not load or run them.
     std::uint32_t nextn_layers = 0;
+    // Multi-head latent attention (deepseek2: attention.kv_lora_rank > 0). A position's
+    // cache row is [k_pe rope_dims | c kv_lora_rank], the rope key shared by all heads and
+    // the normed latent; queries are absorbed into that space, so for the attention
+    // n_kv_heads = 1 and head_dim = value_dim = rope_dims + kv_lora_rank (read_config), and
+    // V is the same row (its first rope_dims outputs are not used).
+    std::uint32_t q_lora_rank = 0;    // attention.q_lora_rank (0: one q projection, V2-Lite)
+    std::uint32_t kv_lora_rank = 0;   // attention.kv_lora_rank
+    std::uint32_t mla_key_dim = 0;    // a head's q·k size, nope + rope: key_length_mla, else key_length
+    std::uint32_t mla_value_dim = 0;  // a head's v size: value_length_mla, else value_length
+    bool has_mla() const { return kv_lora_rank > 0; }
+    std::uint32_t mla_nope_dim() const { return mla_key_dim - rope_dims; }
+    float attn_scale = 0.f;            // > 0: the score scale instead of 1/√head_dim (MLA: mscale²/√mla_key_dim)
+    float expert_weights_scale = 1.f;  // expert_weights_scale: the routed weights' factor
     bool has_linear_attention() const { return full_attention_interval > 0; }
     std::uint32_t ssm_mix_width() const { return 2 * ssm_k_heads * ssm_k_dim + ssm_v_heads * ssm_v_dim; }
     std::uint32_t ssm_inner() const { return ssm_v_heads * ssm_v_dim; }
     // Floats per token of a fused projection before its split (Act::Proj): gated
-    // attention's [q | gate] per head, Qwen3-Next's ssm_in and ssm_ba.
+    // attention's [q | gate] per head, Qwen3-Next's ssm_in and ssm_ba, MLA's q heads.
     std::uint32_t fused_projection_width() const {
-        return std::max({2 * n_heads * head_dim, ssm_mix_width() + ssm_inner(), 2 * ssm_v_heads});
+        return std::max({2 * n_heads * head_dim, ssm_mix_width() + ssm_inner(), 2 * ssm_v_heads,
+                         n_heads * mla_key_dim});
     }
 };
 

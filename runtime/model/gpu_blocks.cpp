@@ -78,6 +78,14 @@ const vk::Buffer& GpuBlocks::buffer(Act a) const {
             return w_.alpha;
         case Act::Ssm:
             return w_.ssm;
+        case Act::QLora:
+            return w_.q_lora;
+        case Act::KvLora:
+            return w_.kv_lora;
+        case Act::Latent:
+            return w_.latent;
+        case Act::AttnV:
+            return w_.attn_v;
     }
     return w_.x;
 }
@@ -89,8 +97,8 @@ std::uint32_t GpuBlocks::width(Act a) const {
         case Act::Attn:
         case Act::AttnGate:
             return c.n_heads * c.head_dim;
-        case Act::Proj:
-            return c.fused_projection_width();
+        case Act::Proj:  // MLA's q heads exactly: head_project reads them by token
+            return c.has_mla() ? c.n_heads * c.mla_key_dim : c.fused_projection_width();
         case Act::Mix:
             return c.ssm_mix_width();
         case Act::Z:
@@ -110,6 +118,14 @@ std::uint32_t GpuBlocks::width(Act a) const {
         case Act::DenseG:
         case Act::DenseU:
             return c.n_ff_dense;
+        case Act::QLora:
+            return c.q_lora_rank;
+        case Act::KvLora:
+            return c.kv_lora_rank + c.rope_dims;
+        case Act::Latent:
+            return c.kv_lora_rank;
+        case Act::AttnV:
+            return c.n_heads * c.mla_value_dim;
         default:
             return c.n_embd;
     }
@@ -186,6 +202,31 @@ void GpuBlocks::project(const DeviceTensor& W, Act in, Act out) {
         mat_.matmul(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)}, tokens_);
 }
 
+// One product per head on its slice of the rows (recipe.h's HeadProjection): the decode
+// matvec per row where the batch is one token or decode rows, else the prefill matmul; the
+// transposed kernel for all tokens at once.
+void GpuBlocks::head_project(const DeviceTensor& W, Act in, Act out, const HeadProjection& p) {
+    access({in}, {out});
+    const std::uint64_t row_bytes = gguf::row_bytes(gguf::type_traits(W.type), W.cols);
+    const std::uint32_t in_width = width(in), out_width = width(out);
+    for (std::uint32_t h = 0; h < p.heads; ++h) {
+        const kernels::DeviceMatrix m{&W.buffer, (std::uint64_t(h) * p.head_rows + p.row_offset) * row_bytes, W.type,
+                                      p.rows, W.cols, 0};
+        const std::uint32_t x0 = p.in_offset + h * p.in_stride, y0 = p.out_offset + h * p.out_stride;
+        if (p.transposed) {
+            mat_.matvec_transposed(*cmd_, m, {.buffer = &buffer(in), .offset = x0, .token_stride = in_width},
+                                   {.buffer = &buffer(out), .offset = y0, .token_stride = out_width}, tokens_);
+        } else if (tokens_ == 1 || !rows_.empty()) {
+            for (std::uint32_t t = 0; t < tokens_; ++t)
+                mat_.matvec(*cmd_, m, {.buffer = &buffer(in), .offset = t * in_width + x0},
+                            {.buffer = &buffer(out), .offset = t * out_width + y0});
+        } else {
+            mat_.matmul(*cmd_, m, {.buffer = &buffer(in), .offset = x0, .token_stride = in_width},
+                        {.buffer = &buffer(out), .offset = y0, .token_stride = out_width}, tokens_);
+        }
+    }
+}
+
 void GpuBlocks::add_bias(Act a, const DeviceTensor& bias) {
     access({a}, {a});
     ops_.rows(*cmd_, {.x = buffer(a), .b = bias.buffer, .n = tokens_ * width(a), .width = width(a)});
@@ -230,10 +271,10 @@ void GpuBlocks::attend(std::uint32_t layer) {
     const LayerState& state = sequence_->layer(layer);
     access({Act::K, Act::V}, {});
     ops_.kv_append(*cmd_, {.k = w_.k,
-                           .v = w_.v,
+                           .v = c.has_mla() ? w_.k : w_.v,  // MLA: the row is key and value
                            .positions = w_.positions,
                            .k_cache = state.k,
-                           .v_cache = state.v,
+                           .v_cache = state.value_cache(),
                            .tokens = tokens_,
                            .n_kv_heads = c.n_kv_heads,
                            .head_dim = c.head_dim,
@@ -243,7 +284,7 @@ void GpuBlocks::attend(std::uint32_t layer) {
     ops_.attention(*cmd_, {.q = w_.q,
                            .positions = w_.positions,
                            .k_cache = state.k,
-                           .v_cache = state.v,
+                           .v_cache = state.value_cache(),
                            .out = w_.attn,
                            .scratch = w_.attn_scratch,
                            .tokens = tokens_,
@@ -266,7 +307,8 @@ void GpuBlocks::gather(Act in, Act out, const Split& s) {
                         .in_offset = s.in_offset,
                         .in_group_stride = s.in_group_stride,
                         .out_stride = width(out),
-                        .out_offset = s.out_offset});
+                        .out_offset = s.out_offset,
+                        .out_group_stride = s.out_group_stride});
 }
 
 // The conv over the batch's tokens in place on Mix, with the sequence's rolling state.
@@ -318,15 +360,17 @@ void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
                           .width = config_.n_experts});
         vk::compute_to_compute(*cmd_);
     }
+    const DeviceTensor& selection_bias = weights_.layers[layer].ffn_exp_probs_b;
     ops_.router(*cmd_, {.logits = w_.router_logits,
                         .ids = w_.ids,
                         .weights = w_.weights,
-                        .bias = std::nullopt,
+                        .bias = selection_bias ? std::optional<vk::BufferBinding>(selection_bias.buffer) : std::nullopt,
                         .tokens = tokens_,
                         .n_experts = config_.n_experts,
                         .top_k = config_.n_experts_used,
                         .function = config_.traits.router,
-                        .renormalize = config_.traits.router_renormalize});
+                        .renormalize = config_.traits.router_renormalize,
+                        .weight_scale = config_.expert_weights_scale});
     vk::compute_to_compute(*cmd_);
     if (record_routes_) {  // into the routing record, before the next layer's router overwrites them
         const std::uint64_t bytes = std::uint64_t(tokens_) * config_.n_experts_used * 4;

@@ -44,6 +44,8 @@ public:
     void head_norm(Act qk, const DeviceTensor& weight);           // the same over each head (head_shape), in place
     void head_rms(Act qk);                                        // RMSNorm of each head without a weight
     void project(const DeviceTensor& w, Act in, Act out);         // out = W · in
+    void head_project(const DeviceTensor& w, Act in, Act out,     // out_h = W_h · in_h per head (recipe.h)
+                      const HeadProjection& p);
     void add_bias(Act a, const DeviceTensor& bias);               // a += bias, per token
     void glu(Act gate, Act up);                                   // gate = act(gate) ⊙ up
     void sigmoid_gate(Act a, Act gate);                           // a *= sigmoid(gate), per token or elementwise

@@ -33,10 +33,10 @@ void GpuBlocks::attend_rows(std::uint32_t layer) {
     for (std::uint32_t t = 0; t < tokens_; ++t) {
         const SequenceState& s = *rows_[t];
         ops_.kv_append(*cmd_, {.k = row(w_.k, t, kvd),
-                               .v = row(w_.v, t, kvd),
+                               .v = row(c.has_mla() ? w_.k : w_.v, t, kvd),  // MLA: key and value
                                .positions = position(t),
                                .k_cache = s.layer(layer).k,
-                               .v_cache = s.layer(layer).v,
+                               .v_cache = s.layer(layer).value_cache(),
                                .tokens = 1,
                                .n_kv_heads = c.n_kv_heads,
                                .head_dim = c.head_dim,
@@ -49,7 +49,7 @@ void GpuBlocks::attend_rows(std::uint32_t layer) {
         ops_.attention(*cmd_, {.q = row(w_.q, t, qd),
                                .positions = position(t),
                                .k_cache = s.layer(layer).k,
-                               .v_cache = s.layer(layer).v,
+                               .v_cache = s.layer(layer).value_cache(),
                                .out = row(w_.attn, t, qd),
                                .scratch = w_.attn_scratch,
                                .tokens = 1,

@@ -211,6 +211,9 @@ bool GpuModel::rows_bindable(const ModelConfig& c, const vk::Device& device) {
         bound.insert(bound.end(), {c.ssm_mix_width(), c.ssm_v_heads, c.ssm_inner()});
         offsets.push_back(c.fused_projection_width());
     }
+    if (c.has_mla())  // rows of the latent attention's activations
+        offsets.insert(offsets.end(), {c.fused_projection_width(), c.q_lora_rank, c.kv_lora_rank + c.rope_dims,
+                                       c.kv_lora_rank, std::uint64_t(c.n_heads) * c.mla_value_dim});
     offsets.insert(offsets.end(), bound.begin(), bound.end());
     return Work::kRowPositionStride % align == 0 && c.n_experts_used * 4 <= Work::kRowPositionStride &&
            std::all_of(bound.begin(), bound.end(), [&](std::uint64_t w) { return w * 4 % align == 0; }) &&
@@ -319,6 +322,11 @@ GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t bat
                                     B * Hv * 4, B * Hv * 4, B * Vd * 4})
             w.device += dev(bytes);
     }
+    if (c.has_mla())  // gpu_model_work.h's latent-attention buffers
+        for (std::uint64_t bytes : {B * c.fused_projection_width() * 4, B * c.q_lora_rank * 4,
+                                    B * (c.kv_lora_rank + c.rope_dims) * 4, B * c.kv_lora_rank * 4,
+                                    B * c.n_heads * c.mla_value_dim * 4})
+            w.device += dev(bytes);
     const std::uint64_t staging = 8 * B + 2 * (3 * X * group + B * K * 4) + 3 * K * 4 + B * K * 4 + B * E * 4;
     w.host = staging + std::max(B * V, 2 * B * K + 2 * K + B * E) * 4 + 2 * L * B * K * 4;
     return w;

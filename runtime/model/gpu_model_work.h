@@ -42,6 +42,9 @@ struct Work {
     // Gated and linear attention (empty for other families): Act::Proj, AttnGate, Mix, Z,
     // Beta, Alpha, Ssm of recipe.h.
     vk::Buffer proj, attn_gate, mix, z, beta, alpha, ssm;
+    // Multi-head latent attention (empty for other families): Act::QLora, KvLora, Latent,
+    // AttnV, and Proj for its q heads.
+    vk::Buffer q_lora, kv_lora, latent, attn_v;
     vk::Buffer d_routes;                             // [K, E]: decode, experts computed in passes
     vk::Buffer logits;                               // [B, V]
     vk::Buffer staging;                              // host -> device: tokens, positions, groups, routes
@@ -103,6 +106,13 @@ struct Work {
             beta = device_buffer(dev, B * Hv * 4, "delta rule beta");
             alpha = device_buffer(dev, B * Hv * 4, "delta rule alpha");
             ssm = device_buffer(dev, B * Vd * 4, "delta rule output");
+        }
+        if (c.has_mla()) {
+            proj = device_buffer(dev, B * c.fused_projection_width() * 4, "q heads before absorption");
+            q_lora = device_buffer(dev, B * c.q_lora_rank * 4, "q latent");
+            kv_lora = device_buffer(dev, B * (c.kv_lora_rank + c.rope_dims) * 4, "kv latent and rope key");
+            latent = device_buffer(dev, B * c.kv_lora_rank * 4, "normed kv latent");
+            attn_v = device_buffer(dev, B * c.n_heads * c.mla_value_dim * 4, "value heads");
         }
         d_routes = device_buffer(dev, K * E * 4, "expert out (passes)");
         logits = device_buffer(dev, B * V * 4, "logits");

@@ -113,12 +113,14 @@ void GpuBlocks::record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) {
     ops_.router(cmd, {.logits = w_.pred_logits,
                       .ids = w_.pred_ids,
                       .weights = w_.pred_weights,
-                      .bias = std::nullopt,
+                      .bias = L.ffn_exp_probs_b ? std::optional<vk::BufferBinding>(L.ffn_exp_probs_b.buffer)
+                                                : std::nullopt,
                       .tokens = 1,
                       .n_experts = c.n_experts,
                       .top_k = c.n_experts_used,
                       .function = c.traits.router,
-                      .renormalize = c.traits.router_renormalize});
+                      .renormalize = c.traits.router_renormalize,
+                      .weight_scale = c.expert_weights_scale});
     vk::compute_to_compute(cmd);
 }
 

@@ -34,6 +34,13 @@ struct LayerTensors {
     T ssm_a{};        // [Hv] F32: −exp(A_log)
     T ssm_norm{};     // [Dv]: RMSNorm weight of each v head's output
     T ssm_out{};      // [Hv·Dv, E]
+    // Multi-head latent attention (DeepSeek-V2), Dn / Dr / Dv the heads' nope, rope and
+    // value sizes, C = kv_lora_rank, Lq = q_lora_rank; attn_q is [E, Hq·(Dn+Dr)] without Lq.
+    T attn_q_a{}, attn_q_a_norm{}, attn_q_b{};  // [E, Lq], [Lq], [Lq, Hq·(Dn+Dr)]
+    T attn_kv_a_mqa{}, attn_kv_a_norm{};        // [E, C + Dr], [C]
+    T attn_kv_b{};                              // [C, Hq·(Dn+Dv)]: per head Dn key rows, then Dv value rows
+    T attn_k_b{}, attn_v_b{};                   // [Dn, C, Hq], [C, Dv, Hq]: the same, split (newer files)
+    T ffn_exp_probs_b{};                        // [X]: added to the router's probabilities for selection only
     T ffn_norm{};                        // [E]: the MoE's (or dense FFN's) input norm, and the lookahead's
     T ffn_gate{}, ffn_up{}, ffn_down{};  // [E, Fd], [E, Fd], [Fd, E]: a dense FFN layer (Llama 4)
     T ffn_gate_inp{};                    // [E, X]: the router
@@ -81,6 +88,15 @@ void zip_fields(LayerTensors<A>& a, const LayerTensors<B>& b, F&& f) {
     f(a.ssm_a, b.ssm_a);
     f(a.ssm_norm, b.ssm_norm);
     f(a.ssm_out, b.ssm_out);
+    f(a.attn_q_a, b.attn_q_a);
+    f(a.attn_q_a_norm, b.attn_q_a_norm);
+    f(a.attn_q_b, b.attn_q_b);
+    f(a.attn_kv_a_mqa, b.attn_kv_a_mqa);
+    f(a.attn_kv_a_norm, b.attn_kv_a_norm);
+    f(a.attn_kv_b, b.attn_kv_b);
+    f(a.attn_k_b, b.attn_k_b);
+    f(a.attn_v_b, b.attn_v_b);
+    f(a.ffn_exp_probs_b, b.ffn_exp_probs_b);
     f(a.ffn_norm, b.ffn_norm);
     f(a.ffn_gate, b.ffn_gate);
     f(a.ffn_up, b.ffn_up);

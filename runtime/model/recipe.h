@@ -44,10 +44,30 @@ enum class Act : std::uint8_t {
     Beta,      // [Hv] its β logits
     Alpha,     // [Hv] its decay logits
     Ssm,       // [Hv·Dv] the delta rule's output heads
+    // Multi-head latent attention (DeepSeek-V2), sizes as config.h: Hq heads of Dn + Dr
+    // (nope | rope) in Proj, Dr = rope_dims, C = kv_lora_rank.
+    QLora,   // [q_lora_rank] the query's low-rank latent
+    KvLora,  // [C + Dr] the kv_a projection: latent c | the shared rope key
+    Latent,  // [C] c, normed
+    AttnV,   // [Hq·Dv] the value heads, up-projected from the attention's latent outputs
+};
+
+// Per-head products (GpuBlocks / ReferenceBlocks::head_project): for h < heads,
+// out[out_offset + h·out_stride ..] = W_h · in[in_offset + h·in_stride ..], W_h the `rows`
+// rows of w from h·head_rows + row_offset on (its cols inputs, rows outputs); transposed,
+// W_hᵀ instead (rows inputs, cols outputs).
+struct HeadProjection {
+    std::uint32_t heads = 0;
+    std::uint32_t head_rows = 0;
+    std::uint32_t row_offset = 0;
+    std::uint32_t rows = 0;
+    bool transposed = false;
+    std::uint32_t in_offset = 0, in_stride = 0;
+    std::uint32_t out_offset = 0, out_stride = 0;
 };
 
 // Column blocks of each token's row of one activation copied into another (GpuBlocks /
-// ReferenceBlocks::gather): out[out_offset + g·len + i] = in[in_offset + g·in_group_stride + i],
+// ReferenceBlocks::gather): out[out_offset + g·out_group_stride + i] = in[in_offset + g·in_group_stride + i],
 // g < groups, i < len; `in_width`: floats per token of `in` as it was written.
 struct Split {
     std::uint32_t in_width = 0;
@@ -56,6 +76,7 @@ struct Split {
     std::uint32_t in_offset = 0;
     std::uint32_t in_group_stride = 0;
     std::uint32_t out_offset = 0;
+    std::uint32_t out_group_stride = 0;  // 0: len (the groups packed)
 };
 
 // The heads an activation holds, for the per-head norms: Q and K (attention heads of

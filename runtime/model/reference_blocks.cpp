@@ -43,7 +43,7 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     const std::size_t kv_row = std::size_t(config.n_kv_heads) * config.head_dim;
     k_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
     v_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
-    acts_.resize(std::size_t(Act::Ssm) + 1);
+    acts_.resize(std::size_t(Act::AttnV) + 1);
     for (Act a : {Act::X, Act::H, Act::O}) act(a).resize(config.n_embd);
     act(Act::Q).resize(std::size_t(config.n_heads) * config.head_dim);
     act(Act::Attn).resize(act(Act::Q).size());
@@ -60,6 +60,11 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     act(Act::Ssm).resize(config.ssm_inner());
     act(Act::Beta).resize(config.ssm_v_heads);
     act(Act::Alpha).resize(config.ssm_v_heads);
+    act(Act::QLora).resize(config.q_lora_rank);
+    act(Act::KvLora).resize(config.kv_lora_rank + config.rope_dims);
+    act(Act::Latent).resize(config.kv_lora_rank);
+    act(Act::AttnV).resize(std::size_t(config.n_heads) * config.mla_value_dim);
+    if (config.has_mla()) act(Act::Proj).resize(config.fused_projection_width());
     conv_state_.resize(config.n_layers);
     delta_state_.resize(config.n_layers);
     for (std::uint32_t l = 0; l < config.n_layers; ++l) {
@@ -123,6 +128,26 @@ void ReferenceBlocks::project(const CpuTensor& w, Act in, Act out) {
     act(out) = std::move(y);
 }
 
+void ReferenceBlocks::head_project(const CpuTensor& w, Act in, Act out, const HeadProjection& p) {
+    const cpu::QuantMatrix& m = w.matrix;
+    const std::uint64_t row = gguf::row_bytes(gguf::type_traits(m.type), std::uint64_t(m.cols));
+    const std::size_t n_in = p.transposed ? p.rows : std::size_t(m.cols), n_out = p.transposed ? std::size_t(m.cols) : p.rows;
+    std::vector<float>& x = act(in);
+    std::vector<float>& y = act(out);
+    for (std::uint32_t h = 0; h < p.heads; ++h) {
+        const cpu::QuantMatrix head{m.type, static_cast<const std::byte*>(m.data) + (std::uint64_t(h) * p.head_rows + p.row_offset) * row,
+                                    p.rows, m.cols, 0};
+        const std::size_t x0 = p.in_offset + std::size_t(h) * p.in_stride, y0 = p.out_offset + std::size_t(h) * p.out_stride;
+        if (x0 + n_in > x.size() || y0 + n_out > y.size()) fail("reference forward: head {} does not fit its rows", h);
+        const std::span<const float> xs(x.data() + x0, n_in);
+        const std::span<float> ys(y.data() + y0, n_out);
+        if (p.transposed)
+            cpu::reference_matvec_transposed(head, xs, ys);
+        else
+            cpu::reference_matvec(head, xs, ys);
+    }
+}
+
 void ReferenceBlocks::add_bias(Act a, const CpuTensor& bias) {
     cpu::add_row(act(a), values(bias, "a bias"));
 }
@@ -145,11 +170,12 @@ void ReferenceBlocks::sigmoid_gate(Act a, Act gate) {
 void ReferenceBlocks::gather(Act in, Act out, const Split& s) {
     const std::vector<float>& x = act(in);
     std::vector<float>& y = act(out);
-    if (x.size() != s.in_width || s.out_offset + std::size_t(s.groups) * s.len > y.size())
+    const std::size_t out_stride = s.out_group_stride ? s.out_group_stride : s.len;
+    if (x.size() != s.in_width || s.out_offset + (s.groups - 1) * out_stride + s.len > y.size())
         fail("reference forward: a split of {} floats does not fit", x.size());
     for (std::uint32_t g = 0; g < s.groups; ++g)
         std::copy_n(x.begin() + s.in_offset + std::ptrdiff_t(g) * s.in_group_stride, s.len,
-                    y.begin() + s.out_offset + std::ptrdiff_t(g) * s.len);
+                    y.begin() + s.out_offset + std::ptrdiff_t(g * out_stride));
 }
 
 void ReferenceBlocks::conv(std::uint32_t layer) {
@@ -173,7 +199,7 @@ void ReferenceBlocks::rope(Act qk) {
 
 void ReferenceBlocks::attend(std::uint32_t layer) {
     const std::vector<float>& k = act(Act::K);
-    const std::vector<float>& v = act(Act::V);
+    const std::vector<float>& v = act(config_.has_mla() ? Act::K : Act::V);  // MLA: the row is key and value
     std::copy(k.begin(), k.end(), k_cache_[layer].begin() + std::ptrdiff_t(pos_ * k.size()));
     std::copy(v.begin(), v.end(), v_cache_[layer].begin() + std::ptrdiff_t(pos_ * v.size()));
     cpu::AttentionParams params = attention_params(config_, layer);
@@ -196,6 +222,8 @@ void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
     rp.function = config_.traits.router;
     rp.top_k = int(config_.n_experts_used);
     rp.renormalize = config_.traits.router_renormalize;
+    if (const CpuTensor& bias = weights_.layers[layer].ffn_exp_probs_b) rp.bias = values(bias, "exp_probs_b");
+    rp.weight_scale = config_.expert_weights_scale;
     choice_ = cpu::route(router_logits, rp);
     if (observer_) observer_(expert_layer_index(config_, layer), pos_, choice_);  // the engine's layer, as the GPU's
 }

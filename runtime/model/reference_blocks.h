@@ -43,6 +43,7 @@ public:
     void head_norm(Act qk, const CpuTensor& weight);
     void head_rms(Act qk);
     void project(const CpuTensor& w, Act in, Act out);
+    void head_project(const CpuTensor& w, Act in, Act out, const HeadProjection& p);
     void add_bias(Act a, const CpuTensor& bias);
     void glu(Act gate, Act up);
     void sigmoid_gate(Act a, Act gate);

@@ -33,6 +33,9 @@ SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint
             s.saved_conv = vk::Buffer(device, s.conv.size(), vk::MemoryKind::DeviceLocal, "conv state checkpoint");
             s.saved_ssm = vk::Buffer(device, s.ssm.size(), vk::MemoryKind::DeviceLocal, "delta-rule state checkpoint");
             has_recurrent_ = true;
+        } else if (c.has_mla()) {
+            s.kind = LayerStateKind::Latent;
+            s.k = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "latent KV cache");
         } else {
             s.k = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "K cache");
             s.v = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "V cache");
@@ -52,7 +55,9 @@ std::uint64_t SequenceState::recurrent_bytes(const ModelConfig& c) {
 std::uint64_t SequenceState::bytes_for(const ModelConfig& c, std::uint32_t n_ctx) {
     std::uint64_t attention_layers = 0;
     for (std::uint32_t l = 0; l < c.n_layers; ++l) attention_layers += layer_is_recurrent(c, l) ? 0 : 1;
-    return 2 * attention_layers * kernels::kv_cache_bytes(n_ctx, c.n_kv_heads, c.head_dim) + recurrent_bytes(c);
+    const std::uint64_t caches = c.has_mla() ? 1 : 2;  // a latent row is key and value
+    return caches * attention_layers * kernels::kv_cache_bytes(n_ctx, c.n_kv_heads, c.head_dim) +
+           recurrent_bytes(c);
 }
 
 std::uint64_t SequenceState::device_bytes() const {

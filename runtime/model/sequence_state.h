@@ -16,13 +16,16 @@ namespace ferry::model {
 
 enum class LayerStateKind : std::uint8_t {
     FullKv,     // F16 K and V rows of every position: [n_ctx, n_kv_heads, head_dim] each
+    Latent,     // multi-head latent attention: one F16 row [k_pe | c] per position, [n_ctx, head_dim],
+                // read as both key and value (config.h)
     Recurrent,  // a linear-attention layer's state after the last position, F32: the conv's
                 // last inputs [C, K-1] and the delta rule's S [Hv, Dk, Dv] (config.h)
 };
 
 struct LayerState {
     LayerStateKind kind = LayerStateKind::FullKv;
-    vk::Buffer k, v;       // FullKv
+    vk::Buffer k, v;       // FullKv; Latent: k only
+    const vk::Buffer& value_cache() const { return kind == LayerStateKind::Latent ? k : v; }
     vk::Buffer conv, ssm;  // Recurrent
     vk::Buffer saved_conv, saved_ssm;  // Recurrent: the state at the checkpoint position
 };

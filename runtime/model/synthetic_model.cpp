@@ -84,6 +84,8 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
         const bool hybrid = synthetic::is_hybrid(s);
         if (hybrid) {
             synthetic::append_hybrid_mixer(s, l, r);  // DeltaNet or gated attention
+        } else if (synthetic::is_mla(s)) {
+            synthetic::append_mla_attention(s, l, r);
         } else {
             r.push_back({name("attn_q.weight"), q.attn_qko, {E, qd}, 0.f, constant(fan_in(E))});
             r.push_back({name("attn_k.weight"), q.attn_qko, {E, kvd}, 0.f, constant(fan_in(E))});
@@ -123,13 +125,14 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
         // gpt-oss and the Qwen3.5 family name the MoE's input norm post_attention_norm.
         r.push_back({name(gptoss || hybrid ? "post_attention_norm.weight" : "ffn_norm.weight"), TensorType::F32, {E}, 1.f,
                      constant(0.1f)});
-        if (l % s.moe_layer_step != s.moe_layer_step - 1) {  // a dense FFN layer (Llama 4)
+        if (l % s.moe_layer_step != s.moe_layer_step - 1 || l < s.leading_dense_blocks) {  // a dense FFN layer
             const std::uint64_t Fd = s.n_ff_dense;
             r.push_back({name("ffn_gate.weight"), q.expert_gate_up, {E, Fd}, 0.f, constant(fan_in(E))});
             r.push_back({name("ffn_up.weight"), q.expert_gate_up, {E, Fd}, 0.f, constant(fan_in(E))});
             r.push_back({name("ffn_down.weight"), q.expert_down, {Fd, E}, 0.f, constant(fan_in(Fd))});
             continue;
         }
+        if (synthetic::is_mla(s)) synthetic::append_mla_moe_extras(s, l, r);
         if (llama4) {  // the ungated shared expert, as wide as a routed one
             r.push_back({name("ffn_gate_shexp.weight"), q.expert_gate_up, {E, F}, 0.f, constant(fan_in(E))});
             r.push_back({name("ffn_up_shexp.weight"), q.expert_gate_up, {E, F}, 0.f, constant(fan_in(E))});
@@ -172,11 +175,12 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
 void check_spec(const SyntheticModelSpec& s, const std::vector<TensorRecipe>& rs) {
     if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama" &&
         s.architecture != "olmoe" && s.architecture != "gpt-oss" && s.architecture != "llama4" &&
-        !synthetic::is_hybrid(s))
-        fail("make-model writes qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4 and llama (Mixtral) "
-             "models (asked for '{}')",
+        !synthetic::is_hybrid(s) && !synthetic::is_mla(s))
+        fail("make-model writes qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, deepseek2 and "
+             "llama (Mixtral) models (asked for '{}')",
              s.architecture);
     if (synthetic::is_hybrid(s)) synthetic::check_hybrid(s);
+    if (synthetic::is_mla(s)) synthetic::check_mla(s);
     if (s.nextn_layers && !synthetic::is_hybrid(s))
         fail("make-model: MTP blocks (nextn_predict_layers) are written for qwen35moe and qwen3next only");
     if (s.moe_layer_step == 0 || (s.moe_layer_step > 1 && !s.n_ff_dense))
@@ -219,9 +223,13 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
                                                               : s.n_ff_expert * s.n_experts_used);
     if (s.moe_layer_step > 1) w.set_u32(a + "interleave_moe_layer_step", s.moe_layer_step);
     w.set_u32(a + "attention.head_count", s.n_heads);
-    w.set_u32(a + "attention.head_count_kv", s.n_kv_heads);
-    w.set_u32(a + "attention.key_length", s.head_dim);
-    w.set_u32(a + "attention.value_length", s.head_dim);
+    if (synthetic::is_mla(s)) {
+        synthetic::set_mla_metadata(w, s);
+    } else {
+        w.set_u32(a + "attention.head_count_kv", s.n_kv_heads);
+        w.set_u32(a + "attention.key_length", s.head_dim);
+        w.set_u32(a + "attention.value_length", s.head_dim);
+    }
     w.set_f32(a + "rope.freq_base", s.rope_freq_base);
     if (s.rope_dims) w.set_u32(a + "rope.dimension_count", s.rope_dims);
     w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
@@ -464,6 +472,7 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
         return s;
     }
     if (synthetic::hybrid_preset(preset, s)) return s;
+    if (synthetic::mla_preset(preset, s)) return s;
     if (preset == "demo") {
         s.name = "ferry-demo (random weights)";
         s.n_layers = 4;
@@ -498,8 +507,8 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
 
 std::string synthetic_preset_names() {
     return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4, tiny-qwen35moe, tiny-qwen3next, "
-           "demo, qwen3-30b-a3b, mixtral-8x7b, qwen2-57b-a14b, olmoe-1b-7b, gpt-oss-20b, llama4-scout, "
-           "qwen3.6-35b-a3b, qwen3-next-80b-a3b";
+           "tiny-deepseek2, tiny-deepseek2-split, demo, qwen3-30b-a3b, mixtral-8x7b, qwen2-57b-a14b, olmoe-1b-7b, "
+           "gpt-oss-20b, llama4-scout, qwen3.6-35b-a3b, qwen3-next-80b-a3b, deepseek-v2-lite";
 }
 
 std::uint64_t synthetic_model_bytes(const SyntheticModelSpec& spec) {

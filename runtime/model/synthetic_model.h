@@ -34,7 +34,8 @@ struct SyntheticModelSpec {
     // qwen3moe (QK-norm), qwen35moe / qwen3next (gated DeltaNet + gated attention), qwen2moe (q/k/v biases and a gated shared expert), olmoe (QK-norm
     // over whole vectors), gpt-oss (biases everywhere, sinks, sliding window, YaRN), llama4
     // (dense layers between MoE ones, an ungated shared expert, rope_freqs) or llama
-    // (Mixtral: none of those; the expert width is feed_forward_length).
+    // (Mixtral: none of those; the expert width is feed_forward_length), deepseek2 (latent
+    // attention, leading dense layers, ungated shared experts).
     std::string architecture = "qwen3moe";
     std::uint32_t n_layers = 2;
     std::uint32_t n_embd = 256;
@@ -65,6 +66,16 @@ struct SyntheticModelSpec {
     std::uint32_t nextn_layers = 0;
     std::uint32_t ssm_k_heads = 0, ssm_v_heads = 0, ssm_k_dim = 0, ssm_v_dim = 0;
     std::uint32_t ssm_conv_kernel() const { return 4; }
+    // deepseek2 (multi-head latent attention; synthetic_mla.cpp): head_dim is a q/k head's
+    // nope + rope (rope_dims), mla_value_dim a v head; no q latent when q_lora_rank is 0.
+    std::uint32_t q_lora_rank = 0, kv_lora_rank = 0, mla_value_dim = 0;
+    bool mla_split_kv_b = false;            // attn_k_b / attn_v_b (newer files) instead of attn_kv_b
+    std::uint32_t leading_dense_blocks = 0;  // dense FFN layers of n_ff_dense first
+    std::uint32_t n_shared_experts = 0;      // ungated, n_ff_expert wide each
+    float expert_weights_scale = 1.f;
+    bool expert_weights_norm = false;
+    bool sigmoid_router = false;  // expert_gating_func sigmoid, with a selection bias (exp_probs_b)
+    float rope_yarn_log_mul = 0.f;
     std::uint64_t seed = 1;
     QuantMix quant;
     // Experts as one 2-D tensor each (blk.N.ffn_gate.E.weight, as older Mixtral files), with
@@ -76,7 +87,8 @@ struct SyntheticModelSpec {
 // "mixtral-8x7b" (~26 GB), "qwen2-57b-a14b", "gpt-oss-20b" (~12 GB, MXFP4 experts);
 // "llama4-scout" (a few layers: --layers), "qwen3.6-35b-a3b" (~21 GB), "qwen3-next-80b-a3b";
 // "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe", "tiny-gptoss", "tiny-llama4",
-// "tiny-qwen35moe" and "tiny-qwen3next" for tests.
+// "tiny-qwen35moe", "tiny-qwen3next", "tiny-deepseek2" and "tiny-deepseek2-split" for tests;
+// "deepseek-v2-lite" (DeepSeek-V2-Lite's shape, ~10 GB).
 SyntheticModelSpec synthetic_preset(std::string_view preset);
 std::string synthetic_preset_names();
 

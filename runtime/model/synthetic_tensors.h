@@ -45,4 +45,14 @@ void check_hybrid(const SyntheticModelSpec& s);
 // Fills `s` for the family's presets (tiny-qwen35moe, qwen3.6-35b-a3b, ...); false for others.
 bool hybrid_preset(std::string_view preset, SyntheticModelSpec& s);
 
+// DeepSeek-V2 (deepseek2): multi-head latent attention (synthetic_mla.cpp).
+bool is_mla(const SyntheticModelSpec& s);
+// Layer `layer`'s attention tensors but attn_norm; its FFN's shared experts and selection bias.
+void append_mla_attention(const SyntheticModelSpec& s, std::uint32_t layer, std::vector<TensorRecipe>& out);
+void append_mla_moe_extras(const SyntheticModelSpec& s, std::uint32_t layer, std::vector<TensorRecipe>& out);
+// The attention's and the MoE's keys (instead of the generic key/value lengths).
+void set_mla_metadata(gguf::Writer& w, const SyntheticModelSpec& s);
+void check_mla(const SyntheticModelSpec& s);
+bool mla_preset(std::string_view preset, SyntheticModelSpec& s);
+
 }  // namespace ferry::model::synthetic

@@ -1,6 +1,6 @@
 // Every runnable family on models the generator writes (make-model presets tiny,
 // tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4, tiny-qwen35moe,
-// tiny-qwen3next) at several quant mixes: the Vulkan forward pass against the
+// tiny-qwen3next, tiny-deepseek2 and its split-kv_b twin) at several quant mixes: the Vulkan forward pass against the
 // CPU reference (prefill logits, greedy decode), offloaded and hybrid runs against the
 // resident one, and Mixtral's per-expert layout against its merged twin.
 #include "gguf/reader.h"
@@ -71,8 +71,9 @@ float top_margin(const std::vector<float>& logits) {
     return best - second;
 }
 
-const char* const kPresets[] = {"tiny",        "tiny-mixtral", "tiny-qwen2moe",  "tiny-olmoe",
-                                "tiny-gptoss", "tiny-llama4",  "tiny-qwen35moe", "tiny-qwen3next"};
+const char* const kPresets[] = {"tiny",           "tiny-mixtral",   "tiny-qwen2moe",  "tiny-olmoe",
+                                "tiny-gptoss",    "tiny-llama4",    "tiny-qwen35moe", "tiny-qwen3next",
+                                "tiny-deepseek2", "tiny-deepseek2-split"};
 
 // The quant mixes a family is checked at: gpt-oss files carry MXFP4 experts.
 std::vector<std::string> quants(const std::string& preset) {
@@ -162,7 +163,8 @@ TEST_CASE("a model with recurrent layers keeps all of its context or none, and s
 TEST_CASE("a decode step of several sequences in one pass gives each sequence's own logits") {
     test::GpuTest gpu;
     if (!gpu) return;
-    for (const std::string preset : {"tiny", "tiny-gptoss", "tiny-llama4", "tiny-qwen35moe", "tiny-qwen3next"}) {
+    for (const std::string preset :
+         {"tiny", "tiny-gptoss", "tiny-llama4", "tiny-qwen35moe", "tiny-qwen3next", "tiny-deepseek2"}) {
         for (std::uint32_t slots : {0u, 2u}) {  // resident at F16, offloaded at Q4_K_M
             CAPTURE(preset);
             CAPTURE(slots);

@@ -35,8 +35,8 @@ namespace {
 
 // The reference files whose families ferry runs; each must match its figures. A family
 // leaving this list (refused again) fails the "refused" test below.
-const std::set<std::string> kRunnable = {"gptoss-dev",   "llama4-dev",    "mixtral-dev",
-                                          "qwen2moe-dev", "qwen35moe-dev", "qwen3next-dev"};
+const std::set<std::string> kRunnable = {"deepseek2-dev", "gptoss-dev",    "llama4-dev",   "mixtral-dev",
+                                          "qwen2moe-dev",  "qwen35moe-dev", "qwen3next-dev"};
 // Of those, mixtral-dev and llama4-dev run the reference engine's own graphs
 // (reference_engine_graphs.h says where it departs from the published formulas ferry's
 // recipes follow, and why the figures then check the rest of those families). ferry's own

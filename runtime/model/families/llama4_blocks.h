@@ -35,14 +35,13 @@ void attention(Blocks& b, std::uint32_t l, bool qk_norm) {
 // W_up h); a MoE layer x += shared(h) + expert_e(sigmoid(logit_e) · h), e the top-1 expert.
 template <class Blocks>
 void ffn_on_normed(Blocks& b, std::uint32_t l) {
+    if (moe_index(b.config(), l) < 0) return blocks::dense_ffn_on_normed(b, l);
     const auto& w = b.layer(l);
-    const bool dense = moe_index(b.config(), l) < 0;
-    b.project(dense ? w.ffn_gate : w.ffn_gate_shexp, Act::H, dense ? Act::DenseG : Act::G);
-    b.project(dense ? w.ffn_up : w.ffn_up_shexp, Act::H, dense ? Act::DenseU : Act::U);
-    b.glu(dense ? Act::DenseG : Act::G, dense ? Act::DenseU : Act::U);
-    b.project(dense ? w.ffn_down : w.ffn_down_shexp, dense ? Act::DenseG : Act::G, Act::O);
+    b.project(w.ffn_gate_shexp, Act::H, Act::G);
+    b.project(w.ffn_up_shexp, Act::H, Act::U);
+    b.glu(Act::G, Act::U);
+    b.project(w.ffn_down_shexp, Act::G, Act::O);
     b.add(Act::X, Act::O);
-    if (dense) return;
     b.route(l, w.ffn_gate_inp);
     b.weight_expert_input();  // h *= sigmoid(logit); the expert's output then counts once
     b.experts(l);

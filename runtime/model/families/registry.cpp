@@ -14,11 +14,12 @@ extern const Recipe kGptOssRecipe;
 extern const Recipe kLlama4Recipe;
 extern const Recipe kQwen35MoeRecipe;
 extern const Recipe kQwen3NextRecipe;
+extern const Recipe kDeepseek2Recipe;
 
 namespace {
-const std::array<const Recipe*, 8> kRecipes{&kQwen3MoeRecipe, &kQwen2MoeRecipe,  &kMixtralRecipe,
-                                            &kOlmoeRecipe,    &kGptOssRecipe,    &kLlama4Recipe,
-                                            &kQwen35MoeRecipe, &kQwen3NextRecipe};
+const std::array<const Recipe*, 9> kRecipes{&kQwen3MoeRecipe,  &kQwen2MoeRecipe,  &kMixtralRecipe,
+                                            &kOlmoeRecipe,     &kGptOssRecipe,    &kLlama4Recipe,
+                                            &kQwen35MoeRecipe, &kQwen3NextRecipe, &kDeepseek2Recipe};
 }  // namespace
 
 const Recipe* find_recipe(std::string_view architecture) {

@@ -60,6 +60,17 @@ void moe_on_normed(Blocks& b, std::uint32_t l) {
     b.add(Act::X, Act::O);
 }
 
+// With h in Act::H, a dense FFN layer: x += W_down(act(W_gate h) ⊙ W_up h).
+template <class Blocks>
+void dense_ffn_on_normed(Blocks& b, std::uint32_t l) {
+    const auto& w = b.layer(l);
+    b.project(w.ffn_gate, Act::H, Act::DenseG);
+    b.project(w.ffn_up, Act::H, Act::DenseU);
+    b.glu(Act::DenseG, Act::DenseU);
+    b.project(w.ffn_down, Act::DenseG, Act::O);
+    b.add(Act::X, Act::O);
+}
+
 // The MoE block: h = RMSNorm(x) ⊙ ffn_norm, then the above.
 template <class Blocks>
 void moe(Blocks& b, std::uint32_t l) {
