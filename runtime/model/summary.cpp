@@ -18,7 +18,7 @@ namespace ferry::model {
 namespace {
 
 // The <arch>.* keys `info` shows, in the order it shows them.
-constexpr std::array<std::string_view, 17> kHyperKeys{
+constexpr std::array<std::string_view, 20> kHyperKeys{
     "block_count",
     "context_length",
     "embedding_length",
@@ -32,6 +32,9 @@ constexpr std::array<std::string_view, 17> kHyperKeys{
     "attention.head_count_kv",
     "attention.key_length",
     "attention.value_length",
+    "attention.q_lora_rank",
+    "attention.kv_lora_rank",
+    "leading_dense_block_count",
     "attention.sliding_window",
     "rope.freq_base",
     "attention.layer_norm_rms_epsilon",
@@ -141,6 +144,13 @@ void read_shape(const gguf::File& file, const std::string& arch, ModelSummary& s
                 ++s.recurrent_layers;
                 s.recurrent_state_bytes += 2 * per_layer;  // the state and its checkpoint
             }
+    }
+    // Multi-head latent attention (deepseek2): one row [k_pe | c] per position and layer,
+    // key and value at once, whatever head_count_kv and the key/value lengths say.
+    if (const std::uint64_t kv_lora = integer_key(file, key("attention.kv_lora_rank"), s); kv_lora > 0) {
+        s.key_length = kv_lora + integer_key(file, key("rope.dimension_count"), s);
+        s.value_length = 0;
+        std::replace_if(kv_heads.begin(), kv_heads.end(), [](std::uint64_t h) { return h > 0; }, 1);
     }
     for (std::uint64_t h : kv_heads) {
         s.n_kv_heads_max = std::max(s.n_kv_heads_max, h);

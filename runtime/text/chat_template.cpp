@@ -151,6 +151,23 @@ std::string render_mistral(std::span<const ChatMessage> messages, const ChatOpti
     return s;
 }
 
+// DeepSeek-V2 Chat's template (tokenizer_config.json of DeepSeek-V2-Lite-Chat): BOS, a
+// system message as a paragraph of its own, "User: " and "Assistant: " turns, the
+// assistant's closed by EOS; the generation prompt "Assistant:" without a space.
+std::string render_deepseek2(std::span<const ChatMessage> messages, const ChatOptions& o) {
+    std::string s = o.bos_text;
+    for (const ChatMessage& m : messages) {
+        if (m.role == "system")
+            s += m.content + "\n\n";
+        else if (m.role == "user")
+            s += "User: " + m.content + "\n\n";
+        else
+            s += "Assistant: " + m.content + o.eos_text;
+    }
+    if (o.add_generation_prompt) s += "Assistant:";
+    return s;
+}
+
 // Gemma: no system role (folded into the first user turn), assistant is "model".
 std::string render_gemma(std::span<const ChatMessage> messages, const ChatOptions& o) {
     std::string s = o.bos_text;
@@ -243,7 +260,7 @@ std::string render_harmony(std::span<const ChatMessage> messages, const ChatOpti
     return s;
 }
 
-constexpr std::array<std::pair<ChatFormat, std::string_view>, 8> kNames{{
+constexpr std::array<std::pair<ChatFormat, std::string_view>, 9> kNames{{
     {ChatFormat::ChatML, "chatml"},
     {ChatFormat::Qwen3, "qwen3"},
     {ChatFormat::Qwen35, "qwen35"},
@@ -252,6 +269,7 @@ constexpr std::array<std::pair<ChatFormat, std::string_view>, 8> kNames{{
     {ChatFormat::Llama3, "llama3"},
     {ChatFormat::Llama4, "llama4"},
     {ChatFormat::Harmony, "harmony"},
+    {ChatFormat::DeepSeek2, "deepseek2"},
 }};
 
 }  // namespace
@@ -287,6 +305,8 @@ std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages
             return render_headers(messages, options, "<|header_start|>", "<|header_end|>", "<|eot|>");
         case ChatFormat::Harmony:
             return render_harmony(messages, options);
+        case ChatFormat::DeepSeek2:
+            return render_deepseek2(messages, options);
     }
     fail("unknown chat format");
 }
@@ -349,6 +369,7 @@ DetectedFormat detect_chat_format(std::string_view t, std::string_view arch) {
         if (contains(t, "<|header_start|>")) return {ChatFormat::Llama4, true};
         if (contains(t, "<start_of_turn>")) return {ChatFormat::Gemma, true};
         if (contains(t, "[INST]")) return {ChatFormat::Mistral, true};
+        if (contains(t, "'Assistant: ' + message['content'] + eos_token")) return {ChatFormat::DeepSeek2, true};
         return {ChatFormat::ChatML, false};
     }
     if (arch == "qwen35moe") return {ChatFormat::Qwen35, true};
@@ -376,6 +397,8 @@ std::vector<std::string> end_of_turn_texts(ChatFormat format) {
             return {"<|eot|>"};
         case ChatFormat::Harmony:
             return {"<|return|>", "<|call|>"};
+        case ChatFormat::DeepSeek2:
+            return {"<｜end▁of▁sentence｜>"};
     }
     return {};
 }

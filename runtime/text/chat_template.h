@@ -20,6 +20,7 @@ enum class ChatFormat {
     Llama3,   // <|start_header_id|>role<|end_header_id|> ... <|eot_id|>
     Llama4,   // <|header_start|>role<|header_end|> ... <|eot|>
     Harmony,  // <|start|>role<|message|> ... <|end|> (gpt-oss)
+    DeepSeek2,  // User: ...\n\nAssistant: ...<EOS> (DeepSeek-V2 / V2-Lite Chat)
 };
 
 // A function call an assistant turn made (OpenAI's tool_calls[].function).

@@ -9,6 +9,9 @@
 //   (llama.cpp's models/templates/openai-gpt-oss-120b.jinja: "# Instructions\n\n" + the
 //   developer message + "\n\n" before <|end|>) (system, developer "# Instructions",
 //   <|start|>assistant generation prompt, earlier answers on the final channel)
+// - DeepSeek-V2: DeepSeek-V2-Lite-Chat's tokenizer_config.json chat_template ({{ bos_token }},
+//   system content + '\n\n', 'User: ' + content + '\n\n', 'Assistant: ' + content + eos_token,
+//   generation prompt 'Assistant:'), as llama.cpp's built-in deepseek2 renderer writes it
 #include "base/error.h"
 #include "text/chat_template.h"
 
@@ -197,6 +200,21 @@ TEST_CASE("Mixtral [INST] with bos/eos and the system prompt folded in") {
     o.eos_text = "</s>";
     CHECK(render_chat(ChatFormat::Mistral, kConversation, o) ==
           "<s>[INST] You are terse.\n\nHi [/INST]Hello.</s>[INST] 2+2? [/INST]");
+}
+
+TEST_CASE("DeepSeek-V2 User: / Assistant: turns, bos first, the answer closed by eos") {
+    ChatOptions o;
+    o.bos_text = "<｜begin▁of▁sentence｜>";
+    o.eos_text = "<｜end▁of▁sentence｜>";
+    CHECK(render_chat(ChatFormat::DeepSeek2, kConversation, o) ==
+          "<｜begin▁of▁sentence｜>You are terse.\n\nUser: Hi\n\nAssistant: Hello.<｜end▁of▁sentence｜>User: 2+2?\n\n"
+          "Assistant:");
+    CHECK(end_of_turn_texts(ChatFormat::DeepSeek2) == std::vector<std::string>{"<｜end▁of▁sentence｜>"});
+    CHECK(detect_chat_format("{% elif message['role'] == 'assistant' %}{{ 'Assistant: ' + message['content'] + "
+                             "eos_token }}",
+                             "deepseek2")
+              .format == ChatFormat::DeepSeek2);
+    CHECK(chat_format_from_name("deepseek2") == ChatFormat::DeepSeek2);
 }
 
 TEST_CASE("Gemma turns") {

@@ -368,6 +368,15 @@ TEST_CASE("the VRAM budget is a promise: the smallest plan runs and device-local
     const fs::path hybrid = fs::path(FERRY_TEST_TMP_DIR) / "gpu_budget_qwen35moe.gguf";
     model::write_synthetic_model(spec, hybrid);
     check_smallest_plan(gpu, hybrid);
+    // Latent attention: one cache row per position, its own work buffers.
+    for (const char* preset : {"tiny-deepseek2", "tiny-deepseek2-split"}) {
+        CAPTURE(preset);
+        spec = model::synthetic_preset(preset);
+        spec.quant = model::quant_mix_from_name("q4_k_m");
+        const fs::path mla = fs::path(FERRY_TEST_TMP_DIR) / (std::string("gpu_budget_") + preset + ".gguf");
+        model::write_synthetic_model(spec, mla);
+        check_smallest_plan(gpu, mla);
+    }
 }
 
 TEST_CASE("forced routing (trace replay) drives decode the same way resident and offloaded") {
