@@ -2,7 +2,12 @@
 // Decode matrix-vector product: y[r] = sum_c W[r, c] * x[c] for one token.
 //   W: [rows, cols] in QTYPE_<type> (binding 0, read as uint words: no 8/16-bit storage
 //      needed), x: [cols] F32, y: [rows] F32.
-// Bandwidth-bound: every weight byte is read once. A workgroup owns ROWS consecutive rows;
+// Bandwidth-bound: every weight byte is read once.
+// MV_TOKENS: the same for each of n_tokens tokens in turn (x rows x_stride floats apart, y
+// rows y_stride apart: a decode step of several sequences, a short prompt); the tokens
+// after the first read the workgroup's rows again from cache, and each token's sums are
+// formed exactly as a one-token dispatch forms them. A variant of its own: on lavapipe the
+// token loop around the barriers costs a one-token decode about 40%. A workgroup owns ROWS consecutive rows;
 // its invocations stride over their units (matvec_weights.glsl; the host picks ROWS so
 // that rows x units covers the workgroup), then the partial
 // sums are reduced with subgroupAdd (default) or, with MV_SHARED_REDUCE, a shared-memory
@@ -61,6 +66,10 @@ void main() {
     // neighbouring bytes.
     const uint units = (p.cols + MV_UNIT - 1u) / MV_UNIT;
     const uint n_rows = min(ROWS, p.rows - row0);
+#ifdef MV_TOKENS
+    for (uint t = 0u; t < p.n_tokens; ++t, xb += p.x_stride, yb += p.y_stride) {
+    if (t > 0u) barrier();  // the previous token's partial sums are read
+#endif
     float acc[ROWS];
     for (uint r = 0u; r < ROWS; ++r) acc[r] = 0.0;
     for (uint f = tid; f < n_rows * units; f += wg) {
@@ -93,4 +102,7 @@ void main() {
         for (uint k = 0u; k < parts; ++k) sum += partial[tid * wg + k];
         y[yb + row0 + tid] = sum;
     }
+#ifdef MV_TOKENS
+    }  // tokens
+#endif
 }

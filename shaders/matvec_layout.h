@@ -40,7 +40,7 @@ struct MatPush {
     uint cols;           // W cols = inputs per token; a whole number of blocks
     uint row_stride;     // bytes from one W row to the next
     uint weight_offset;  // bytes: W (or the expert pool base) in binding 0; multiple of 4
-    uint n_tokens;       // matmul: tokens in X / Y; expert matmul: most routes in a group
+    uint n_tokens;       // matvec / matmul: tokens in X / Y; expert matmul: most routes in a group
     uint n_slots;        // expert: selected experts per token (route = token * n_slots + slot)
     uint x_offset;       // floats: first X row in binding 1
     uint x_stride;       // floats from one token's X row to the next

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cctype>
+#include <cstdlib>
 #include <limits>
 #include <vector>
 
@@ -17,6 +18,7 @@ namespace {
 using gguf::TensorType;
 
 constexpr std::uint64_t kMaxBinding = std::uint64_t{1} << 32;  // offsets are uint in the shaders
+constexpr std::uint32_t kCpuDriverBatchTokens = 16;            // see default_matvec_config
 constexpr std::uint32_t kTransposedWorkgroup = 64;             // shaders/matvec_transposed.comp's WG
 
 std::string lower_name(TensorType type) {
@@ -169,6 +171,11 @@ MatvecConfig default_matvec_config(const vk::Device& device) {
                                 std::bit_floor(limit));
     c.rows_per_workgroup = 2;
     c.subgroup_reduce = has_subgroup_arithmetic(device);
+    // A CPU driver (lavapipe) runs the tiled matmul far slower per token than matvec at
+    // every batch measured (bench/RESULTS.md, "matvec for short batches"); on GPUs matmul's
+    // decode-once tiles win past a few tokens.
+    c.batch_tokens = device.info().type == vk::DeviceType::Cpu ? kCpuDriverBatchTokens : 4;
+    if (const char* env = std::getenv("FERRY_MATVEC_BATCH_TOKENS")) c.batch_tokens = std::uint32_t(std::atoi(env));
     return c;
 }
 
@@ -201,6 +208,10 @@ std::uint64_t MatKernels::max_binding() const {
 std::string MatKernels::matvec_variant(TensorType type, bool expert) const {
     return fmt::format("matvec_{}{}{}", expert ? "expert_" : "", lower_name(type),
                        config_.subgroup_reduce ? "" : "_shared");
+}
+
+std::string MatKernels::tokens_variant(TensorType type) const {
+    return fmt::format("matvec_tokens_{}{}", lower_name(type), config_.subgroup_reduce ? "" : "_shared");
 }
 
 std::string MatKernels::matmul_variant(TensorType type, bool expert) const {
@@ -246,16 +257,28 @@ const vk::Pipeline& MatKernels::pipeline(const std::string& name, std::uint32_t 
     return *it->second;
 }
 
+void MatKernels::product(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x,
+                         const Activations& y, std::uint32_t n_tokens) {
+    if (n_tokens <= config_.batch_tokens)
+        matvec(cmd, w, x, y, n_tokens);
+    else
+        matmul(cmd, w, x, y, n_tokens);
+}
+
 void MatKernels::matvec(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x,
-                        const Activations& y) {
+                        const Activations& y, std::uint32_t n_tokens) {
     const char* what = "matvec";
     const std::uint32_t stride = check_shape(what, w.type, w.rows, w.cols, w.row_stride, w.offset);
     check_weights_fit(what, w.buffer, w.offset + matrix_bytes(w.rows, stride, w.type, w.cols));
-    check_rows_fit(what, "x", x, w.type, std::uint64_t{x.offset} + w.cols);
-    check_rows_fit(what, "y", y, TensorType::F32, std::uint64_t{y.offset} + w.rows);
+    if (n_tokens == 0) fail("{}: no tokens", what);
+    const std::uint32_t x_stride = x.token_stride ? x.token_stride : w.cols;
+    const std::uint32_t y_stride = y.token_stride ? y.token_stride : w.rows;
+    check_rows_fit(what, "x", x, w.type, x.offset + std::uint64_t{n_tokens - 1} * x_stride + w.cols);
+    check_rows_fit(what, "y", y, TensorType::F32, y.offset + std::uint64_t{n_tokens - 1} * y_stride + w.rows);
 
     const std::uint32_t rows_per_group = matvec_rows(w.type, w.cols);
-    const vk::Pipeline& pipe = pipeline(matvec_variant(w.type, false), FERRY_MAT_BUFFERS, rows_per_group);
+    const std::string variant = n_tokens > 1 ? tokens_variant(w.type) : matvec_variant(w.type, false);
+    const vk::Pipeline& pipe = pipeline(variant, FERRY_MAT_BUFFERS, rows_per_group);
     for (const RowChunk& c :
          split_rows(what, w.offset, w.rows, stride, row_bytes(w.type, w.cols), w.buffer->size(),
                     max_binding(), device_.limits().min_storage_buffer_offset_alignment)) {
@@ -263,13 +286,13 @@ void MatKernels::matvec(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Act
                                 .cols = w.cols,
                                 .row_stride = stride,
                                 .weight_offset = c.weight_offset,
-                                .n_tokens = 1,
+                                .n_tokens = n_tokens,
                                 .n_slots = 1,
                                 .x_offset = x.offset,
-                                .x_stride = 0,
+                                .x_stride = x_stride,
                                 .x_slot_stride = 0,
                                 .y_offset = y.offset + c.row0,
-                                .y_stride = 0,
+                                .y_stride = y_stride,
                                 .y_slot_stride = 0};
         const std::uint32_t blocks = ceil_div(c.rows, rows_per_group);
         const std::uint32_t gx = std::min(blocks, device_.limits().max_workgroup_count_x);

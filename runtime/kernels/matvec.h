@@ -71,6 +71,9 @@ struct MatvecConfig {
     // on lavapipe, 4 GiB on most GPUs). A plain matrix larger than that is split by rows
     // into several dispatches; an expert pool must fit in one binding.
     std::uint64_t max_binding_bytes = 0;
+    // product() runs batches of up to this many tokens as matvec (weights decoded per token,
+    // read from memory once) and larger ones as the tiled matmul (decoded once per tile).
+    std::uint32_t batch_tokens = 4;
 };
 
 // Whether the device runs subgroupAdd in compute shaders with subgroups wider than 1
@@ -94,9 +97,17 @@ public:
 
     const MatvecConfig& config() const { return config_; }
 
-    // Decode: y[rows] = W x[cols] for one token. One dispatch per row range that fits in
-    // one binding (see MatvecConfig::max_binding_bytes); usually one.
-    void matvec(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x, const Activations& y);
+    // Decode: y[rows] = W x[cols] for one token, or for each of n_tokens tokens in turn in
+    // the same workgroups (the weights read once from memory, each token's sums exactly as
+    // alone). One dispatch per row range that fits in one binding (see
+    // MatvecConfig::max_binding_bytes); usually one.
+    void matvec(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x, const Activations& y,
+                std::uint32_t n_tokens = 1);
+
+    // Y[t, rows] = W X[t, cols] for t < n_tokens by whichever kernel is faster for that many
+    // tokens here: matvec up to config().batch_tokens, the tiled matmul beyond.
+    void product(vk::CommandBuffer& cmd, const DeviceMatrix& w, const Activations& x, const Activations& y,
+                 std::uint32_t n_tokens);
 
     // Decode, every selected expert of a layer in one dispatch. For slot s < n_slots:
     // y_s[rows] = W_s x_s[cols] with W_s at w.offset + slot_offsets[s] bytes of w.pool.
@@ -132,6 +143,7 @@ private:
     std::uint32_t matvec_rows(gguf::TensorType type, std::uint32_t cols) const;
     const vk::Pipeline& pipeline(const std::string& name, std::uint32_t buffers,
                                  std::uint32_t matvec_rows = 0);
+    std::string tokens_variant(gguf::TensorType type) const;  // "matvec_tokens_q4_k[_shared]"
 
     vk::Device& device_;
     MatvecConfig config_;

@@ -194,16 +194,19 @@ void GpuBlocks::head_rms_norm(Act qk, const DeviceTensor* weight) {
 
 void GpuBlocks::project(const DeviceTensor& W, Act in, Act out) {
     access({in}, {out});
-    if (tokens_ == 1)
-        mat_.matvec(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)});
-    else if (!rows_.empty())
-        project_rows(W, in, out);
-    else
-        mat_.matmul(*cmd_, W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)}, tokens_);
+    multiply(W.matrix(), {.buffer = &buffer(in)}, {.buffer = &buffer(out)});
 }
 
-// One product per head on its slice of the rows (recipe.h's HeadProjection): the decode
-// matvec per row where the batch is one token or decode rows, else the prefill matmul; the
+// A decode step of several sequences runs the decode kernel over its rows, each row's sums
+// as its sequence alone would form them; other batches take the faster kernel for their size.
+void GpuBlocks::multiply(const kernels::DeviceMatrix& m, const kernels::Activations& x, const kernels::Activations& y) {
+    if (!rows_.empty())
+        mat_.matvec(*cmd_, m, x, y, tokens_);
+    else
+        mat_.product(*cmd_, m, x, y, tokens_);
+}
+
+// One product per head on its slice of the rows (recipe.h's HeadProjection), the
 // transposed kernel for all tokens at once.
 void GpuBlocks::head_project(const DeviceTensor& W, Act in, Act out, const HeadProjection& p) {
     access({in}, {out});
@@ -213,17 +216,12 @@ void GpuBlocks::head_project(const DeviceTensor& W, Act in, Act out, const HeadP
         const kernels::DeviceMatrix m{&W.buffer, (std::uint64_t(h) * p.head_rows + p.row_offset) * row_bytes, W.type,
                                       p.rows, W.cols, 0};
         const std::uint32_t x0 = p.in_offset + h * p.in_stride, y0 = p.out_offset + h * p.out_stride;
-        if (p.transposed) {
-            mat_.matvec_transposed(*cmd_, m, {.buffer = &buffer(in), .offset = x0, .token_stride = in_width},
-                                   {.buffer = &buffer(out), .offset = y0, .token_stride = out_width}, tokens_);
-        } else if (tokens_ == 1 || !rows_.empty()) {
-            for (std::uint32_t t = 0; t < tokens_; ++t)
-                mat_.matvec(*cmd_, m, {.buffer = &buffer(in), .offset = t * in_width + x0},
-                            {.buffer = &buffer(out), .offset = t * out_width + y0});
-        } else {
-            mat_.matmul(*cmd_, m, {.buffer = &buffer(in), .offset = x0, .token_stride = in_width},
-                        {.buffer = &buffer(out), .offset = y0, .token_stride = out_width}, tokens_);
-        }
+        const kernels::Activations x{.buffer = &buffer(in), .offset = x0, .token_stride = in_width},
+            y{.buffer = &buffer(out), .offset = y0, .token_stride = out_width};
+        if (p.transposed)
+            mat_.matvec_transposed(*cmd_, m, x, y, tokens_);
+        else
+            multiply(m, x, y);
     }
 }
 
@@ -350,10 +348,7 @@ void GpuBlocks::add(Act to, Act delta) {
 
 void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
     access({Act::H}, {});
-    if (tokens_ == 1)
-        mat_.matvec(*cmd_, router.matrix(), {.buffer = &w_.h}, {.buffer = &w_.router_logits});
-    else
-        mat_.matmul(*cmd_, router.matrix(), {.buffer = &w_.h}, {.buffer = &w_.router_logits}, tokens_);
+    multiply(router.matrix(), {.buffer = &w_.h}, {.buffer = &w_.router_logits});
     vk::compute_to_compute(*cmd_);
     if (const DeviceTensor& bias = weights_.layers[layer].ffn_gate_inp_bias) {
         ops_.rows(*cmd_, {.x = w_.router_logits, .b = bias.buffer, .n = tokens_ * config_.n_experts,
@@ -410,10 +405,8 @@ void GpuBlocks::experts(std::uint32_t layer) {
 
 void GpuBlocks::logits(const DeviceTensor& output) {
     access({Act::H}, {});
-    if (!rows_.empty())
-        logits_rows(output);
-    else if (all_logits_ && tokens_ > 1)
-        mat_.matmul(*cmd_, output.matrix(), {.buffer = &w_.h}, {.buffer = &w_.logits}, tokens_);
+    if (!rows_.empty() || (all_logits_ && tokens_ > 1))
+        multiply(output.matrix(), {.buffer = &w_.h}, {.buffer = &w_.logits});
     else
         mat_.matvec(*cmd_, output.matrix(), {.buffer = &w_.h, .offset = (tokens_ - 1) * config_.n_embd},
                     {.buffer = &w_.logits});

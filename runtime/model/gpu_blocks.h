@@ -89,6 +89,7 @@ private:
     void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer);
     void residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
     void head_rms_norm(Act qk, const DeviceTensor* weight);
+    void multiply(const kernels::DeviceMatrix& m, const kernels::Activations& x, const kernels::Activations& y);
     const LayerTensors<DeviceTensor>& moe_layer(std::uint32_t engine_layer) const;
     void record_expert_glu(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t routes);
     void record_moe_combine(vk::CommandBuffer& cmd, std::uint32_t layer, std::uint32_t tokens,
@@ -109,11 +110,9 @@ private:
     void attend_rows(std::uint32_t layer);
     void conv_rows(std::uint32_t layer);
     void delta_net_rows(std::uint32_t layer);
-    void project_rows(const DeviceTensor& w, Act in, Act out);
     void record_slot_offsets(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::BufferBinding& ids,
                              const vk::Buffer& residency);
     void experts_rows(std::uint32_t engine_layer);  // resident experts only
-    void logits_rows(const DeviceTensor& output);
     std::uint32_t tokens_ = 0;
     bool all_logits_ = false;
     bool record_routes_ = false;

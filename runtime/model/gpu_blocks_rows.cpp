@@ -1,11 +1,10 @@
 // GpuBlocks for a decode step of several sequences (GpuModel::decode_many): token t is the
 // next of rows_[t], so the steps that read a sequence's state — the KV cache and attention,
 // the conv tail and the delta-rule state — run once per row, on that row's slice of the
-// activations (bound at its offset) and its own state. The matrix products run as decode
-// kernels per row too (matvec, the resident experts' slot matvecs): the prefill kernels'
-// tiles cost as much for 4 tokens as for 64 (bench/RESULTS.md), so until a multi-row
-// matvec exists the rows share the pass, its submission and the small steps, not the
-// weight reads. Offloaded experts take the prefill path (the engine places them).
+// activations (bound at its offset) and its own state. The dense products run as one
+// decode matvec over all rows (GpuBlocks::multiply: the weights read from memory once, each
+// row's sums as alone); the resident experts as slot matvecs per row, each row having its
+// own experts. Offloaded experts take the prefill path (the engine places them).
 #include "model/gpu_blocks.h"
 
 #include "kernels/expert_slots.h"
@@ -91,20 +90,6 @@ void GpuBlocks::delta_net_rows(std::uint32_t layer) {
                                .shape = delta_net_shape(config_),
                                .fresh = rows_[t]->n_past() == 0});
     barrier();
-}
-
-// Rows packed as the prefill matmul reads and writes them: [tokens, cols] in, [tokens, rows] out.
-void GpuBlocks::project_rows(const DeviceTensor& W, Act in, Act out) {
-    const kernels::DeviceMatrix m = W.matrix();
-    for (std::uint32_t t = 0; t < tokens_; ++t)
-        mat_.matvec(*cmd_, m, {.buffer = &buffer(in), .offset = t * m.cols},
-                    {.buffer = &buffer(out), .offset = t * m.rows});
-}
-
-void GpuBlocks::logits_rows(const DeviceTensor& output) {
-    for (std::uint32_t t = 0; t < tokens_; ++t)
-        mat_.matvec(*cmd_, output.matrix(), {.buffer = &w_.h, .offset = t * config_.n_embd},
-                    {.buffer = &w_.logits, .offset = t * config_.n_vocab});
 }
 
 // Each row's top-k experts as record_decode does for one token (slot offsets, gate and up,

@@ -3,12 +3,18 @@
 #include "base/error.h"
 #include "text/utf8.h"
 
+#include <fmt/format.h>
+
 #include <queue>
 
 namespace ferry::text {
 
 BpeModel::BpeModel(const Vocabulary& vocab, const VocabIndex& index)
     : index_(index), unk_(vocab.unk), ignore_merges_(vocab.ignore_merges) {
+    if (vocab.model == ModelKind::bpe_sp) {
+        byte_tokens_.resize(256);
+        for (unsigned b = 0; b < 256; ++b) byte_tokens_[b] = index.find_or(fmt::format("<0x{:02X}>", b), -1);
+    }
     merges_.reserve(vocab.merges.size());
     for (std::size_t rank = 0; rank < vocab.merges.size(); ++rank) {
         const std::string& m = vocab.merges[rank];
@@ -92,6 +98,14 @@ void BpeModel::encode_word(std::string_view word, std::vector<TokenId>& out) con
         const Symbol& s = symbols[i];
         if (s.id >= 0) {
             out.push_back(s.id);
+        } else if (!byte_tokens_.empty()) {  // SentencePiece's byte fallback
+            for (const char c : word.substr(s.begin, s.size)) {
+                const TokenId b = byte_tokens_[static_cast<unsigned char>(c)];
+                if (b >= 0)
+                    out.push_back(b);
+                else if (unk_)
+                    out.push_back(*unk_);
+            }
         } else if (unk_) {
             out.push_back(*unk_);
         }

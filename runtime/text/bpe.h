@@ -19,9 +19,11 @@ public:
     // Merges whose parts or result are not tokens are ignored (they can never apply).
     BpeModel(const Vocabulary& vocab, const VocabIndex& index);
 
-    // `word` is byte-level text (see byte_level.h). Appends its token ids. A byte the
-    // vocabulary has no token for becomes the unknown token, or is dropped when there is
-    // none (as the reference tokenizers do; only a few vocabularies, e.g. Falcon, lack bytes).
+    // `word` is byte-level text (see byte_level.h), or UTF-8 text with ▁ for spaces for
+    // ModelKind::bpe_sp. Appends its token ids. A symbol the vocabulary has no token for
+    // becomes its <0xXX> byte tokens (bpe_sp), else the unknown token, or is dropped when
+    // there is none (as the reference tokenizers do; only a few vocabularies, e.g. Falcon,
+    // lack bytes).
     void encode_word(std::string_view word, std::vector<TokenId>& out) const;
 
     std::size_t merge_count() const { return merges_.size(); }
@@ -39,6 +41,7 @@ private:
     std::unordered_map<std::uint64_t, Merge> merges_;
     std::optional<TokenId> unk_;
     bool ignore_merges_;
+    std::vector<TokenId> byte_tokens_;  // bpe_sp: the <0xXX> token of each byte (-1: none); else empty
 };
 
 }  // namespace ferry::text

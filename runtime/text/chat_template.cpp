@@ -168,6 +168,47 @@ std::string render_deepseek2(std::span<const ChatMessage> messages, const ChatOp
     return s;
 }
 
+// An earlier Gemma 4 answer without its thought channels (the template's strip_thinking:
+// what lies between <|channel> and <channel|> goes), trimmed.
+std::string gemma4_strip_thinking(std::string_view text) {
+    std::string out;
+    for (std::size_t at = 0; at <= text.size();) {
+        const std::size_t close = text.find("<channel|>", at);
+        const std::string_view part = text.substr(at, close == std::string_view::npos ? std::string_view::npos : close - at);
+        out += part.substr(0, part.find("<|channel>"));
+        if (close == std::string_view::npos) break;
+        at = close + 10;
+    }
+    return std::string(trim(out));
+}
+
+// Gemma 4's template (llama.cpp's models/templates/gemma4.jinja, text turns): BOS; a
+// system turn when thinking is on or the conversation starts with a system message
+// (<|think|> first when thinking); turns <|turn>role\n content <turn|>\n with "model" for
+// the assistant, contents trimmed and earlier answers without their thoughts; the
+// generation prompt <|turn>model\n, with an empty thought channel when thinking is off.
+std::string render_gemma4(std::span<const ChatMessage> messages, const ChatOptions& o) {
+    std::string s = o.bos_text;
+    const bool system_first = !messages.empty() && messages[0].role == "system";
+    if (o.enable_thinking || system_first) {
+        s += "<|turn>system\n";
+        if (o.enable_thinking) s += "<|think|>";
+        if (system_first) s += trim(messages[0].content);
+        s += "<turn|>\n";
+    }
+    for (std::size_t i = system_first ? 1 : 0; i < messages.size(); ++i) {
+        const ChatMessage& m = messages[i];
+        const bool model = m.role == "assistant";
+        s += "<|turn>" + std::string(model ? "model" : m.role) + "\n" +
+             (model ? gemma4_strip_thinking(m.content) : std::string(trim(m.content))) + "<turn|>\n";
+    }
+    if (o.add_generation_prompt) {
+        s += "<|turn>model\n";
+        if (!o.enable_thinking) s += "<|channel>thought\n<channel|>";
+    }
+    return s;
+}
+
 // Gemma: no system role (folded into the first user turn), assistant is "model".
 std::string render_gemma(std::span<const ChatMessage> messages, const ChatOptions& o) {
     std::string s = o.bos_text;
@@ -260,12 +301,13 @@ std::string render_harmony(std::span<const ChatMessage> messages, const ChatOpti
     return s;
 }
 
-constexpr std::array<std::pair<ChatFormat, std::string_view>, 9> kNames{{
+constexpr std::array<std::pair<ChatFormat, std::string_view>, 10> kNames{{
     {ChatFormat::ChatML, "chatml"},
     {ChatFormat::Qwen3, "qwen3"},
     {ChatFormat::Qwen35, "qwen35"},
     {ChatFormat::Mistral, "mistral"},
     {ChatFormat::Gemma, "gemma"},
+    {ChatFormat::Gemma4, "gemma4"},
     {ChatFormat::Llama3, "llama3"},
     {ChatFormat::Llama4, "llama4"},
     {ChatFormat::Harmony, "harmony"},
@@ -298,6 +340,8 @@ std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages
             return render_mistral(messages, options);
         case ChatFormat::Gemma:
             return render_gemma(messages, options);
+        case ChatFormat::Gemma4:
+            return render_gemma4(messages, options);
         case ChatFormat::Llama3:
             return render_headers(messages, options, "<|start_header_id|>", "<|end_header_id|>",
                                   "<|eot_id|>");
@@ -312,7 +356,7 @@ std::string render_chat(ChatFormat format, std::span<const ChatMessage> messages
 }
 
 bool has_thinking_switch(ChatFormat format) {
-    return format == ChatFormat::Qwen3 || format == ChatFormat::Qwen35;
+    return format == ChatFormat::Qwen3 || format == ChatFormat::Qwen35 || format == ChatFormat::Gemma4;
 }
 
 bool prompt_opens_reasoning(ChatFormat format, const ChatOptions& o) {
@@ -365,6 +409,7 @@ DetectedFormat detect_chat_format(std::string_view t, std::string_view arch) {
             return {contains(t, "<think>") || contains(t, "enable_thinking") ? ChatFormat::Qwen3
                                                                              : ChatFormat::ChatML,
                     true};
+        if (contains(t, "<|turn>")) return {ChatFormat::Gemma4, true};
         if (contains(t, "<|start_header_id|>")) return {ChatFormat::Llama3, true};
         if (contains(t, "<|header_start|>")) return {ChatFormat::Llama4, true};
         if (contains(t, "<start_of_turn>")) return {ChatFormat::Gemma, true};
@@ -375,6 +420,7 @@ DetectedFormat detect_chat_format(std::string_view t, std::string_view arch) {
     if (arch == "qwen35moe") return {ChatFormat::Qwen35, true};
     if (arch.starts_with("qwen3")) return {ChatFormat::Qwen3, true};
     if (arch.starts_with("qwen2") || arch == "olmoe") return {ChatFormat::ChatML, true};
+    if (arch == "gemma4") return {ChatFormat::Gemma4, true};
     if (arch.starts_with("gemma")) return {ChatFormat::Gemma, true};
     if (arch == "gpt-oss") return {ChatFormat::Harmony, true};
     if (arch == "llama4") return {ChatFormat::Llama4, true};
@@ -391,6 +437,8 @@ std::vector<std::string> end_of_turn_texts(ChatFormat format) {
             return {"</s>"};
         case ChatFormat::Gemma:
             return {"<end_of_turn>"};
+        case ChatFormat::Gemma4:
+            return {"<turn|>"};
         case ChatFormat::Llama3:
             return {"<|eot_id|>"};
         case ChatFormat::Llama4:

@@ -16,7 +16,8 @@ enum class ChatFormat {
     Qwen3,    // ChatML + <think> handling and the enable_thinking switch (Qwen3, Qwen3-Next)
     Qwen35,   // Qwen3 whose generation prompt opens the think block (Qwen3.5/3.6)
     Mistral,  // [INST] ... [/INST] (Mistral / Mixtral v0.1 instruct)
-    Gemma,    // <start_of_turn>user ... <end_of_turn> (Gemma 2/3/4)
+    Gemma,    // <start_of_turn>user ... <end_of_turn> (Gemma 2/3)
+    Gemma4,   // <|turn>user\n ... <turn|> with a thought channel (Gemma 4)
     Llama3,   // <|start_header_id|>role<|end_header_id|> ... <|eot_id|>
     Llama4,   // <|header_start|>role<|header_end|> ... <|eot|>
     Harmony,  // <|start|>role<|message|> ... <|end|> (gpt-oss)
@@ -37,7 +38,8 @@ struct ChatMessage {
 
 struct ChatOptions {
     bool add_generation_prompt = true;
-    bool enable_thinking = true;               // Qwen3: false adds an empty <think></think> block
+    bool enable_thinking = true;               // Qwen3: false adds an empty <think></think> block;
+                                               // Gemma 4: true writes <|think|> into the system turn
     std::string bos_text;                      // text of the BOS token for formats that write it
     std::string eos_text;                      // text of the EOS token (Mistral closes turns with it)
     std::string harmony_date;                  // "YYYY-MM-DD"; empty: today's date

@@ -46,9 +46,9 @@ Vocabulary vocabulary_from_gguf(const gguf::File& file) {
             v.types.push_back(static_cast<TokenType>(t));
         }
     }
-    if (v.model == ModelKind::bpe) {
+    if (has_merges(v.model)) {
         const auto* merges = file.optional_string_array(kMerges);
-        if (!merges) fail("{}: a BPE (gpt2) vocabulary needs {}", file.name(), kMerges);
+        if (!merges) fail("{}: a BPE ({}) vocabulary needs {}", file.name(), model_kind_gguf_name(v.model), kMerges);
         v.merges = *merges;
     }
 
@@ -99,7 +99,7 @@ void write_vocabulary(const Vocabulary& v, gguf::Writer& w) {
         for (std::size_t i = 0; i < types.size(); ++i) types[i] = static_cast<std::int32_t>(v.types[i]);
         w.set_i32_array(std::string(kTypes), types);
     }
-    if (v.model == ModelKind::bpe) w.set_string_array(std::string(kMerges), v.merges);
+    if (has_merges(v.model)) w.set_string_array(std::string(kMerges), v.merges);
     const auto write_id = [&](std::string_view key, const std::optional<TokenId>& id) {
         if (id) w.set_u32(std::string(key), static_cast<std::uint32_t>(*id));
     };

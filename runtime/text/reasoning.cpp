@@ -24,6 +24,8 @@ ReasoningMarkup reasoning_markup(ChatFormat format) {
                 .close = "<|end|>",
                 .tags_shown = false,
                 .hidden = {"<|start|>assistant", "<|channel|>final<|message|>"}};
+    if (format == ChatFormat::Gemma4)  // <|channel>thought\n ... <channel|>, then the answer
+        return {.open = "<|channel>thought\n", .close = "<channel|>", .tags_shown = false, .hidden = {}};
     return {.open = std::string(kThinkOpen), .close = std::string(kThinkClose), .tags_shown = true, .hidden = {}};
 }
 

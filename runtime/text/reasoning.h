@@ -1,6 +1,7 @@
 #pragma once
 // Reasoning told apart from the answer in the text a model writes: Qwen3's
-// <think>...</think>, gpt-oss's harmony analysis channel; a format's other markup (harmony's
+// <think>...</think>, gpt-oss's harmony analysis channel, Gemma 4's thought channel
+// (<|channel>thought\n...<channel|>); a format's other markup (harmony's
 // message headers) is dropped. Works on streamed text, holding back only the bytes that could
 // begin a marker split across tokens. `ferry chat` hides or dims the reasoning; `ferry serve`
 // sends it as reasoning_content.

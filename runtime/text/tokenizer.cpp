@@ -47,7 +47,7 @@ std::optional<char> parse_byte_token(std::string_view t) {
 // Texts of end-of-turn tokens used by chat models whose GGUF names only the EOS id.
 constexpr std::string_view end_of_turn_texts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-    "<|return|>", "<|call|>", "<EOT>", "<|end_of_text|>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|return|>", "<|call|>", "<EOT>", "<|end_of_text|>", "<turn|>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
 };
 
 }  // namespace
@@ -69,6 +69,7 @@ struct Tokenizer::Impl {
                 pre = std::make_unique<PreTokenizer>(vocab.pre);
                 bpe = std::make_unique<BpeModel>(vocab, index);
                 break;
+            case ModelKind::bpe_sp: bpe = std::make_unique<BpeModel>(vocab, index); break;
             case ModelKind::spm: spm = std::make_unique<SpmModel>(vocab, index); break;
             case ModelKind::wordpiece: wordpiece = std::make_unique<WordPieceModel>(vocab, index); break;
         }
@@ -105,7 +106,8 @@ struct Tokenizer::Impl {
                     if (!byte_level::decode(text, piece)) piece = text;  // not byte-level text: keep as is
                     break;
                 case ModelKind::spm:
-                    if (type == TokenType::byte) {
+                case ModelKind::bpe_sp:
+                    if (type == TokenType::byte || vocab.model == ModelKind::bpe_sp) {
                         if (const auto b = parse_byte_token(text)) {
                             piece.assign(1, *b);
                             break;
@@ -172,6 +174,20 @@ struct Tokenizer::Impl {
                 if (vocab.add_space_prefix && after_special) text = " ";
                 text.append(raw);
                 spm->encode(replace_all(text, " ", phantom_space), out);
+                break;
+            }
+            case ModelKind::bpe_sp: {
+                // Gemma 4 (llama.cpp's gemma4 pre-tokenizer, "[^\n]+|[\n]+"): spaces become ▁,
+                // then BPE over each run of newlines and each run of other characters.
+                const std::string text = replace_all(raw, " ", phantom_space);
+                const std::string_view t = text;
+                for (std::size_t at = 0; at < t.size();) {
+                    const bool newlines = t[at] == '\n';
+                    std::size_t end = at;
+                    while (end < t.size() && (t[end] == '\n') == newlines) ++end;
+                    bpe->encode_word(t.substr(at, end - at), out);
+                    at = end;
+                }
                 break;
             }
             case ModelKind::wordpiece: wordpiece->encode(raw, out); break;

@@ -10,6 +10,7 @@ std::string_view model_kind_gguf_name(ModelKind kind) {
         case ModelKind::bpe: return "gpt2";
         case ModelKind::spm: return "llama";
         case ModelKind::wordpiece: return "bert";
+        case ModelKind::bpe_sp: return "gemma4";
     }
     return "?";
 }
@@ -18,7 +19,8 @@ ModelKind model_kind_from_gguf_name(std::string_view name) {
     if (name == "gpt2") return ModelKind::bpe;
     if (name == "llama") return ModelKind::spm;
     if (name == "bert") return ModelKind::wordpiece;
-    fail("tokenizer model '{}' is not supported (ferry knows gpt2, llama, bert)", name);
+    if (name == "gemma4") return ModelKind::bpe_sp;
+    fail("tokenizer model '{}' is not supported (ferry knows gpt2, llama, bert, gemma4)", name);
 }
 
 std::string_view token_type_name(TokenType type) {
@@ -44,6 +46,11 @@ void Vocabulary::apply_family_defaults() {
         case ModelKind::wordpiece:
             add_space_prefix = false;
             add_bos = true;  // [CLS] ... [SEP]
+            add_eos = false;
+            break;
+        case ModelKind::bpe_sp:  // Gemma 4: <bos> first, no space prefix
+            add_space_prefix = false;
+            add_bos = true;
             add_eos = false;
             break;
         case ModelKind::bpe:
@@ -87,7 +94,7 @@ void Vocabulary::validate(std::string_view source) const {
     check_id(sep, "SEP");
     check_id(pad, "PAD");
     check_id(eot, "EOT");
-    if (model == ModelKind::bpe && merges.empty()) fail("{}: a BPE vocabulary needs merges", source);
+    if (has_merges(model) && merges.empty()) fail("{}: a BPE vocabulary needs merges", source);
 }
 
 }  // namespace ferry::text

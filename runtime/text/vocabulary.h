@@ -22,8 +22,12 @@ enum class TokenType : std::int32_t {
     byte = 6,
 };
 
-// tokenizer.ggml.model: "gpt2" (byte-level BPE), "llama" (SentencePiece), "bert" (WordPiece).
-enum class ModelKind { bpe, spm, wordpiece };
+// tokenizer.ggml.model: "gpt2" (byte-level BPE), "llama" (SentencePiece), "bert" (WordPiece),
+// "gemma4" (BPE merges over SentencePiece-style text: spaces as ▁, UTF-8 characters, not
+// bytes, the text split only into runs of newlines and runs of the rest, a character
+// without a token written as its <0xXX> byte tokens).
+enum class ModelKind { bpe, spm, wordpiece, bpe_sp };
+inline bool has_merges(ModelKind kind) { return kind == ModelKind::bpe || kind == ModelKind::bpe_sp; }
 
 std::string_view model_kind_gguf_name(ModelKind kind);
 ModelKind model_kind_from_gguf_name(std::string_view name);  // throws on an unknown name

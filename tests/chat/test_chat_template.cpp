@@ -9,6 +9,12 @@
 //   (llama.cpp's models/templates/openai-gpt-oss-120b.jinja: "# Instructions\n\n" + the
 //   developer message + "\n\n" before <|end|>) (system, developer "# Instructions",
 //   <|start|>assistant generation prompt, earlier answers on the final channel)
+// - Gemma 4: llama.cpp's models/templates/gemma4.jinja (text turns: {{ bos_token }}; a system
+//   turn '<|turn>system\n' + '<|think|>' when enable_thinking + the trimmed system message +
+//   '<turn|>\n', written when thinking is on or a system message comes first; each turn
+//   '<|turn>' + role ('model' for assistant) + '\n' + trimmed content (answers through
+//   strip_thinking: text between '<|channel>' and '<channel|>' removed) + '<turn|>\n';
+//   generation prompt '<|turn>model\n' + '<|channel>thought\n<channel|>' when thinking is off)
 // - DeepSeek-V2: DeepSeek-V2-Lite-Chat's tokenizer_config.json chat_template ({{ bos_token }},
 //   system content + '\n\n', 'User: ' + content + '\n\n', 'Assistant: ' + content + eos_token,
 //   generation prompt 'Assistant:'), as llama.cpp's built-in deepseek2 renderer writes it
@@ -215,6 +221,32 @@ TEST_CASE("DeepSeek-V2 User: / Assistant: turns, bos first, the answer closed by
                              "deepseek2")
               .format == ChatFormat::DeepSeek2);
     CHECK(chat_format_from_name("deepseek2") == ChatFormat::DeepSeek2);
+}
+
+TEST_CASE("Gemma 4 turns, its system turn and thought channel, thinking on and off") {
+    ChatOptions o;
+    o.bos_text = "<bos>";
+    o.enable_thinking = false;
+    CHECK(render_chat(ChatFormat::Gemma4, kConversation, o) ==
+          "<bos><|turn>system\nYou are terse.<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\nHello.<turn|>\n"
+          "<|turn>user\n2+2?<turn|>\n<|turn>model\n<|channel>thought\n<channel|>");
+    // No system message and thinking off: no system turn at all.
+    const std::vector<ChatMessage> user{{"user", "  Hi \n"}};
+    CHECK(render_chat(ChatFormat::Gemma4, user, o) == "<bos><|turn>user\nHi<turn|>\n<|turn>model\n<|channel>thought\n<channel|>");
+    // Thinking on: <|think|> opens a system turn, the generation prompt leaves the channel to
+    // the model, and an earlier answer loses its thoughts.
+    o.enable_thinking = true;
+    const std::vector<ChatMessage> kept{
+        {"user", "Hi"}, {"assistant", "<|channel>thought\nGreet back.<channel|>Hello."}, {"user", "2+2?"}};
+    CHECK(render_chat(ChatFormat::Gemma4, kept, o) ==
+          "<bos><|turn>system\n<|think|><turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\nHello.<turn|>\n"
+          "<|turn>user\n2+2?<turn|>\n<|turn>model\n");
+    CHECK(has_thinking_switch(ChatFormat::Gemma4));
+    CHECK(end_of_turn_texts(ChatFormat::Gemma4) == std::vector<std::string>{"<turn|>"});
+    CHECK(detect_chat_format("{{- '<|turn>' + role + '\\n' }}", "gemma4").format == ChatFormat::Gemma4);
+    CHECK(detect_chat_format("", "gemma4").format == ChatFormat::Gemma4);
+    CHECK(detect_chat_format("", "gemma3").format == ChatFormat::Gemma);
+    CHECK_THROWS_AS(render_chat(ChatFormat::Gemma4, std::vector<ChatMessage>{{"tool", "{}"}}, o), Error);
 }
 
 TEST_CASE("Gemma turns") {

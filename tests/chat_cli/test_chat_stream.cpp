@@ -81,6 +81,23 @@ TEST_CASE("ThinkSplitter on harmony: the analysis channel is reasoning, the head
     CHECK_FALSE(ferry::app::reasoning_markup(ferry::text::ChatFormat::ChatML).mentions("<|im_end|>"));
 }
 
+TEST_CASE("ThinkSplitter on Gemma 4: the thought channel is reasoning, its markers are dropped") {
+    ThinkSplitter t(ferry::app::reasoning_markup(ferry::text::ChatFormat::Gemma4));
+    std::vector<TextSegment> all;
+    for (const char* piece : {"<|channel>", "thought\n", "User asks 2+2.", "<channel|>", "It is ", "4."}) {
+        auto segs = t.push(piece);
+        all.insert(all.end(), segs.begin(), segs.end());
+    }
+    auto rest = t.flush();
+    all.insert(all.end(), rest.begin(), rest.end());
+    CHECK(join(all, true) == "User asks 2+2.");
+    CHECK(join(all, false) == "It is 4.");
+    const auto markup = ferry::app::reasoning_markup(ferry::text::ChatFormat::Gemma4);
+    CHECK(markup.mentions("<|channel>"));
+    CHECK(markup.mentions("<channel|>"));
+    CHECK_FALSE(markup.mentions("<turn|>"));
+}
+
 TEST_CASE("ThinkSplitter passes text without tags straight through") {
     ThinkSplitter t;
     auto segs = t.push("a < b and c > d");

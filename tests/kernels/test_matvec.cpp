@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 using namespace ferry;
@@ -180,4 +181,64 @@ TEST_CASE("a matrix larger than one binding is split by rows into several dispat
         doctest::Contains("'pool'"), Error);
     cmd.submit();
     cmd.wait();
+}
+
+// Several tokens in one dispatch (a decode step of several sequences): each token's row
+// equals what a one-token dispatch writes, bit for bit, at gapped x and y strides.
+TEST_CASE("decode matvec over several tokens gives each token its one-token result exactly") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    kernels::MatKernels mat(device);
+    std::uint32_t seed = 500;
+    for (TensorType type : test::kMatTypes) {
+        CAPTURE(gguf::type_name(type));
+        const std::uint32_t rows = 37, cols = cols_for(type).back(), tokens = 3;
+        const std::uint32_t xs = cols + 4, ys = rows + 3;
+        const auto m = test::random_matrix(type, rows, cols, seed++);
+        const auto x = test::gaussian(std::size_t{tokens} * xs, seed++);
+        const vk::Buffer w = test::device_bytes(device, m.bytes, "w");
+        const vk::Buffer dx = test::device_floats(device, x, "x");
+        vk::Buffer dy(device, std::uint64_t{tokens} * ys * 4, vk::MemoryKind::DeviceLocal, "y");
+        const kernels::DeviceMatrix dm{.buffer = &w, .type = type, .rows = rows, .cols = cols};
+        const auto together = test::run_and_read(device, dy, [&](vk::CommandBuffer& cmd) {
+            mat.matvec(cmd, dm, {.buffer = &dx, .token_stride = xs}, {.buffer = &dy, .token_stride = ys}, tokens);
+        });
+        for (std::uint32_t t = 0; t < tokens; ++t) {
+            CAPTURE(t);
+            const auto alone = test::run_and_read(device, dy, [&](vk::CommandBuffer& cmd) {
+                mat.matvec(cmd, dm, {.buffer = &dx, .offset = t * xs}, {.buffer = &dy});
+            });
+            CHECK(std::equal(alone.begin(), alone.begin() + rows, together.begin() + std::size_t{t} * ys));
+            std::vector<float> want(rows);
+            cpu::reference_matvec(m.view(), std::span(x).subspan(std::size_t{t} * xs, cols), want);
+            CHECK(test::nmse(want, std::span(together).subspan(std::size_t{t} * ys, rows)) <=
+                  test::matvec_nmse_bound(type));
+        }
+    }
+}
+
+TEST_CASE("product() takes matvec for short batches and the tiled matmul for long ones, with the same results") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    kernels::MatvecConfig config = kernels::default_matvec_config(device);
+    config.batch_tokens = 4;
+    kernels::MatKernels mat(device, config);
+    const std::uint32_t rows = 70, cols = 256;
+    const auto m = test::random_matrix(TensorType::Q4_K, rows, cols, 7);
+    const vk::Buffer w = test::device_bytes(device, m.bytes, "w");
+    for (std::uint32_t tokens : {2u, 4u, 5u, 40u}) {
+        CAPTURE(tokens);
+        const auto x = test::gaussian(std::size_t{tokens} * cols, tokens);
+        std::vector<float> want(std::size_t{tokens} * rows);
+        cpu::reference_matmul(m.view(), x, tokens, want);
+        const vk::Buffer dx = test::device_floats(device, x, "x");
+        vk::Buffer dy(device, want.size() * 4, vk::MemoryKind::DeviceLocal, "y");
+        const auto got = test::run_and_read(device, dy, [&](vk::CommandBuffer& cmd) {
+            mat.product(cmd, {.buffer = &w, .type = TensorType::Q4_K, .rows = rows, .cols = cols}, {.buffer = &dx},
+                        {.buffer = &dy}, tokens);
+        });
+        CHECK(test::nmse(want, got) <= test::matvec_nmse_bound(TensorType::Q4_K));
+    }
 }

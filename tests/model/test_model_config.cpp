@@ -133,3 +133,67 @@ TEST_CASE("bad hyper-parameters and shapes are named in the error") {
     c.n_ff_expert += 32;  // as if the key disagreed with the tensors
     CHECK_THROWS_WITH_AS(model::check_tensor_shapes(c, ok), doctest::Contains("blk.0.ffn_gate_exps.weight"), Error);
 }
+
+// DeepSeek-V2's keys in both layouts: llama.cpp's older one gives the heads' sizes as
+// key_length / value_length with head_count_kv = head_count; the newer one the cache row
+// (576 / 512 for V2-Lite) with head_count_kv 1 and the heads' sizes as *_mla.
+TEST_CASE("deepseek2: latent attention, leading dense blocks and routing read from either key layout") {
+    for (const char* preset : {"tiny-deepseek2", "tiny-deepseek2-split"}) {
+        CAPTURE(preset);
+        const model::SyntheticModelSpec spec = model::synthetic_preset(preset);
+        const fs::path path = tmp((std::string("config_") + preset + ".gguf").c_str());
+        model::write_synthetic_model(spec, path);
+        const gguf::File file = gguf::File::open(path);
+        const model::ModelConfig c = model::read_config(file);
+        CHECK(c.has_mla());
+        CHECK(c.kv_lora_rank == spec.kv_lora_rank);
+        CHECK(c.q_lora_rank == spec.q_lora_rank);
+        CHECK(c.mla_key_dim == spec.head_dim);
+        CHECK(c.mla_value_dim == spec.mla_value_dim);
+        CHECK(c.n_kv_heads == 1);  // the attention sees one KV head over [k_pe | c] rows
+        CHECK(c.head_dim == spec.rope_dims + spec.kv_lora_rank);
+        CHECK(c.moe_layers == std::vector<std::uint32_t>{1, 2});  // one leading dense block
+        CHECK(c.n_ff_dense == spec.n_ff_dense);
+        CHECK(c.n_ff_shared == spec.n_ff_expert * spec.n_shared_experts);
+        CHECK(c.expert_weights_scale == doctest::Approx(spec.expert_weights_scale));
+        CHECK(c.traits.router_renormalize == spec.expert_weights_norm);
+        CHECK(c.traits.router ==
+              (spec.sigmoid_router ? cpu::RouterFunction::Sigmoid : cpu::RouterFunction::SoftmaxThenTopK));
+        // YaRN's magnitude is in the score scale (mscale²/√(Dn + Dr)), not in the rope.
+        const float mscale = 1.f + spec.rope_yarn_log_mul * std::log(spec.rope_yarn_factor);
+        CHECK(c.attn_scale == doctest::Approx(mscale * mscale / std::sqrt(float(spec.head_dim))));
+        CHECK(c.rope_mscale == 1.f);
+        CHECK_NOTHROW(model::check_tensor_shapes(c, file));
+    }
+}
+
+TEST_CASE("deepseek2 files ferry cannot run are refused with the key named") {
+    auto base = [](gguf::Writer& w) {
+        w.set_string("general.architecture", "deepseek2");
+        w.set_u32("deepseek2.block_count", 2);
+        w.set_u32("deepseek2.embedding_length", 64);
+        w.set_u32("deepseek2.attention.head_count", 4);
+        w.set_u32("deepseek2.attention.key_length", 48);
+        w.set_u32("deepseek2.attention.value_length", 32);
+        w.set_u32("deepseek2.rope.dimension_count", 16);
+        w.set_u32("deepseek2.expert_count", 8);
+        w.set_u32("deepseek2.expert_used_count", 2);
+        w.set_u32("deepseek2.feed_forward_length", 128);
+    };
+    gguf::Writer no_latent;
+    base(no_latent);
+    CHECK_THROWS_WITH_AS(model::read_config(gguf::File::from_memory(no_latent.write_memory(), "nolatent.gguf")),
+                         doctest::Contains("deepseek2.attention.kv_lora_rank"), Error);
+    gguf::Writer groups;
+    base(groups);
+    groups.set_u32("deepseek2.attention.kv_lora_rank", 64);
+    groups.set_u32("deepseek2.expert_group_count", 8);
+    CHECK_THROWS_WITH_AS(model::read_config(gguf::File::from_memory(groups.write_memory(), "groups.gguf")),
+                         doctest::Contains("group-limited routing"), Error);
+    gguf::Writer gating;
+    base(gating);
+    gating.set_u32("deepseek2.attention.kv_lora_rank", 64);
+    gating.set_u32("deepseek2.expert_gating_func", 3);
+    CHECK_THROWS_WITH_AS(model::read_config(gguf::File::from_memory(gating.write_memory(), "gating.gguf")),
+                         doctest::Contains("deepseek2.expert_gating_func"), Error);
+}

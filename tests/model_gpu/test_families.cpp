@@ -157,7 +157,11 @@ TEST_CASE("a model with recurrent layers keeps all of its context or none, and s
     CHECK(m.forward(prompt(10)) == fresh);  // the old state is not read
     model::GpuModel other(gpu.device(), file, {.n_ctx = 32, .max_batch = 8});
     for (std::int32_t t : prompt(9)) other.forward(std::vector<std::int32_t>{t});  // token by token
-    CHECK(nmse(other.forward(std::vector<std::int32_t>{prompt(10).back()}), fresh) < 1e-10);
+    // Rounding only: the batch's delta rule, conv and expert kernels sum in another order
+    // than one token's (measured 6.2e-11 with the prefill matmul for the dense products,
+    // 1.3e-10 with matvec for them, which lavapipe uses for batches up to 16); a wrong
+    // state would be O(1).
+    CHECK(nmse(other.forward(std::vector<std::int32_t>{prompt(10).back()}), fresh) < 1e-9);
 }
 
 TEST_CASE("a decode step of several sequences in one pass gives each sequence's own logits") {
