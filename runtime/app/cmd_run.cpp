@@ -8,6 +8,7 @@
 #include "base/timing.h"
 #include "base/units.h"
 #include "text/detokenizer.h"
+#include "vk/pipeline_cache.h"
 
 #include <fmt/core.h>
 
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <string>
 
 namespace ferry::app {
 namespace {
@@ -30,6 +32,19 @@ struct RunOptions {
     bool ignore_eos = false;
     std::string trace_out;
 };
+
+// "shaders: 40 pipelines built in 2.51 s; cache /home/u/.cache/ferry/pipelines-....bin (loaded 1.2 MiB)":
+// with the first-token time it tells a cold cache from a warm one.
+std::string pipeline_report(const vk::PipelineCacheStatus& s) {
+    std::string cache =
+        s.path.empty()       ? "no cache on disk"
+        : !s.ignored.empty() ? fmt::format("cache {} (ignored: {})", s.path.string(), s.ignored)
+        : s.loaded_bytes > 0
+            ? fmt::format("cache {} (loaded {})", s.path.string(), format_bytes(s.loaded_bytes))
+            : fmt::format("cache {} (new)", s.path.string());
+    return fmt::format("shaders: {} pipelines built in {:.2f} s; {}\n", s.pipelines_built, s.build_seconds,
+                       cache);
+}
 
 void run(RunOptions& o) {
     if (o.prompt.empty() == o.prompt_file.empty())
@@ -62,9 +77,11 @@ void run(RunOptions& o) {
 
     text::StreamDecoder stream(tok);
     const auto t_decode = std::chrono::steady_clock::now();
+    double first_token_s = 0;  // after load: prefill (and the pipelines it builds) + sampling
     int generated = 0;
     for (; generated < o.n_predict; ++generated) {
         const int next = sampler.sample(logits);
+        if (generated == 0) first_token_s = seconds_since(t_prefill);
         if (!o.ignore_eos && tok.is_end_of_generation(next)) break;
         sampler.accept(next);
         const std::string piece = stream.push(next);
@@ -83,6 +100,9 @@ void run(RunOptions& o) {
                    prompt.size() / prefill_s);
         fmt::print(stderr, "decode:  {} tokens in {:.3f} s = {:.1f} t/s\n", generated, decode_s,
                    generated > 0 ? generated / decode_s : 0.0);
+        if (o.n_predict > 0)
+            fmt::print(stderr, "first:   {:.3f} s from load to the first token\n", first_token_s);
+        fmt::print(stderr, "{}", pipeline_report(session.device().pipeline_cache().status()));
         fmt::print(stderr, "VRAM:    {} used of {} budget (peak {})\n",
                    format_bytes(session.device().accountant().current()),
                    format_bytes(session.device().accountant().budget()),
@@ -106,7 +126,9 @@ void add_run_command(CLI::App& parent) {
     cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-generation tokens");
     cmd->add_option("--trace-out", o->trace_out,
                     "Record every router decision (token, layer, experts, weights) for `ferry simulate`");
-    cmd->add_flag("--stats", o->stats, "Print load time, prefill and decode t/s and VRAM use at the end");
+    cmd->add_flag("--stats", o->stats,
+                  "Print load time, prefill and decode t/s, first-token time, pipeline builds and VRAM "
+                  "use at the end");
     add_sampler_options(cmd, o->sampler);
     cmd->callback([o] { run(*o); });
 }

@@ -73,6 +73,11 @@ void DeviceOptions::apply_env() {
         max_binding = parse_byte_size(size);
         if (*max_binding < 4096) fail("FERRY_MAX_BINDING={}: give at least 4K", size);
     }
+    if (const char* off = std::getenv("FERRY_NO_PIPELINE_CACHE"); off && off[0] != '\0') {
+        const std::string_view v(off);
+        if (v != "0" && v != "1") fail("FERRY_NO_PIPELINE_CACHE={}: give 1 (no cache on disk) or 0", v);
+        no_pipeline_cache = v == "1";
+    }
     const char* env = std::getenv("FERRY_DISABLE");
     if (!env) return;
     std::string_view list(env);
@@ -171,12 +176,16 @@ Device::Device(const Instance& instance, const DeviceOptions& options) : instanc
         if (*tf != cf) families_.push_back(*tf);
     }
 
-    VkPipelineCacheCreateInfo cache{};
-    cache.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO;
-    const VkResult r = vkCreatePipelineCache(device_, &cache, nullptr, &pipeline_cache_);
-    if (r != VK_SUCCESS) {
+    std::filesystem::path cache_file;
+    if (!options.no_pipeline_cache) {
+        const std::filesystem::path dir = options.pipeline_cache_dir.value_or(default_pipeline_cache_dir());
+        if (!dir.empty()) cache_file = dir / pipeline_cache_file_name(info_);
+    }
+    try {
+        pipeline_cache_ = std::make_unique<PipelineCache>(device_, info_, std::move(cache_file));
+    } catch (...) {
         vkDestroyDevice(device_, nullptr);
-        check(r, "vkCreatePipelineCache");
+        throw;
     }
 }
 
@@ -186,7 +195,8 @@ Device::~Device() {
     destroy_retired_locked();  // no other user is left
     compute_.reset();
     transfer_.reset();
-    vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
+    pipeline_cache_->save();  // one stderr line if it cannot; never throws
+    pipeline_cache_.reset();
     vkDestroyDevice(device_, nullptr);
 }
 

@@ -1,13 +1,16 @@
 #pragma once
 // The logical device: the chosen physical device with its probed optional features
-// enabled, a compute queue and a transfer queue, the VRAM accountant and a pipeline cache.
+// enabled, a compute queue and a transfer queue, the VRAM accountant and a pipeline cache
+// kept on disk between runs.
 // Other vk objects keep a reference to it, so it must outlive them.
 #include "vk/accountant.h"
 #include "vk/device_info.h"
 #include "vk/instance.h"
+#include "vk/pipeline_cache.h"
 #include "vk/queue.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,9 +39,13 @@ struct DeviceOptions {
     // A smaller storage-binding limit than the device's (FERRY_MAX_BINDING=64M), so the
     // paths for devices that bind little (expert pools capped, weights split) run anywhere.
     std::optional<std::uint64_t> max_binding;
+    // The pipeline cache's folder (vk/pipeline_cache.h); unset: default_pipeline_cache_dir().
+    std::optional<std::filesystem::path> pipeline_cache_dir;
+    bool no_pipeline_cache = false;  // FERRY_NO_PIPELINE_CACHE=1: the cache stays in memory
 
     // Reads FERRY_DISABLE, a comma-separated list of the names above ("fp16,int8"), and
-    // FERRY_MAX_BINDING (a byte size); throws ferry::Error for an unknown name or bad size.
+    // FERRY_MAX_BINDING (a byte size) and FERRY_NO_PIPELINE_CACHE (0 or 1); throws
+    // ferry::Error for an unknown name or a bad value.
     void apply_env();
     void disable(std::string_view name);
 };
@@ -75,7 +82,8 @@ public:
     std::span<const std::uint32_t> queue_families() const { return families_; }
 
     VramAccountant& accountant() { return *accountant_; }
-    VkPipelineCache pipeline_cache() const { return pipeline_cache_; }
+    // Loaded at creation, saved at destruction (and whenever a caller calls save()).
+    PipelineCache& pipeline_cache() { return *pipeline_cache_; }
 
     // Waits until both queues are idle, then destroys retired semaphores.
     void wait_idle();
@@ -96,7 +104,7 @@ private:
     std::unique_ptr<Queue> transfer_;  // null: transfers go to compute_
     std::vector<std::uint32_t> families_;
     std::unique_ptr<VramAccountant> accountant_;
-    VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
+    std::unique_ptr<PipelineCache> pipeline_cache_;
     std::mutex retired_mutex_;
     std::vector<VkSemaphore> retired_;
 };

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace ferry::vk {
 namespace {
@@ -171,6 +172,9 @@ DeviceInfo probe(const Instance& instance, VkPhysicalDevice pd, std::uint32_t in
     info.name = p.deviceName;
     info.vendor_id = p.vendorID;
     info.device_id = p.deviceID;
+    info.driver_version = p.driverVersion;
+    std::copy(std::begin(p.pipelineCacheUUID), std::end(p.pipelineCacheUUID),
+              info.pipeline_cache_uuid.begin());
     info.type = to_device_type(p.deviceType);
     info.device_api_version = p.apiVersion;
     info.api_version = std::min(p.apiVersion, instance.api_version());

@@ -4,6 +4,7 @@
 // prints it, device choice ranks it, Device enables from it.
 #include "vk/instance.h"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -57,6 +58,9 @@ struct DeviceInfo {
     std::string name;
     std::uint32_t vendor_id = 0;
     std::uint32_t device_id = 0;
+    std::uint32_t driver_version = 0;  // the driver's own encoding: only compared, never shown
+    // Whose pipeline-cache data this driver accepts (vk/pipeline_cache.h keys its file by it).
+    std::array<std::uint8_t, VK_UUID_SIZE> pipeline_cache_uuid{};
     DeviceType type = DeviceType::Other;
     std::string driver_name;  // "NVIDIA", "radv", "llvmpipe"
     std::string driver_info;  // "550.54.14", "Mesa 22.3.6 (LLVM 15.0.6)"

@@ -1,11 +1,13 @@
 #include "vk/pipeline.h"
 
 #include "base/error.h"
+#include "base/timing.h"
 #include "shaders/embedded_spirv.h"
 #include "vk/spirv_reflect.h"
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <stdexcept>
 
 namespace ferry::vk {
@@ -95,8 +97,10 @@ Pipeline::Pipeline(Device& device, const PipelineDesc& desc)
         info.stage.pName = "main";
         info.stage.pSpecializationInfo = entries.empty() ? nullptr : &spec;
         info.layout = layout_;
-        const VkResult r =
-            vkCreateComputePipelines(device_, device.pipeline_cache(), 1, &info, nullptr, &pipeline_);
+        const auto t0 = std::chrono::steady_clock::now();
+        const VkResult r = vkCreateComputePipelines(device_, device.pipeline_cache().handle(), 1, &info,
+                                                    nullptr, &pipeline_);
+        if (r == VK_SUCCESS) device.pipeline_cache().note_built(seconds_since(t0));
         vkDestroyShaderModule(device_, module, nullptr);  // the pipeline keeps what it needs
         check(r, fmt::format("vkCreateComputePipelines ({})", name_));
     } catch (...) {

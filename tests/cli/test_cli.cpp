@@ -128,6 +128,26 @@ TEST_CASE("run: greedy output is deterministic and goes to stdout alone; --stats
     CHECK(run_ferry(sampled).out == run_ferry(sampled).out);
 }
 
+TEST_CASE("run --stats: first-token time, and the pipeline cache written by one run and loaded by the next") {
+    if (!ferry::test::vulkan_device()) return;
+    const std::string cache = tmp("cli_pipeline_cache");
+    std::filesystem::remove_all(cache);
+    const std::string args = "run -m " + tiny_model() + " -p hi -n 1 --stats";
+    const Result cold = run_ferry(args, "XDG_CACHE_HOME=" + cache);
+    REQUIRE(cold.status == 0);
+    CHECK(cold.err.find("first:   ") != std::string::npos);
+    CHECK(cold.err.find("pipelines built in") != std::string::npos);
+    CHECK(cold.err.find("cache " + cache + "/ferry/pipelines-") != std::string::npos);
+    CHECK(cold.err.find(".bin (new)") != std::string::npos);
+    const Result warm = run_ferry(args, "XDG_CACHE_HOME=" + cache);
+    REQUIRE(warm.status == 0);
+    CHECK(warm.err.find(".bin (loaded ") != std::string::npos);
+    CHECK(warm.err.find("ignoring") == std::string::npos);
+    const Result off = run_ferry(args, "FERRY_NO_PIPELINE_CACHE=1 XDG_CACHE_HOME=" + cache);
+    REQUIRE(off.status == 0);
+    CHECK(off.err.find("no cache on disk") != std::string::npos);
+}
+
 TEST_CASE("run: a budget too small for the model says how much is missing") {
     if (!ferry::test::vulkan_device()) return;
     const Result r = run_ferry("run -m " + tiny_model() + " -p hi -n 1 --vram-budget 1M");
