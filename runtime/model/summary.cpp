@@ -80,6 +80,29 @@ std::uint64_t integer_key(const gguf::File& file, const std::string& key, ModelS
     return 0;
 }
 
+// Layers that slide by a per-layer pattern with their own key / value sizes (Gemma 4): their
+// K/V per ring position go to sliding_kv_elements, their kv_heads entries to 0.
+template <class Key>
+void read_sliding_layers(const gguf::File& file, Key&& key, ModelSummary& s, std::vector<std::uint64_t>& kv_heads) {
+    const gguf::Value* pattern = file.find(key("attention.sliding_window_pattern"));
+    const std::uint64_t window = integer_key(file, key("attention.sliding_window"), s);
+    if (!pattern || pattern->type() != gguf::ValueType::Array || pattern->array_size() < kv_heads.size() ||
+        window == 0 || !file.find(key("attention.key_length_swa")))
+        return;
+    const std::uint64_t k = integer_key(file, key("attention.key_length_swa"), s);
+    const std::uint64_t v = file.find(key("attention.value_length_swa")) ? integer_key(file, key("attention.value_length_swa"), s) : k;
+    const bool bools = pattern->element_type() == gguf::ValueType::Bool;  // as llama.cpp's converter writes it
+    for (std::size_t l = 0; l < kv_heads.size(); ++l) {
+        const bool slides = bools ? pattern->raw_elements()[l] != std::byte{0} : pattern->uint_at(l).value_or(0) != 0;
+        if (!slides) continue;
+        s.sliding_kv_elements += kv_heads[l] * (k + v);
+        kv_heads[l] = 0;
+        ++s.sliding_layers;
+    }
+    s.sliding_window = window;
+}
+
+
 void read_tokenizer(const gguf::File& file, const std::string& arch, ModelSummary& s) {
     const auto text = [&](const char* key) -> std::string {
         const gguf::Value* v = file.find(key);
@@ -152,6 +175,7 @@ void read_shape(const gguf::File& file, const std::string& arch, ModelSummary& s
         s.value_length = 0;
         std::replace_if(kv_heads.begin(), kv_heads.end(), [](std::uint64_t h) { return h > 0; }, 1);
     }
+    read_sliding_layers(file, key, s, kv_heads);
     for (std::uint64_t h : kv_heads) {
         s.n_kv_heads_max = std::max(s.n_kv_heads_max, h);
         s.kv_elements_per_token += h * (s.key_length + s.value_length);
@@ -271,7 +295,10 @@ BudgetPlan plan_budget(const ModelSummary& s, const BudgetRequest& r) {
     p.budget = r.vram_budget;
     p.ctx = r.ctx;
     p.dense_bytes = s.dense_bytes;
-    p.kv_cache_bytes = s.kv_elements_per_token * r.ctx * 2 + s.recurrent_state_bytes;  // F16 K, V; F32 states
+    // F16 K, V; the sliding layers' rings of the window; F32 states.
+    p.kv_cache_bytes = s.kv_elements_per_token * r.ctx * 2 +
+                       s.sliding_kv_elements * std::min<std::uint64_t>(r.ctx, s.sliding_window) * 2 +
+                       s.recurrent_state_bytes;
     p.work_reserve = r.work_reserve.value_or(estimate_work_reserve(s));
     p.slot_bytes = s.experts.expert_bytes_max;
 
@@ -360,6 +387,9 @@ std::string format_summary(const ModelSummary& s, const std::optional<BudgetPlan
     if (s.recurrent_layers > 0)
         append_line(out, "  KV cache + states   {:>10}  (F16 KV of the attention layers, F32 state + checkpoint of {} linear-attention layers)",
                     format_bytes(p.kv_cache_bytes), s.recurrent_layers);
+    else if (s.sliding_layers > 0)
+        append_line(out, "  KV cache (F16)      {:>10}  ({} sliding layers keep a ring of their {}-position window)",
+                    format_bytes(p.kv_cache_bytes), s.sliding_layers, s.sliding_window);
     else
         append_line(out, "  KV cache (F16)      {:>10}", format_bytes(p.kv_cache_bytes));
     append_line(out, "  work buffers        {:>10}  (estimate)", format_bytes(p.work_reserve));

@@ -67,6 +67,10 @@ struct ModelSummary {
     // fixed F32 state (conv inputs + delta-rule S) and a checkpoint copy of it (so chat can
     // go back to the end of the previous turn), this many bytes for all of them.
     std::uint64_t recurrent_layers = 0, recurrent_state_bytes = 0;
+    // Sliding-window layers given per layer (Gemma 4: attention.sliding_window_pattern, their
+    // own key_length_swa / value_length_swa): their cache is a ring of the window's positions,
+    // so they count here per position of the ring, not in kv_elements_per_token.
+    std::uint64_t sliding_layers = 0, sliding_window = 0, sliding_kv_elements = 0;
     std::vector<std::string> notes;  // what could not be worked out, and why
 };
 

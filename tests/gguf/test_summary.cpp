@@ -168,3 +168,24 @@ TEST_CASE("summary of a vocab-only GGUF (zero tensors)") {
     CHECK(json.find("\"vocab_size\": 50257") != std::string::npos);
     CHECK(json.find("\"tensor_count\": 0") != std::string::npos);
 }
+
+// Gemma 4's sliding layers (attention.sliding_window_pattern, key/value_length_swa) keep a
+// ring of the window's positions, so a long context costs what its global layers need:
+// gemma4-dev.gguf has 6 layers, 5 sliding with 2 KV heads of 64 + 64 in a window of 24, and
+// one global with 1 KV head of 128 + 128.
+TEST_CASE("ferry info counts Gemma 4's sliding layers as rings of their window") {
+    const File file = File::open(std::filesystem::path(FERRY_SHARED_DATA_DIR) / "reference" / "gemma4-dev.gguf");
+    const ModelSummary s = summarize(file);
+    CHECK(s.sliding_layers == 5);
+    CHECK(s.sliding_window == 24);
+    CHECK(s.sliding_kv_elements == 5 * 2 * (64 + 64));
+    CHECK(s.kv_elements_per_token == 1 * (128 + 128));
+    BudgetRequest r;
+    r.vram_budget = 6ull << 30;
+    r.ctx = 32768;
+    const BudgetPlan p = plan_budget(s, r);
+    CHECK(p.kv_cache_bytes == 256ull * 32768 * 2 + 1280ull * 24 * 2);
+    r.ctx = 16;  // a context shorter than the window: the rings are the context
+    CHECK(plan_budget(s, r).kv_cache_bytes == 256ull * 16 * 2 + 1280ull * 16 * 2);
+    CHECK(format_summary(s, plan_budget(s, r)).find("5 sliding layers keep a ring") != std::string::npos);
+}
