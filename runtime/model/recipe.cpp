@@ -85,10 +85,24 @@ void bind_moe(const TensorTable& t, const ModelConfig& c, std::uint32_t l, bool 
     L.ffn_gate_inp = t.require(name("ffn_gate_inp.weight"), {E, X});
     if (!shared_expert) return;
     if (S == 0) fail("{}: {}.expert_shared_feed_forward_length is missing", t.file().name(), c.architecture);
-    L.ffn_gate_shexp = t.require(name("ffn_gate_shexp.weight"), {E, S});
-    L.ffn_up_shexp = t.require(name("ffn_up_shexp.weight"), {E, S});
-    L.ffn_down_shexp = t.require(name("ffn_down_shexp.weight"), {S, E});
+    bind_shared_expert(t, c, l, L);
     L.ffn_gate_inp_shexp = t.require(name("ffn_gate_inp_shexp.weight"), {E});
+}
+
+void bind_shared_expert(const TensorTable& t, const ModelConfig& c, std::uint32_t l,
+                        LayerTensors<const gguf::TensorInfo*>& L) {
+    const std::uint64_t E = c.n_embd, S = c.n_ff_shared;
+    L.ffn_gate_shexp = t.require(layer_tensor(l, "ffn_gate_shexp.weight"), {E, S});
+    L.ffn_up_shexp = t.require(layer_tensor(l, "ffn_up_shexp.weight"), {E, S});
+    L.ffn_down_shexp = t.require(layer_tensor(l, "ffn_down_shexp.weight"), {S, E});
+}
+
+void bind_dense_ffn(const TensorTable& t, const ModelConfig& c, std::uint32_t l,
+                    LayerTensors<const gguf::TensorInfo*>& L) {
+    const std::uint64_t E = c.n_embd, Fd = c.n_ff_dense;
+    L.ffn_gate = t.require(layer_tensor(l, "ffn_gate.weight"), {E, Fd});
+    L.ffn_up = t.require(layer_tensor(l, "ffn_up.weight"), {E, Fd});
+    L.ffn_down = t.require(layer_tensor(l, "ffn_down.weight"), {Fd, E});
 }
 
 BoundTensors bind_moe_transformer(const TensorTable& t, const ModelConfig& c, AttentionTensors attention,

@@ -128,6 +128,12 @@ void bind_attention(const TensorTable& table, const ModelConfig& config, std::ui
 // ffn_{gate,up,down}_shexp and its gate ffn_gate_inp_shexp.
 void bind_moe(const TensorTable& table, const ModelConfig& config, std::uint32_t layer, bool shared_expert,
               LayerTensors<const gguf::TensorInfo*>& L);
+// A dense FFN layer's ffn_{gate,up,down} (feed_forward_length wide), and a shared expert's
+// ffn_{gate,up,down}_shexp without its gate (expert_shared_feed_forward_length wide).
+void bind_dense_ffn(const TensorTable& table, const ModelConfig& config, std::uint32_t layer,
+                    LayerTensors<const gguf::TensorInfo*>& L);
+void bind_shared_expert(const TensorTable& table, const ModelConfig& config, std::uint32_t layer,
+                        LayerTensors<const gguf::TensorInfo*>& L);
 // Every layer of a pre-norm MoE transformer: embeddings and head, then per layer its
 // attention (`attention` says which optional tensors) and MoE input.
 BoundTensors bind_moe_transformer(const TensorTable& table, const ModelConfig& config,

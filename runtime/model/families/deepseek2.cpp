@@ -22,11 +22,10 @@ namespace ferry::model {
 namespace {
 
 // E = n_embd, H = heads, Dn / Dr / Dv = a head's nope, rope and value sizes, C =
-// kv_lora_rank, Lq = q_lora_rank, X = experts, S = shared experts' width, Fd = dense FFN width.
+// kv_lora_rank, Lq = q_lora_rank, X = experts.
 BoundTensors tensors(const TensorTable& t, const ModelConfig& c) {
     const std::uint64_t E = c.n_embd, H = c.n_heads, Dn = c.mla_nope_dim(), Dr = c.rope_dims,
-                        Dv = c.mla_value_dim, C = c.kv_lora_rank, Lq = c.q_lora_rank, X = c.n_experts,
-                        S = c.n_ff_shared, Fd = c.n_ff_dense;
+                        Dv = c.mla_value_dim, C = c.kv_lora_rank, Lq = c.q_lora_rank, X = c.n_experts;
     BoundTensors w;
     bind_embeddings(t, c, w);
     for (std::uint32_t l = 0; l < c.n_layers; ++l) {
@@ -51,17 +50,11 @@ BoundTensors tensors(const TensorTable& t, const ModelConfig& c) {
         L.attn_output = t.require(name("attn_output.weight"), {H * Dv, E});
         L.ffn_norm = t.require(name("ffn_norm.weight"), {E});
         if (moe_index(c, l) < 0) {
-            L.ffn_gate = t.require(name("ffn_gate.weight"), {E, Fd});
-            L.ffn_up = t.require(name("ffn_up.weight"), {E, Fd});
-            L.ffn_down = t.require(name("ffn_down.weight"), {Fd, E});
+            bind_dense_ffn(t, c, l, L);
         } else {
             L.ffn_gate_inp = t.require(name("ffn_gate_inp.weight"), {E, X});
             L.ffn_exp_probs_b = t.optional(name("exp_probs_b.bias"), {X});
-            if (S > 0) {
-                L.ffn_gate_shexp = t.require(name("ffn_gate_shexp.weight"), {E, S});
-                L.ffn_up_shexp = t.require(name("ffn_up_shexp.weight"), {E, S});
-                L.ffn_down_shexp = t.require(name("ffn_down_shexp.weight"), {S, E});
-            }
+            if (c.n_ff_shared > 0) bind_shared_expert(t, c, l, L);
         }
         w.layers.push_back(L);
     }

@@ -15,9 +15,9 @@ namespace ferry::model {
 
 namespace {
 
-// E = n_embd, X = experts, S = shared expert width, Fd = dense FFN width.
+// E = n_embd, X = experts.
 BoundTensors tensors(const TensorTable& t, const ModelConfig& c) {
-    const std::uint64_t E = c.n_embd, X = c.n_experts, S = c.n_ff_shared, Fd = c.n_ff_dense;
+    const std::uint64_t E = c.n_embd, X = c.n_experts;
     BoundTensors w;
     bind_embeddings(t, c, w);
     w.rope_freqs = t.optional("rope_freqs.weight", {c.rope_dims / 2});
@@ -28,13 +28,9 @@ BoundTensors tensors(const TensorTable& t, const ModelConfig& c) {
         L.ffn_norm = t.require(name("ffn_norm.weight"), {E});
         if (moe_index(c, l) >= 0) {
             L.ffn_gate_inp = t.require(name("ffn_gate_inp.weight"), {E, X});
-            L.ffn_gate_shexp = t.require(name("ffn_gate_shexp.weight"), {E, S});
-            L.ffn_up_shexp = t.require(name("ffn_up_shexp.weight"), {E, S});
-            L.ffn_down_shexp = t.require(name("ffn_down_shexp.weight"), {S, E});
+            bind_shared_expert(t, c, l, L);
         } else {
-            L.ffn_gate = t.require(name("ffn_gate.weight"), {E, Fd});
-            L.ffn_up = t.require(name("ffn_up.weight"), {E, Fd});
-            L.ffn_down = t.require(name("ffn_down.weight"), {Fd, E});
+            bind_dense_ffn(t, c, l, L);
         }
         w.layers.push_back(L);
     }

@@ -36,13 +36,8 @@ void attention(Blocks& b, std::uint32_t l, bool qk_norm) {
 template <class Blocks>
 void ffn_on_normed(Blocks& b, std::uint32_t l) {
     if (moe_index(b.config(), l) < 0) return blocks::dense_ffn_on_normed(b, l);
-    const auto& w = b.layer(l);
-    b.project(w.ffn_gate_shexp, Act::H, Act::G);
-    b.project(w.ffn_up_shexp, Act::H, Act::U);
-    b.glu(Act::G, Act::U);
-    b.project(w.ffn_down_shexp, Act::G, Act::O);
-    b.add(Act::X, Act::O);
-    b.route(l, w.ffn_gate_inp);
+    blocks::shared_expert_on_normed(b, l);  // ungated
+    b.route(l, b.layer(l).ffn_gate_inp);
     b.weight_expert_input();  // h *= sigmoid(logit); the expert's output then counts once
     b.experts(l);
 }

@@ -44,11 +44,21 @@ void attention(Blocks& b, std::uint32_t l, QkNorm qk_norm = QkNorm::PerHead) {
 // biases where the layer has them); then, where the layer has a shared expert,
 // x += sigmoid(w_g · h) · W_down(SiLU(W_gate h) ⊙ W_up h).
 template <class Blocks>
+void shared_expert_on_normed(Blocks& b, std::uint32_t l);
+
+template <class Blocks>
 void moe_on_normed(Blocks& b, std::uint32_t l) {
     const auto& w = b.layer(l);
     b.route(l, w.ffn_gate_inp);
     b.experts(l);  // the expert engine: resident, copied in, or on the CPU
-    if (!w.ffn_gate_shexp) return;
+    if (w.ffn_gate_shexp) shared_expert_on_normed(b, l);
+}
+
+// With h in Act::H: x += W_down(SiLU(W_gate h) ⊙ W_up h), times sigmoid(w_g · h) where the
+// layer has the shared expert's gate.
+template <class Blocks>
+void shared_expert_on_normed(Blocks& b, std::uint32_t l) {
+    const auto& w = b.layer(l);
     b.project(w.ffn_gate_shexp, Act::H, Act::G);
     b.project(w.ffn_up_shexp, Act::H, Act::U);
     b.glu(Act::G, Act::U);  // g = act(g) ⊙ u
