@@ -88,10 +88,21 @@ void main() {
         for (uint j = 0u; j < 4u; ++j) acc[i][j] = 0.0;
 
     for (uint k0 = 0u; k0 < p.cols; k0 += TILE_K) {
+#ifdef W_PLAIN
         for (uint k = 0u; k < 16u; ++k) {
             const uint c = k0 + lk + k;
             w_tile[lr][lk + k] = (w_row_ok && c < p.cols) ? w_at(w_rb, c) : 0.0;
         }
+#else
+        // Quantized rows are whole blocks of 32 or 256: the 16 are all in or all out.
+        float wv16[16];
+        if (w_row_ok && k0 + lk < p.cols) {
+            w_decode16(w_rb, k0 + lk, wv16);
+        } else {
+            for (uint k = 0u; k < 16u; ++k) wv16[k] = 0.0;
+        }
+        for (uint k = 0u; k < 16u; ++k) w_tile[lr][lk + k] = wv16[k];
+#endif
         for (uint k = 0u; k < 8u; ++k) {
             const uint c = k0 + xk + k;
             x_tile[lt][xk + k] = (x_ok && c < p.cols) ? x[x_base + c] : 0.0;

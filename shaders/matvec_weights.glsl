@@ -94,7 +94,6 @@ float w_at(uint rb, uint c) {
     return w_elem(rb + (c / W_BE) * W_BB, c % W_BE);
 }
 
-#ifdef MV_WITH_X
 // ---- word loads at any byte offset. The second word is read only when the four bytes
 // straddle two words, so a load never reaches past the last word holding a weight byte.
 uint w_word(uint byte) {
@@ -115,6 +114,57 @@ vec4 w_sbytes(uint w) {
 float hsum(vec4 v) {
     return (v.x + v.y) + (v.z + v.w);
 }
+
+#ifndef W_PLAIN
+// ---- elements c0 .. c0 + 15 of the row at byte rb (c0 a multiple of 16, inside the row:
+// rows are whole blocks of 32 or 256): the prefill tile's staging. Q4_K, Q6_K and Q8_0
+// decode the block's scales once for the 16 and read whole words; each element comes out
+// with the same arithmetic as w_elem, so the values are w_at's exactly.
+#if defined(QTYPE_Q4_K)
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    const uint b = rb + (c0 >> 8u) * W_BB, i0 = c0 & 255u, j = i0 >> 5u;
+    const float dl = fq_f16(b + FERRY_Q4_K_OFF_D) * float(fq_scale_k4(b + FERRY_Q4_K_OFF_SCALES, j));
+    const float ml = fq_f16(b + FERRY_Q4_K_OFF_DMIN) * float(fq_min_k4(b + FERRY_Q4_K_OFF_SCALES, j));
+    // Word-aligned: rows and blocks start at multiples of 4 bytes, qs at 16, runs of 16.
+    const uint qw = (b + FERRY_Q4_K_OFF_QS + 32u * (i0 >> 6u) + (i0 & 31u)) >> 2u;
+    const uint shift = 4u * (j & 1u);
+    for (uint w = 0u; w < 4u; ++w) {
+        const vec4 q = w_bytes((FERRY_QUANT_WORDS[qw + w] >> shift) & 0x0f0f0f0fu);
+        for (uint k = 0u; k < 4u; ++k) v[4u * w + k] = dl * q[k] - ml;
+    }
+}
+#elif defined(QTYPE_Q6_K)
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    const uint b = rb + (c0 >> 8u) * W_BB, i0 = c0 & 255u;
+    const uint h = i0 >> 7u, r = i0 & 127u, l0 = r & 31u, g = r >> 5u;
+    const float dl = fq_f16(b + FERRY_Q6_K_OFF_D) * float(fq_i8(b + FERRY_Q6_K_OFF_SCALES + (i0 >> 4u)));
+    const uint ql = b + FERRY_Q6_K_OFF_QL + 64u * h + l0 + 32u * (g & 1u);
+    const uint qh = b + FERRY_Q6_K_OFF_QH + 32u * h + l0;
+    for (uint w = 0u; w < 4u; ++w) {
+        const uint lo = (w_word(ql + 4u * w) >> (4u * (g >> 1u))) & 0x0f0f0f0fu;
+        const uint hi = (w_word(qh + 4u * w) >> (2u * g)) & 0x03030303u;
+        const vec4 q = w_bytes(lo | (hi << 4u));
+        for (uint k = 0u; k < 4u; ++k) v[4u * w + k] = dl * float(int(q[k]) - 32);
+    }
+}
+#elif defined(QTYPE_Q8_0)
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    const uint b = rb + (c0 >> 5u) * W_BB;
+    const float d = fq_f16(b + FERRY_Q8_0_OFF_D);
+    const uint qs = b + FERRY_Q8_0_OFF_QS + (c0 & 31u);
+    for (uint w = 0u; w < 4u; ++w) {
+        const vec4 q = w_sbytes(w_word(qs + 4u * w));
+        for (uint k = 0u; k < 4u; ++k) v[4u * w + k] = q[k] * d;
+    }
+}
+#else
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    for (uint k = 0u; k < 16u; ++k) v[k] = w_at(rb, c0 + k);
+}
+#endif
+#endif  // !W_PLAIN
+
+#ifdef MV_WITH_X
 
 #if defined(QTYPE_Q4_K)
 // Unit = one 64-element group g of a block: sub-blocks 2g (low nibbles of qs[32g..32g+31])
