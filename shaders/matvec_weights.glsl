@@ -117,9 +117,9 @@ float hsum(vec4 v) {
 
 #ifndef W_PLAIN
 // ---- elements c0 .. c0 + 15 of the row at byte rb (c0 a multiple of 16, inside the row:
-// rows are whole blocks of 32 or 256): the prefill tile's staging. Q4_K, Q6_K and Q8_0
-// decode the block's scales once for the 16 and read whole words; each element comes out
-// with the same arithmetic as w_elem, so the values are w_at's exactly.
+// rows are whole blocks of 32 or 256): the prefill tile's staging. Q4_0, Q4_K, Q5_K, Q6_K,
+// Q8_0, IQ4_NL and MXFP4 decode the block's scales once for the 16 and read whole words;
+// each element comes out with the same arithmetic as w_elem, so the values are w_at's exactly.
 #if defined(QTYPE_Q4_K)
 void w_decode16(uint rb, uint c0, out float v[16]) {
     const uint b = rb + (c0 >> 8u) * W_BB, i0 = c0 & 255u, j = i0 >> 5u;
@@ -131,6 +131,50 @@ void w_decode16(uint rb, uint c0, out float v[16]) {
     for (uint w = 0u; w < 4u; ++w) {
         const vec4 q = w_bytes((FERRY_QUANT_WORDS[qw + w] >> shift) & 0x0f0f0f0fu);
         for (uint k = 0u; k < 4u; ++k) v[4u * w + k] = dl * q[k] - ml;
+    }
+}
+#elif defined(QTYPE_Q5_K)
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    const uint b = rb + (c0 >> 8u) * W_BB, i0 = c0 & 255u, j = i0 >> 5u;
+    const float dl = fq_f16(b + FERRY_Q5_K_OFF_D) * float(fq_scale_k4(b + FERRY_Q5_K_OFF_SCALES, j));
+    const float ml = fq_f16(b + FERRY_Q5_K_OFF_DMIN) * float(fq_min_k4(b + FERRY_Q5_K_OFF_SCALES, j));
+    const uint qs = b + FERRY_Q5_K_OFF_QS + 32u * (i0 >> 6u) + (i0 & 31u);
+    const uint qh = b + FERRY_Q5_K_OFF_QH + (i0 & 31u);
+    const uint shift = 4u * (j & 1u);
+    for (uint w = 0u; w < 4u; ++w) {
+        const uint lo = (w_word(qs + 4u * w) >> shift) & 0x0f0f0f0fu;
+        const uint hi = (w_word(qh + 4u * w) >> j) & 0x01010101u;
+        const vec4 q = w_bytes(lo | (hi << 4u));
+        for (uint k = 0u; k < 4u; ++k) v[4u * w + k] = dl * q[k] - ml;
+    }
+}
+#elif defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4)
+// 32-element blocks of 4-bit codes: element i < 16 in the low nibble of qs[i], i + 16 in
+// the high one; the code is the value (Q4_0, less 8) or a codebook index.
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    const uint b = rb + (c0 >> 5u) * W_BB, shift = 4u * ((c0 & 31u) >> 4u);
+#if defined(QTYPE_Q4_0)
+    const float d = fq_f16(b + FERRY_Q4_0_OFF_D);
+    const uint qs = b + FERRY_Q4_0_OFF_QS;
+#elif defined(QTYPE_IQ4_NL)
+    const float d = fq_f16(b + FERRY_IQ4_NL_OFF_D);
+    const uint qs = b + FERRY_IQ4_NL_OFF_QS;
+#else
+    const float d = fq_e8m0_half(fq_u8(b + FERRY_MXFP4_OFF_E));
+    const uint qs = b + FERRY_MXFP4_OFF_QS;
+#endif
+    for (uint w = 0u; w < 4u; ++w) {
+        const uint word = (w_word(qs + 4u * w) >> shift) & 0x0f0f0f0fu;
+        for (uint k = 0u; k < 4u; ++k) {
+            const uint q = (word >> (8u * k)) & 0xffu;
+#if defined(QTYPE_Q4_0)
+            v[4u * w + k] = float(int(q) - 8) * d;
+#elif defined(QTYPE_IQ4_NL)
+            v[4u * w + k] = d * float(fq_kvalue_iq4nl(q));
+#else
+            v[4u * w + k] = float(fq_kvalue_mxfp4(q)) * d;
+#endif
+        }
     }
 }
 #elif defined(QTYPE_Q6_K)
