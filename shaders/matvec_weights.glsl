@@ -8,7 +8,7 @@
 //   mv_unit_dot(rb, u, xb)
 //                      sum over unit u of the row starting at byte rb of W * x[xb + c]
 //
-// Q4_K, Q6_K, Q8_0 and F16 have unrolled units that read whole words and sum x with
+// Q4_K, Q5_K, Q6_K, Q8_0 and F16 have unrolled units that read whole words and sum x with
 // vec4 loads (x offsets are multiples of 4 floats for them); the other types go through
 // w_elem, 32 elements per unit.
 #ifndef FERRY_MATVEC_WEIGHTS_GLSL
@@ -235,6 +235,28 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
         hi_x += xh;
     }
     return d0 * hsum(lo_qx) - m0 * hsum(lo_x) + d1 * hsum(hi_qx) - m1 * hsum(hi_x);
+}
+#elif defined(QTYPE_Q5_K)
+// Unit = one 32-element sub-block j of a block: its 4-bit parts in qs[32(j/2) + l] (low
+// nibbles for even j, high for odd), its fifth bits bit j of qh[l]. 176-byte blocks; rows
+// may start at any even byte, so words go through w_word.
+#define MV_UNIT uint(FERRY_MV_UNIT_BLOCK)
+float mv_unit_dot(uint rb, uint u, uint xb) {
+    const uint b = rb + (u >> 3u) * W_BB, j = u & 7u;
+    const float dl = fq_f16(b + FERRY_Q5_K_OFF_D) * float(fq_scale_k4(b + FERRY_Q5_K_OFF_SCALES, j));
+    const float ml = fq_f16(b + FERRY_Q5_K_OFF_DMIN) * float(fq_min_k4(b + FERRY_Q5_K_OFF_SCALES, j));
+    const uint qs = b + FERRY_Q5_K_OFF_QS + 32u * (j >> 1u), qh = b + FERRY_Q5_K_OFF_QH;
+    const uint shift = 4u * (j & 1u);
+    const uint xi = (xb + (u >> 3u) * 256u + 32u * j) >> 2u;
+    vec4 qx = vec4(0.0), xs = vec4(0.0);
+    for (uint k = 0u; k < 8u; ++k) {
+        const uint lo = (w_word(qs + 4u * k) >> shift) & 0x0f0f0f0fu;
+        const uint hi = (w_word(qh + 4u * k) >> j) & 0x01010101u;
+        const vec4 xv = x4[xi + k];
+        qx += w_bytes(lo | (hi << 4u)) * xv;
+        xs += xv;
+    }
+    return dl * hsum(qx) - ml * hsum(xs);
 }
 #elif defined(QTYPE_Q6_K)
 // Unit = 8 consecutive l of one half h of a block, all four quarters g: 32 elements
