@@ -302,6 +302,46 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
     for (uint k = 0u; k < 8u; ++k) s += w_sbytes(w_word(qs + 4u * k)) * x4[xi + k];
     return d * hsum(s);
 }
+#elif defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4)
+// Unit = one block of 32 4-bit codes: elements 4k.. in the low nibbles of qs word k,
+// 16 + 4k.. in its high nibbles; a code is the value (Q4_0, less 8) or indexes the
+// type's codebook (fq_book's word selects: on lavapipe a constant array indexed per lane
+// was slower than the per-element path). Blocks of 18 / 17 bytes: any alignment.
+#define MV_UNIT uint(FERRY_MV_UNIT_BLOCK)
+#if defined(QTYPE_IQ4_NL)
+#define MV_BOOK fq_kvalue_iq4nl
+#elif defined(QTYPE_MXFP4)
+#define MV_BOOK fq_kvalue_mxfp4
+#endif
+vec4 mv_codes(uint w) {
+#if defined(QTYPE_Q4_0)
+    return w_bytes(w) - 8.0;
+#else
+    return vec4(float(MV_BOOK(w & 15u)), float(MV_BOOK((w >> 8u) & 15u)), float(MV_BOOK((w >> 16u) & 15u)),
+                float(MV_BOOK(w >> 24u)));
+#endif
+}
+float mv_unit_dot(uint rb, uint u, uint xb) {
+    const uint b = rb + u * W_BB;
+#if defined(QTYPE_Q4_0)
+    const float d = fq_f16(b + FERRY_Q4_0_OFF_D);
+    const uint qs = b + FERRY_Q4_0_OFF_QS;
+#elif defined(QTYPE_IQ4_NL)
+    const float d = fq_f16(b + FERRY_IQ4_NL_OFF_D);
+    const uint qs = b + FERRY_IQ4_NL_OFF_QS;
+#else
+    const float d = fq_e8m0_half(fq_u8(b + FERRY_MXFP4_OFF_E));
+    const uint qs = b + FERRY_MXFP4_OFF_QS;
+#endif
+    const uint xi = (xb + u * 32u) >> 2u;
+    vec4 s = vec4(0.0);
+    for (uint k = 0u; k < 4u; ++k) {
+        const uint w = w_word(qs + 4u * k);
+        s += mv_codes(w & 0x0f0f0f0fu) * x4[xi + k];
+        s += mv_codes((w >> 4u) & 0x0f0f0f0fu) * x4[xi + 4u + k];
+    }
+    return d * hsum(s);
+}
 #elif defined(QTYPE_F16)
 // Unit = 4 halves (two words, any 2-byte alignment); the tail of a row element by element.
 #define MV_UNIT uint(FERRY_MV_UNIT_PLAIN)
