@@ -8,9 +8,9 @@
 //   mv_unit_dot(rb, u, xb)
 //                      sum over unit u of the row starting at byte rb of W * x[xb + c]
 //
-// Q4_K, Q5_K, Q6_K, Q8_0 and F16 have unrolled units that read whole words and sum x with
-// vec4 loads (x offsets are multiples of 4 floats for them); the other types go through
-// w_elem, 32 elements per unit.
+// Q4_0, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_NL, IQ4_XS, MXFP4 and F16 have unrolled units that read
+// whole words and sum x with vec4 loads (x offsets are multiples of 4 floats for them); the
+// other types go through w_elem, 32 elements per unit.
 #ifndef FERRY_MATVEC_WEIGHTS_GLSL
 #define FERRY_MATVEC_WEIGHTS_GLSL
 
@@ -302,13 +302,14 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
     for (uint k = 0u; k < 8u; ++k) s += w_sbytes(w_word(qs + 4u * k)) * x4[xi + k];
     return d * hsum(s);
 }
-#elif defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4)
-// Unit = one block of 32 4-bit codes: elements 4k.. in the low nibbles of qs word k,
+#elif defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4) || defined(QTYPE_IQ4_XS)
+// Unit = one block of 32 4-bit codes (IQ4_XS: one 32-code sub-block of a 256-weight block,
+// its 6-bit scale applied once): elements 4k.. in the low nibbles of qs word k,
 // 16 + 4k.. in its high nibbles; a code is the value (Q4_0, less 8) or indexes the
 // type's codebook (fq_book's word selects: on lavapipe a constant array indexed per lane
 // was slower than the per-element path). Blocks of 18 / 17 bytes: any alignment.
 #define MV_UNIT uint(FERRY_MV_UNIT_BLOCK)
-#if defined(QTYPE_IQ4_NL)
+#if defined(QTYPE_IQ4_NL) || defined(QTYPE_IQ4_XS)
 #define MV_BOOK fq_kvalue_iq4nl
 #elif defined(QTYPE_MXFP4)
 #define MV_BOOK fq_kvalue_mxfp4
@@ -322,6 +323,12 @@ vec4 mv_codes(uint w) {
 #endif
 }
 float mv_unit_dot(uint rb, uint u, uint xb) {
+#if defined(QTYPE_IQ4_XS)
+    const uint b = rb + (u >> 3u) * W_BB, j = u & 7u;
+    const float d = fq_f16(b + FERRY_IQ4_XS_OFF_D) * float(fq_scale_iq4_xs(b, j));
+    const uint qs = b + FERRY_IQ4_XS_OFF_QS + 16u * j;
+    const uint xi = (xb + (u >> 3u) * 256u + 32u * j) >> 2u;
+#else
     const uint b = rb + u * W_BB;
 #if defined(QTYPE_Q4_0)
     const float d = fq_f16(b + FERRY_Q4_0_OFF_D);
@@ -334,6 +341,7 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
     const uint qs = b + FERRY_MXFP4_OFF_QS;
 #endif
     const uint xi = (xb + u * 32u) >> 2u;
+#endif
     vec4 s = vec4(0.0);
     for (uint k = 0u; k < 4u; ++k) {
         const uint w = w_word(qs + 4u * k);
