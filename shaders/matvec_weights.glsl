@@ -302,6 +302,43 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
     for (uint k = 0u; k < 8u; ++k) s += w_sbytes(w_word(qs + 4u * k)) * x4[xi + k];
     return d * hsum(s);
 }
+#elif defined(QTYPE_Q2_K) || defined(QTYPE_Q3_K)
+// Unit = 32 weights 32v + l of a block (v < 8): 2-bit parts in qs[32(v/4) + l] at bit
+// 2(v%4), two 16-weight scale groups 2v and 2v + 1; Q3_K adds bit v of hmask[l] (set: +0,
+// clear: -4), Q2_K subtracts each group's min. Blocks of 84 / 110 bytes: any alignment.
+#define MV_UNIT uint(FERRY_MV_UNIT_BLOCK)
+float mv_unit_dot(uint rb, uint u, uint xb) {
+    const uint b = rb + (u >> 3u) * W_BB, v = u & 7u, shift = 2u * (v & 3u);
+#if defined(QTYPE_Q2_K)
+    const uint qs = b + FERRY_Q2_K_OFF_QS + 32u * (v >> 2u);
+#else
+    const uint qs = b + FERRY_Q3_K_OFF_QS + 32u * (v >> 2u), hm = b + FERRY_Q3_K_OFF_HMASK;
+#endif
+    const uint xi = (xb + (u >> 3u) * 256u + 32u * v) >> 2u;
+    float sum = 0.0;
+    for (uint half_ = 0u; half_ < 2u; ++half_) {  // scale group 2v + half_: weights 16 half_ ..
+        vec4 qx = vec4(0.0), xs = vec4(0.0);
+        for (uint k = 0u; k < 4u; ++k) {
+            const uint at = 16u * half_ + 4u * k;
+            vec4 q = w_bytes((w_word(qs + at) >> shift) & 0x03030303u);
+#if defined(QTYPE_Q3_K)
+            q += 4.0 * w_bytes((w_word(hm + at) >> v) & 0x01010101u) - 4.0;
+#endif
+            const vec4 xv = x4[xi + 4u * half_ + k];
+            qx += q * xv;
+            xs += xv;
+        }
+#if defined(QTYPE_Q2_K)
+        const uint sc = fq_u8(b + FERRY_Q2_K_OFF_SCALES + 2u * v + half_);
+        sum += (fq_f16(b + FERRY_Q2_K_OFF_D) * float(sc & 15u)) * hsum(qx) -
+               (fq_f16(b + FERRY_Q2_K_OFF_DMIN) * float(sc >> 4u)) * hsum(xs);
+#else
+        sum += (fq_f16(b + FERRY_Q3_K_OFF_D) * float(fq_scale_q3_k(b + FERRY_Q3_K_OFF_SCALES, 2u * v + half_))) *
+               hsum(qx);
+#endif
+    }
+    return sum;
+}
 #elif defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4) || defined(QTYPE_IQ4_XS)
 // Unit = one block of 32 4-bit codes (IQ4_XS: one 32-code sub-block of a 256-weight block,
 // its 6-bit scale applied once): elements 4k.. in the low nibbles of qs word k,
