@@ -8,9 +8,8 @@
 //   mv_unit_dot(rb, u, xb)
 //                      sum over unit u of the row starting at byte rb of W * x[xb + c]
 //
-// Q4_0, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_NL, IQ4_XS, MXFP4 and F16 have unrolled units that read
-// whole words and sum x with vec4 loads (x offsets are multiples of 4 floats for them); the
-// other types go through w_elem, 32 elements per unit.
+// Every type has an unrolled unit that reads whole words (x as vec4 for the block types:
+// their x offsets are multiples of 4 floats); F32 goes through w_elem, 4 elements per unit.
 #ifndef FERRY_MATVEC_WEIGHTS_GLSL
 #define FERRY_MATVEC_WEIGHTS_GLSL
 
@@ -114,12 +113,16 @@ vec4 w_sbytes(uint w) {
 float hsum(vec4 v) {
     return (v.x + v.y) + (v.z + v.w);
 }
+// Bits 0..3 of t as the low bits of four bytes (Q5_0 / Q5_1 fifth bits beside 4-bit parts).
+uint w_spread4(uint t) {
+    return (t & 1u) | ((t & 2u) << 7u) | ((t & 4u) << 14u) | ((t & 8u) << 21u);
+}
 
 #ifndef W_PLAIN
 // ---- elements c0 .. c0 + 15 of the row at byte rb (c0 a multiple of 16, inside the row:
-// rows are whole blocks of 32 or 256): the prefill tile's staging. Q4_0, Q4_K, Q5_K, Q6_K,
-// Q8_0, IQ4_NL and MXFP4 decode the block's scales once for the 16 and read whole words;
-// each element comes out with the same arithmetic as w_elem, so the values are w_at's exactly.
+// rows are whole blocks of 32 or 256): the prefill tile's staging. Each block type decodes
+// the block's scales once for the 16 and reads whole words; each element comes out with the
+// same arithmetic as w_elem, so the values are w_at's exactly.
 #if defined(QTYPE_Q4_K)
 void w_decode16(uint rb, uint c0, out float v[16]) {
     const uint b = rb + (c0 >> 8u) * W_BB, i0 = c0 & 255u, j = i0 >> 5u;
@@ -148,12 +151,23 @@ void w_decode16(uint rb, uint c0, out float v[16]) {
         for (uint k = 0u; k < 4u; ++k) v[4u * w + k] = dl * q[k] - ml;
     }
 }
-#elif defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4)
+#elif defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4) || defined(QTYPE_Q4_1) || \
+    defined(QTYPE_Q5_0) || defined(QTYPE_Q5_1)
 // 32-element blocks of 4-bit codes: element i < 16 in the low nibble of qs[i], i + 16 in
-// the high one; the code is the value (Q4_0, less 8) or a codebook index.
+// the high one; the code is the value (Q4_0, less 8; Q4_1 with a min; Q5_0 / Q5_1 with the
+// fifth bit i of qh) or a codebook index.
 void w_decode16(uint rb, uint c0, out float v[16]) {
-    const uint b = rb + (c0 >> 5u) * W_BB, shift = 4u * ((c0 & 31u) >> 4u);
-#if defined(QTYPE_Q4_0)
+    const uint i0 = c0 & 31u, b = rb + (c0 >> 5u) * W_BB, shift = 4u * (i0 >> 4u);
+#if defined(QTYPE_Q4_1)
+    const float d = fq_f16(b + FERRY_Q4_1_OFF_D), m = fq_f16(b + FERRY_Q4_1_OFF_M);
+    const uint qs = b + FERRY_Q4_1_OFF_QS;
+#elif defined(QTYPE_Q5_0)
+    const float d = fq_f16(b + FERRY_Q5_0_OFF_D);
+    const uint qs = b + FERRY_Q5_0_OFF_QS, qh = w_word(b + FERRY_Q5_0_OFF_QH);
+#elif defined(QTYPE_Q5_1)
+    const float d = fq_f16(b + FERRY_Q5_1_OFF_D), m = fq_f16(b + FERRY_Q5_1_OFF_M);
+    const uint qs = b + FERRY_Q5_1_OFF_QS, qh = w_word(b + FERRY_Q5_1_OFF_QH);
+#elif defined(QTYPE_Q4_0)
     const float d = fq_f16(b + FERRY_Q4_0_OFF_D);
     const uint qs = b + FERRY_Q4_0_OFF_QS;
 #elif defined(QTYPE_IQ4_NL)
@@ -164,10 +178,17 @@ void w_decode16(uint rb, uint c0, out float v[16]) {
     const uint qs = b + FERRY_MXFP4_OFF_QS;
 #endif
     for (uint w = 0u; w < 4u; ++w) {
-        const uint word = (w_word(qs + 4u * w) >> shift) & 0x0f0f0f0fu;
+        uint word = (w_word(qs + 4u * w) >> shift) & 0x0f0f0f0fu;
+#if defined(QTYPE_Q5_0) || defined(QTYPE_Q5_1)
+        word |= w_spread4((qh >> (i0 + 4u * w)) & 15u) << 4u;
+#endif
         for (uint k = 0u; k < 4u; ++k) {
             const uint q = (word >> (8u * k)) & 0xffu;
-#if defined(QTYPE_Q4_0)
+#if defined(QTYPE_Q4_1) || defined(QTYPE_Q5_1)
+            v[4u * w + k] = float(q) * d + m;
+#elif defined(QTYPE_Q5_0)
+            v[4u * w + k] = float(int(q) - 16) * d;
+#elif defined(QTYPE_Q4_0)
             v[4u * w + k] = float(int(q) - 8) * d;
 #elif defined(QTYPE_IQ4_NL)
             v[4u * w + k] = d * float(fq_kvalue_iq4nl(q));
@@ -175,6 +196,44 @@ void w_decode16(uint rb, uint c0, out float v[16]) {
             v[4u * w + k] = float(fq_kvalue_mxfp4(q)) * d;
 #endif
         }
+    }
+}
+#elif defined(QTYPE_Q2_K) || defined(QTYPE_Q3_K)
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    const uint b = rb + (c0 >> 8u) * W_BB, i0 = c0 & 255u, r = i0 & 127u, shift = 2u * (r >> 5u);
+#if defined(QTYPE_Q2_K)
+    const uint sc = fq_u8(b + FERRY_Q2_K_OFF_SCALES + (i0 >> 4u));
+    const float dl = fq_f16(b + FERRY_Q2_K_OFF_D) * float(sc & 15u);
+    const float ml = fq_f16(b + FERRY_Q2_K_OFF_DMIN) * float(sc >> 4u);
+    const uint qs = b + FERRY_Q2_K_OFF_QS + 32u * (i0 >> 7u) + (r & 31u);
+#else
+    const float dl = fq_f16(b + FERRY_Q3_K_OFF_D) * float(fq_scale_q3_k(b + FERRY_Q3_K_OFF_SCALES, i0 >> 4u));
+    const uint qs = b + FERRY_Q3_K_OFF_QS + 32u * (i0 >> 7u) + (r & 31u);
+    const uint hm = b + FERRY_Q3_K_OFF_HMASK + (i0 & 31u);
+#endif
+    for (uint w = 0u; w < 4u; ++w) {
+        const uint word = (w_word(qs + 4u * w) >> shift) & 0x03030303u;
+#if defined(QTYPE_Q3_K)
+        const uint high = (w_word(hm + 4u * w) >> (i0 >> 5u)) & 0x01010101u;
+#endif
+        for (uint k = 0u; k < 4u; ++k) {
+            const uint q = (word >> (8u * k)) & 0xffu;
+#if defined(QTYPE_Q2_K)
+            v[4u * w + k] = dl * float(q) - ml;
+#else
+            v[4u * w + k] = dl * float(int(q) - (((high >> (8u * k)) & 1u) != 0u ? 0 : 4));
+#endif
+        }
+    }
+}
+#elif defined(QTYPE_IQ4_XS)
+void w_decode16(uint rb, uint c0, out float v[16]) {
+    const uint b = rb + (c0 >> 8u) * W_BB, i0 = c0 & 255u, j = i0 >> 5u;
+    const float dl = fq_f16(b + FERRY_IQ4_XS_OFF_D) * float(fq_scale_iq4_xs(b, j));
+    const uint qs = b + FERRY_IQ4_XS_OFF_QS + 16u * j, shift = 4u * ((i0 & 31u) >> 4u);
+    for (uint w = 0u; w < 4u; ++w) {
+        const uint word = (w_word(qs + 4u * w) >> shift) & 0x0f0f0f0fu;
+        for (uint k = 0u; k < 4u; ++k) v[4u * w + k] = dl * float(fq_kvalue_iq4nl((word >> (8u * k)) & 0xffu));
     }
 }
 #elif defined(QTYPE_Q6_K)
@@ -386,6 +445,59 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
         s += mv_codes((w >> 4u) & 0x0f0f0f0fu) * x4[xi + 4u + k];
     }
     return d * hsum(s);
+}
+#elif defined(QTYPE_Q4_1) || defined(QTYPE_Q5_0) || defined(QTYPE_Q5_1)
+// Unit = one 32-weight block of 4-bit parts as Q4_0's, with a min (Q4_1, Q5_1) and, for
+// Q5_0 / Q5_1, fifth bits bit e of the block's qh word for element e. Any alignment.
+#define MV_UNIT uint(FERRY_MV_UNIT_BLOCK)
+float mv_unit_dot(uint rb, uint u, uint xb) {
+    const uint b = rb + u * W_BB;
+#if defined(QTYPE_Q4_1)
+    const float d = fq_f16(b + FERRY_Q4_1_OFF_D), m = fq_f16(b + FERRY_Q4_1_OFF_M);
+    const uint qs = b + FERRY_Q4_1_OFF_QS;
+#elif defined(QTYPE_Q5_0)
+    const float d = fq_f16(b + FERRY_Q5_0_OFF_D);
+    const uint qs = b + FERRY_Q5_0_OFF_QS, qh = w_word(b + FERRY_Q5_0_OFF_QH);
+#else
+    const float d = fq_f16(b + FERRY_Q5_1_OFF_D), m = fq_f16(b + FERRY_Q5_1_OFF_M);
+    const uint qs = b + FERRY_Q5_1_OFF_QS, qh = w_word(b + FERRY_Q5_1_OFF_QH);
+#endif
+    const uint xi = (xb + u * 32u) >> 2u;
+    vec4 s = vec4(0.0), xs = vec4(0.0);
+    for (uint k = 0u; k < 4u; ++k) {
+        const uint w = w_word(qs + 4u * k);
+        uint lo = w & 0x0f0f0f0fu, hi = (w >> 4u) & 0x0f0f0f0fu;
+#if defined(QTYPE_Q5_0) || defined(QTYPE_Q5_1)
+        lo |= w_spread4((qh >> (4u * k)) & 15u) << 4u;
+        hi |= w_spread4((qh >> (16u + 4u * k)) & 15u) << 4u;
+#endif
+        const vec4 xl = x4[xi + k], xh = x4[xi + 4u + k];
+#if defined(QTYPE_Q5_0)
+        s += (w_bytes(lo) - 16.0) * xl + (w_bytes(hi) - 16.0) * xh;
+#else
+        s += w_bytes(lo) * xl + w_bytes(hi) * xh;
+        xs += xl + xh;
+#endif
+    }
+#if defined(QTYPE_Q5_0)
+    return d * hsum(s);
+#else
+    return d * hsum(s) + m * hsum(xs);
+#endif
+}
+#elif defined(QTYPE_BF16)
+// Unit = 4 bfloat16 (two words, any 2-byte alignment); the tail of a row element by element.
+#define MV_UNIT uint(FERRY_MV_UNIT_PLAIN)
+float mv_unit_dot(uint rb, uint u, uint xb) {
+    const uint c = u * 4u;
+    if (c + 4u <= p.cols) {
+        const uint a = w_word(rb + 2u * c), b = w_word(rb + 2u * c + 4u);
+        return (uintBitsToFloat(a << 16u) * x[xb + c] + uintBitsToFloat(a & 0xffff0000u) * x[xb + c + 1u]) +
+               (uintBitsToFloat(b << 16u) * x[xb + c + 2u] + uintBitsToFloat(b & 0xffff0000u) * x[xb + c + 3u]);
+    }
+    float s = 0.0;
+    for (uint i = c; i < p.cols; ++i) s += w_at(rb, i) * x[xb + i];
+    return s;
 }
 #elif defined(QTYPE_F16)
 // Unit = 4 halves (two words, any 2-byte alignment); the tail of a row element by element.
