@@ -9,7 +9,12 @@
 #include "vk/transfer.h"
 #include "vk/vulkan.h"
 
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <cctype>
 #include <chrono>
 #include <cstring>
@@ -24,12 +29,12 @@ namespace ferry::bench {
 using Clock = std::chrono::steady_clock;
 using gguf::TensorType;
 
-double since(Clock::time_point t0) {
+inline double since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 // Host memory bandwidth: every core memcpys its slice of 256 MiB; read + written bytes.
-double memcpy_bandwidth_gbs() {
+inline double memcpy_bandwidth_gbs() {
     const std::size_t bytes = std::size_t{256} << 20;
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::vector<char> src(bytes, 1), dst(bytes, 0);
@@ -47,7 +52,7 @@ double memcpy_bandwidth_gbs() {
 }
 
 // One matrix of `type`: 64 distinct quantized random rows, repeated to `rows`.
-std::vector<std::uint8_t> make_matrix(TensorType type, std::uint32_t rows, std::uint32_t cols) {
+inline std::vector<std::uint8_t> make_matrix(TensorType type, std::uint32_t rows, std::uint32_t cols) {
     const std::uint64_t rb = gguf::row_bytes(gguf::type_traits(type), cols);
     constexpr std::uint32_t distinct = 64;
     std::mt19937 rng(7);
@@ -65,7 +70,7 @@ std::vector<std::uint8_t> make_matrix(TensorType type, std::uint32_t rows, std::
 }
 
 // Uploads `data` at each offset in 32 MiB pieces (the staging copy stays small).
-void upload_at(vk::Device& device, const vk::Buffer& dst, const std::vector<std::uint8_t>& data,
+inline void upload_at(vk::Device& device, const vk::Buffer& dst, const std::vector<std::uint8_t>& data,
                std::uint64_t offset) {
     constexpr std::size_t piece = std::size_t{32} << 20;
     for (std::size_t done = 0; done < data.size(); done += piece) {
@@ -124,7 +129,7 @@ private:
     float period_ns_ = 0.0f;
 };
 
-std::string slug(std::string_view name) {
+inline std::string slug(std::string_view name) {
     std::string s;
     for (char c : name) {
         const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -137,5 +142,19 @@ std::string slug(std::string_view name) {
     return s;
 }
 
+
+#ifdef FERRY_BENCH_RESULTS_DIR
+// Writes STEM.md and STEM.json: STEM is `out`, else bench/results/<kind>-<device slug>.
+inline void write_results(const std::string& out, const std::string& kind, const std::string& device_name,
+                          const std::string& md, const nlohmann::json& json) {
+    const std::filesystem::path stem =
+        out.empty() ? std::filesystem::path(FERRY_BENCH_RESULTS_DIR) / (kind + "-" + slug(device_name))
+                    : std::filesystem::path(out);
+    if (stem.has_parent_path()) std::filesystem::create_directories(stem.parent_path());
+    std::ofstream(stem.string() + ".md") << md;
+    std::ofstream(stem.string() + ".json") << json.dump(2) << "\n";
+    fmt::print(stderr, "wrote {}.md and {}.json\n", stem.string(), stem.string());
+}
+#endif
 
 }  // namespace ferry::bench

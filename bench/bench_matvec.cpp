@@ -252,13 +252,7 @@ int main(int argc, char** argv) {
             {"results", rows}};
 
         fmt::print("{}", md.str());
-        const std::filesystem::path stem = opt.out.empty() ? std::filesystem::path(FERRY_BENCH_RESULTS_DIR) /
-                                                                 ("matvec-" + slug(device.info().name))
-                                                           : std::filesystem::path(opt.out);
-        if (stem.has_parent_path()) std::filesystem::create_directories(stem.parent_path());
-        std::ofstream(stem.string() + ".md") << md.str();
-        std::ofstream(stem.string() + ".json") << json.dump(2) << "\n";
-        fmt::print(stderr, "wrote {}.md and {}.json\n", stem.string(), stem.string());
+        write_results(opt.out, "matvec", device.info().name, md.str(), json);
     } catch (const std::exception& e) {
         fmt::print(stderr, "bench_matvec: error: {}\n", e.what());
         return 1;

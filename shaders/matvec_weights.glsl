@@ -118,6 +118,32 @@ uint w_spread4(uint t) {
     return (t & 1u) | ((t & 2u) << 7u) | ((t & 4u) << 14u) | ((t & 8u) << 21u);
 }
 
+#if defined(QTYPE_Q4_0) || defined(QTYPE_IQ4_NL) || defined(QTYPE_MXFP4) || defined(QTYPE_Q4_1) || \
+    defined(QTYPE_Q5_0) || defined(QTYPE_Q5_1)
+// The header of a 32-weight block of 4-bit parts at byte b: its scale d, min m (Q4_1, Q5_1;
+// else 0), the byte of its 16 code bytes, and its fifth bits (Q5_0, Q5_1; else 0).
+struct Block32 {
+    float d, m;
+    uint qs, qh;
+};
+Block32 w_block32(uint b) {
+#if defined(QTYPE_Q4_0)
+    return Block32(fq_f16(b + FERRY_Q4_0_OFF_D), 0.0, b + FERRY_Q4_0_OFF_QS, 0u);
+#elif defined(QTYPE_Q4_1)
+    return Block32(fq_f16(b + FERRY_Q4_1_OFF_D), fq_f16(b + FERRY_Q4_1_OFF_M), b + FERRY_Q4_1_OFF_QS, 0u);
+#elif defined(QTYPE_Q5_0)
+    return Block32(fq_f16(b + FERRY_Q5_0_OFF_D), 0.0, b + FERRY_Q5_0_OFF_QS, w_word(b + FERRY_Q5_0_OFF_QH));
+#elif defined(QTYPE_Q5_1)
+    return Block32(fq_f16(b + FERRY_Q5_1_OFF_D), fq_f16(b + FERRY_Q5_1_OFF_M), b + FERRY_Q5_1_OFF_QS,
+                   w_word(b + FERRY_Q5_1_OFF_QH));
+#elif defined(QTYPE_IQ4_NL)
+    return Block32(fq_f16(b + FERRY_IQ4_NL_OFF_D), 0.0, b + FERRY_IQ4_NL_OFF_QS, 0u);
+#else
+    return Block32(fq_e8m0_half(fq_u8(b + FERRY_MXFP4_OFF_E)), 0.0, b + FERRY_MXFP4_OFF_QS, 0u);
+#endif
+}
+#endif
+
 #ifndef W_PLAIN
 // ---- elements c0 .. c0 + 15 of the row at byte rb (c0 a multiple of 16, inside the row:
 // rows are whole blocks of 32 or 256): the prefill tile's staging. Each block type decodes
@@ -157,26 +183,10 @@ void w_decode16(uint rb, uint c0, out float v[16]) {
 // the high one; the code is the value (Q4_0, less 8; Q4_1 with a min; Q5_0 / Q5_1 with the
 // fifth bit i of qh) or a codebook index.
 void w_decode16(uint rb, uint c0, out float v[16]) {
-    const uint i0 = c0 & 31u, b = rb + (c0 >> 5u) * W_BB, shift = 4u * (i0 >> 4u);
-#if defined(QTYPE_Q4_1)
-    const float d = fq_f16(b + FERRY_Q4_1_OFF_D), m = fq_f16(b + FERRY_Q4_1_OFF_M);
-    const uint qs = b + FERRY_Q4_1_OFF_QS;
-#elif defined(QTYPE_Q5_0)
-    const float d = fq_f16(b + FERRY_Q5_0_OFF_D);
-    const uint qs = b + FERRY_Q5_0_OFF_QS, qh = w_word(b + FERRY_Q5_0_OFF_QH);
-#elif defined(QTYPE_Q5_1)
-    const float d = fq_f16(b + FERRY_Q5_1_OFF_D), m = fq_f16(b + FERRY_Q5_1_OFF_M);
-    const uint qs = b + FERRY_Q5_1_OFF_QS, qh = w_word(b + FERRY_Q5_1_OFF_QH);
-#elif defined(QTYPE_Q4_0)
-    const float d = fq_f16(b + FERRY_Q4_0_OFF_D);
-    const uint qs = b + FERRY_Q4_0_OFF_QS;
-#elif defined(QTYPE_IQ4_NL)
-    const float d = fq_f16(b + FERRY_IQ4_NL_OFF_D);
-    const uint qs = b + FERRY_IQ4_NL_OFF_QS;
-#else
-    const float d = fq_e8m0_half(fq_u8(b + FERRY_MXFP4_OFF_E));
-    const uint qs = b + FERRY_MXFP4_OFF_QS;
-#endif
+    const uint i0 = c0 & 31u, shift = 4u * (i0 >> 4u);
+    const Block32 h = w_block32(rb + (c0 >> 5u) * W_BB);
+    const float d = h.d, m = h.m;
+    const uint qs = h.qs, qh = h.qh;
     for (uint w = 0u; w < 4u; ++w) {
         uint word = (w_word(qs + 4u * w) >> shift) & 0x0f0f0f0fu;
 #if defined(QTYPE_Q5_0) || defined(QTYPE_Q5_1)
@@ -425,17 +435,9 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
     const uint qs = b + FERRY_IQ4_XS_OFF_QS + 16u * j;
     const uint xi = (xb + (u >> 3u) * 256u + 32u * j) >> 2u;
 #else
-    const uint b = rb + u * W_BB;
-#if defined(QTYPE_Q4_0)
-    const float d = fq_f16(b + FERRY_Q4_0_OFF_D);
-    const uint qs = b + FERRY_Q4_0_OFF_QS;
-#elif defined(QTYPE_IQ4_NL)
-    const float d = fq_f16(b + FERRY_IQ4_NL_OFF_D);
-    const uint qs = b + FERRY_IQ4_NL_OFF_QS;
-#else
-    const float d = fq_e8m0_half(fq_u8(b + FERRY_MXFP4_OFF_E));
-    const uint qs = b + FERRY_MXFP4_OFF_QS;
-#endif
+    const Block32 h = w_block32(rb + u * W_BB);
+    const float d = h.d;
+    const uint qs = h.qs;
     const uint xi = (xb + u * 32u) >> 2u;
 #endif
     vec4 s = vec4(0.0);
@@ -451,17 +453,9 @@ float mv_unit_dot(uint rb, uint u, uint xb) {
 // Q5_0 / Q5_1, fifth bits bit e of the block's qh word for element e. Any alignment.
 #define MV_UNIT uint(FERRY_MV_UNIT_BLOCK)
 float mv_unit_dot(uint rb, uint u, uint xb) {
-    const uint b = rb + u * W_BB;
-#if defined(QTYPE_Q4_1)
-    const float d = fq_f16(b + FERRY_Q4_1_OFF_D), m = fq_f16(b + FERRY_Q4_1_OFF_M);
-    const uint qs = b + FERRY_Q4_1_OFF_QS;
-#elif defined(QTYPE_Q5_0)
-    const float d = fq_f16(b + FERRY_Q5_0_OFF_D);
-    const uint qs = b + FERRY_Q5_0_OFF_QS, qh = w_word(b + FERRY_Q5_0_OFF_QH);
-#else
-    const float d = fq_f16(b + FERRY_Q5_1_OFF_D), m = fq_f16(b + FERRY_Q5_1_OFF_M);
-    const uint qs = b + FERRY_Q5_1_OFF_QS, qh = w_word(b + FERRY_Q5_1_OFF_QH);
-#endif
+    const Block32 h = w_block32(rb + u * W_BB);
+    const float d = h.d, m = h.m;
+    const uint qs = h.qs, qh = h.qh;
     const uint xi = (xb + u * 32u) >> 2u;
     vec4 s = vec4(0.0), xs = vec4(0.0);
     for (uint k = 0u; k < 4u; ++k) {
