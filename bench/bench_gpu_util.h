@@ -4,6 +4,7 @@
 // batch of dispatches, and file-name slugs.
 #include "gguf/types.h"
 #include "quant/quant.h"
+#include "vk/barrier.h"
 #include "vk/command.h"
 #include "vk/device.h"
 #include "vk/transfer.h"
@@ -142,6 +143,38 @@ inline std::string slug(std::string_view name) {
     return s;
 }
 
+
+// Records batches of `batch` dispatches (record(cmd, i) for i < batch, a compute-to-compute
+// barrier between them) until `seconds` have passed, after one warm-up batch (pipeline
+// creation, first touch); returns the seconds per dispatch, GPU-timed where the queue can.
+template <class Record>
+double time_dispatches(vk::Device& device, Timer& timer, std::uint32_t batch, double seconds, Record&& record,
+                       std::uint64_t* dispatches = nullptr) {
+    vk::CommandBuffer cmd(device, vk::QueueKind::Compute);
+    auto run_batch = [&]() {
+        cmd.begin();
+        timer.start(cmd);
+        for (std::uint32_t i = 0; i < batch; ++i) {
+            if (i) vk::compute_to_compute(cmd);
+            record(cmd, i);
+        }
+        timer.stop(cmd);
+        const auto t0 = Clock::now();
+        cmd.submit();
+        cmd.wait();
+        return timer.gpu() ? timer.seconds() : since(t0);
+    };
+    run_batch();
+    double total = 0.0;
+    std::uint64_t count = 0;
+    const auto start = Clock::now();
+    do {
+        total += run_batch();
+        count += batch;
+    } while (since(start) < seconds || count < 2 * batch);
+    if (dispatches) *dispatches = count;
+    return total / static_cast<double>(count);
+}
 
 #ifdef FERRY_BENCH_RESULTS_DIR
 // Writes STEM.md and STEM.json: STEM is `out`, else bench/results/<kind>-<device slug>.

@@ -12,7 +12,6 @@
 // Writes PATH_STEM.md and PATH_STEM.json (default bench/results/matmul-<device>).
 #include "bench_gpu_util.h"
 #include "kernels/matvec.h"
-#include "vk/barrier.h"
 #include "vk/instance.h"
 #include "vk/pipeline.h"
 
@@ -47,34 +46,6 @@ constexpr Shape kShapes[] = {
     {"expert gate: [768, 2048]", 768, 2048},
 };
 
-// Runs `record` in batches of `batch` dispatches until `seconds` have passed; seconds per dispatch.
-template <class Record>
-double time_dispatches(vk::Device& device, Timer& timer, std::uint32_t batch, double seconds, Record&& record) {
-    vk::CommandBuffer cmd(device, vk::QueueKind::Compute);
-    auto run_batch = [&]() {
-        cmd.begin();
-        timer.start(cmd);
-        for (std::uint32_t i = 0; i < batch; ++i) {
-            if (i) vk::compute_to_compute(cmd);
-            record(cmd);
-        }
-        timer.stop(cmd);
-        const auto t0 = Clock::now();
-        cmd.submit();
-        cmd.wait();
-        return timer.gpu() ? timer.seconds() : since(t0);
-    };
-    run_batch();  // warm-up: pipeline creation, first touch
-    double total = 0.0;
-    std::uint64_t count = 0;
-    const auto start = Clock::now();
-    do {
-        total += run_batch();
-        count += batch;
-    } while (since(start) < seconds || count < 2 * batch);
-    return total / static_cast<double>(count);
-}
-
 // GFLOP/s of shaders/bench_fma.comp over enough invocations to fill any device.
 double fma_peak_gflops(vk::Device& device, Timer& timer, double seconds) {
     constexpr std::uint32_t wg = 256, groups = 1024, iters = 4096;
@@ -87,7 +58,7 @@ double fma_peak_gflops(vk::Device& device, Timer& timer, double seconds) {
         std::uint32_t iters;
         float a, b;
     } push{iters, 0.999f, 0.001f};
-    const double s = time_dispatches(device, timer, 2, seconds, [&](vk::CommandBuffer& cmd) {
+    const double s = time_dispatches(device, timer, 2, seconds, [&](vk::CommandBuffer& cmd, std::uint32_t) {
         cmd.dispatch({.pipeline = &pipe, .buffers = {out}, .push = vk::push_bytes(push), .groups = {groups, 1, 1}});
     });
     return double(wg) * groups * iters * 64 / s / 1e9;
@@ -123,7 +94,7 @@ Result measure(vk::Device& device, kernels::MatKernels& mat, Timer& timer, Tenso
                            : (kernel == Kernel::Matmul ? "tiled matmul" : "matvec per token"),
              .tokens = tokens,
              .flops = 2.0 * s.rows * s.cols * tokens};
-    r.seconds = time_dispatches(device, timer, 4, seconds, [&](vk::CommandBuffer& cmd) {
+    r.seconds = time_dispatches(device, timer, 4, seconds, [&](vk::CommandBuffer& cmd, std::uint32_t) {
         const kernels::DeviceMatrix dm{.buffer = &w, .type = type, .rows = s.rows, .cols = s.cols};
         if (kernel == Kernel::Matmul)
             mat.matmul(cmd, dm, {.buffer = &dx}, {.buffer = &dy}, tokens);

@@ -125,31 +125,9 @@ Result measure(vk::Device& device, kernels::MatKernels& mat, Timer& timer, Tenso
             mat.matvec(cmd, {.buffer = &pools[k], .type = type, .rows = s.rows, .cols = s.cols},
                        {.buffer = &dx}, {.buffer = &dy});
     };
-    const std::uint32_t batch = std::max(copies, 2u);
-    vk::CommandBuffer cmd(device, vk::QueueKind::Compute);
-    auto run_batch = [&]() {
-        cmd.begin();
-        timer.start(cmd);
-        for (std::uint32_t i = 0; i < batch; ++i) {
-            if (i) vk::compute_to_compute(cmd);
-            record(cmd, i % copies);
-        }
-        timer.stop(cmd);
-        const auto t0 = Clock::now();
-        cmd.submit();
-        cmd.wait();
-        return timer.gpu() ? timer.seconds() : since(t0);
-    };
-    run_batch();  // warm-up: pipeline creation, first touch
-    double total = 0.0;
-    std::uint64_t count = 0;
-    const auto start = Clock::now();
-    do {
-        total += run_batch();
-        count += batch;
-    } while (since(start) < opt.seconds || count < 2 * batch);
-    r.dispatches = count;
-    r.seconds_per_dispatch = total / static_cast<double>(count);
+    r.seconds_per_dispatch = time_dispatches(
+        device, timer, std::max(copies, 2u), opt.seconds,
+        [&](vk::CommandBuffer& cmd, std::uint32_t i) { record(cmd, i % copies); }, &r.dispatches);
     return r;
 }
 

@@ -11,6 +11,7 @@
 //
 //   bench_ops [--seconds S] [--bound-gbs G] [--only attention,router] [--out PATH_STEM]
 // Markdown on stdout; with --out, PATH_STEM.md and PATH_STEM.json.
+#include "bench_gpu_util.h"
 #include "kernels/block_ops.h"
 #include "quant/quant.h"
 #include "vk/barrier.h"
@@ -51,25 +52,6 @@ struct Options {
     std::vector<std::string> only;
     std::string out;
 };
-
-// Host memory bandwidth: every core memcpys its slice of 256 MiB; read + written bytes.
-double memcpy_bandwidth_gbs() {
-    const std::size_t bytes = std::size_t{256} << 20;
-    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    std::vector<char> src(bytes, 1), dst(bytes, 0);
-    const std::size_t per = bytes / threads;
-    double best = 0;
-    for (int rep = 0; rep < 5; ++rep) {
-        const auto t0 = Clock::now();
-        std::vector<std::thread> pool;
-        for (unsigned t = 0; t < threads; ++t)
-            pool.emplace_back([&, t] { std::memcpy(dst.data() + t * per, src.data() + t * per, per); });
-        for (auto& th : pool) th.join();
-        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-        best = std::max(best, 2.0 * double(per * threads) / s / 1e9);
-    }
-    return best;
-}
 
 std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float scale = 1.f) {
     std::mt19937 rng(seed);
@@ -286,7 +268,7 @@ int main(int argc, char** argv) {
         kernels::BlockOps ops(device, opt.workgroups);
         std::string bound_note = "given with --bound-gbs";
         if (opt.bound_gbs == 0 && device.info().type == vk::DeviceType::Cpu) {
-            opt.bound_gbs = memcpy_bandwidth_gbs();
+            opt.bound_gbs = bench::memcpy_bandwidth_gbs();
             bound_note = fmt::format("host memcpy on {} threads, bytes read + written",
                                      std::thread::hardware_concurrency());
         } else if (opt.bound_gbs == 0) {
