@@ -101,7 +101,8 @@
     uint function;        \
     uint renormalize;     \
     uint has_bias;        \
-    float weight_scale;
+    float weight_scale;   \
+    uint has_expert_scale;
 
 /* x[t] = (accumulate ? x[t] : 0) + sum_k w[t, k] * expert_out[t, k], rows of n floats. */
 #define FERRY_PUSH_MOE_COMBINE \

@@ -1,5 +1,6 @@
 #version 450
-// out[i] = a[i] OP b[i] (ADD, MUL) or out[i] = a[i] * scale (SCALE), over n floats.
+// out[i] = a[i] OP b[i] (ADD, MUL), out[i] = a[i] * scale (SCALE) or the soft cap
+// scale · tanh(a[i] / scale) (SOFTCAP, as cpu::softcap), over n floats.
 // Workgroup size is a specialization constant so the host picks it per device.
 layout(local_size_x_id = 0) in;
 
@@ -21,7 +22,10 @@ void main() {
     result[i] = a[i] * b[i];
 #elif defined(OP_SCALE)
     result[i] = a[i] * pc.scale;
+#elif defined(OP_SOFTCAP)
+    // tanh saturates long before |x| = 15; the clamp keeps drivers' exp-based tanh finite.
+    result[i] = pc.scale * tanh(clamp(a[i] / pc.scale, -15.0, 15.0));
 #else
-#error "define OP_ADD, OP_MUL or OP_SCALE"
+#error "define OP_ADD, OP_MUL, OP_SCALE or OP_SOFTCAP"
 #endif
 }

@@ -4,7 +4,8 @@
 //   function 0 SoftmaxThenTopK: p = softmax(logits), weights p[chosen]
 //   function 1 TopKThenSoftmax: weights = softmax(logits[chosen])
 //   function 2 Sigmoid:         p = sigmoid(logits), weights p[chosen]
-// then optional renormalisation (divide by their sum) and weight_scale. Selection ranks
+// then optional renormalisation (divide by their sum), weight_scale and, where bound
+// (has_expert_scale), each chosen expert's own output scale (Gemma 4's ffn_down_exps.scale). Selection ranks
 // p + bias when a bias is bound (has_bias), else the logits themselves: every function is
 // monotone, so that is the same choice without exp's rounding in the way. Ties go to the
 // lower expert id. Chosen experts come out in selection order (best first).
@@ -21,6 +22,7 @@ layout(std430, set = 0, binding = 0) readonly buffer Logits { float logits[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Bias { float bias[]; };      // [n_experts] if has_bias
 layout(std430, set = 0, binding = 2) writeonly buffer Ids { int ids[]; };         // [tokens, top_k]
 layout(std430, set = 0, binding = 3) writeonly buffer Weights { float weights[]; };  // [tokens, top_k]
+layout(std430, set = 0, binding = 4) readonly buffer ExpertScale { float expert_scale[]; };  // [n_experts]
 
 layout(push_constant) uniform Push { FERRY_PUSH_ROUTER } pc;
 
@@ -106,6 +108,8 @@ void main() {
     }
     for (uint j = 0u; j < k; ++j) {
         ids[out_base + j] = chosen[j];
-        weights[out_base + j] = w[j] * pc.weight_scale;
+        float scaled = w[j] * pc.weight_scale;
+        if (pc.has_expert_scale != 0u && chosen[j] >= 0) scaled *= expert_scale[chosen[j]];
+        weights[out_base + j] = scaled;
     }
 }

@@ -31,6 +31,11 @@ void scale(std::span<const float> a, float scale, std::span<float> out) {
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = a[i] * scale;
 }
 
+void softcap(std::span<const float> a, float cap, std::span<float> out) {
+    check_sizes("softcap", a.size(), a.size(), out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = cap * std::tanh(a[i] / cap);
+}
+
 void add_row(std::span<float> x, std::span<const float> row) {
     if (row.empty() || x.size() % row.size())
         throw std::logic_error("cpu::add_row: " + std::to_string(x.size()) + " floats are not rows of " +

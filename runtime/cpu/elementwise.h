@@ -11,6 +11,8 @@ void add(std::span<const float> a, std::span<const float> b, std::span<float> ou
 void mul(std::span<const float> a, std::span<const float> b, std::span<float> out);
 // out[i] = a[i] * scale
 void scale(std::span<const float> a, float scale, std::span<float> out);
+// out[i] = cap · tanh(a[i] / cap): Gemma's final logit soft-cap (cap > 0)
+void softcap(std::span<const float> a, float cap, std::span<float> out);
 
 // Row ops on x [rows, width] (shaders/rows.comp):
 // x[r, i] += row[i] — a bias, width = row.size()

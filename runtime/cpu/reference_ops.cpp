@@ -174,7 +174,12 @@ RouterChoice route(std::span<const float> logits, const RouterParams& p) {
         if (sum > 0)
             for (float& w : choice.weights) w = float(w / sum);
     }
-    for (float& w : choice.weights) w *= p.weight_scale;
+    if (!p.expert_scale.empty() && int(p.expert_scale.size()) != n)
+        fail("router: expert_scale has {} entries, expected {}", p.expert_scale.size(), n);
+    for (std::size_t k = 0; k < choice.weights.size(); ++k) {
+        choice.weights[k] *= p.weight_scale;
+        if (!p.expert_scale.empty()) choice.weights[k] *= p.expert_scale[choice.experts[k]];
+    }
     return choice;
 }
 

@@ -89,6 +89,7 @@ struct RouterParams {
     bool renormalize = false;     // divide chosen weights by their sum
     std::span<const float> bias;  // [n_experts] or empty: added for selection only
     float weight_scale = 1.f;     // multiply final weights (e.g. DeepSeek routed_scaling)
+    std::span<const float> expert_scale;  // [n_experts] or empty: each chosen weight times its expert's (Gemma 4)
 };
 
 struct RouterChoice {

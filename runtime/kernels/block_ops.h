@@ -174,6 +174,7 @@ struct RouterArgs {
     cpu::RouterFunction function = cpu::RouterFunction::SoftmaxThenTopK;
     bool renormalize = false;
     float weight_scale = 1.f;
+    std::optional<vk::BufferBinding> expert_scale = std::nullopt;  // F32 [n_experts]: weights *= it per chosen expert
 };
 
 // x[t] = (accumulate ? x[t] : 0) + sum_k weights[t, k] * expert_out[t, k], experts added

@@ -72,18 +72,20 @@ void BlockOps::router(vk::CommandBuffer& cmd, const RouterArgs& a) {
     require_bytes(a.ids, std::uint64_t(a.tokens) * a.top_k * 4, "router", "ids");
     require_bytes(a.weights, std::uint64_t(a.tokens) * a.top_k * 4, "router", "weights");
     if (a.bias) require_bytes(*a.bias, std::uint64_t(a.n_experts) * 4, "router", "bias");
+    if (a.expert_scale) require_bytes(*a.expert_scale, std::uint64_t(a.n_experts) * 4, "router", "expert_scale");
     const std::uint32_t wg = wg_small_rows_;
     const vk::Pipeline& p = pipelines_.get({.shader = "router",
                                             .spec_constants = {wg},
                                             .push_constant_bytes = sizeof(push::Router),
-                                            .storage_buffers = 4});
+                                            .storage_buffers = 5});
     const std::uint32_t function = a.function == cpu::RouterFunction::SoftmaxThenTopK   ? 0u
                                    : a.function == cpu::RouterFunction::TopKThenSoftmax ? 1u
                                                                                         : 2u;
     const push::Router pc{a.tokens,         a.n_experts,   a.top_k, function, a.renormalize ? 1u : 0u,
-                          a.bias ? 1u : 0u, a.weight_scale};
+                          a.bias ? 1u : 0u, a.weight_scale,  a.expert_scale ? 1u : 0u};
     cmd.dispatch({.pipeline = &p,
-                  .buffers = {a.logits, a.bias ? *a.bias : a.logits, a.ids, a.weights},
+                  .buffers = {a.logits, a.bias ? *a.bias : a.logits, a.ids, a.weights,
+                              a.expert_scale ? *a.expert_scale : a.logits},
                   .push = vk::push_bytes(pc),
                   .groups = spread_groups(a.tokens)});
 }

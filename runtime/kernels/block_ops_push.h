@@ -58,7 +58,7 @@ static_assert(sizeof(Attention) == 56);
 static_assert(sizeof(AttentionCombine) == 16);
 static_assert(sizeof(Glu) == 8);
 static_assert(sizeof(Embed) == 24);
-static_assert(sizeof(Router) == 28);
+static_assert(sizeof(Router) == 32);
 static_assert(sizeof(MoeCombine) == 16);
 static_assert(sizeof(TopK) == 20);
 static_assert(sizeof(Rows) == 8);

@@ -11,7 +11,7 @@ using cpu::RouterFunction;
 
 // Sources: each family's reference implementation (Hugging Face modeling_*.py) and
 // llama.cpp's graph for the same GGUF architecture name.
-constexpr std::array<ArchitectureTraits, 9> kArchitectures{{
+constexpr std::array<ArchitectureTraits, 10> kArchitectures{{
     // Qwen3MoeSparseMoeBlock: softmax over 128 experts, top-8, norm_topk_prob = true;
     // Qwen3Attention: q_norm/k_norm (RMSNorm over head_dim) before rope; rope NeoX.
     {"qwen3moe", "Qwen3 MoE (Qwen3-30B-A3B, Qwen3-Coder-30B-A3B)", true, RouterFunction::SoftmaxThenTopK,
@@ -55,6 +55,13 @@ constexpr std::array<ArchitectureTraits, 9> kArchitectures{{
     {"deepseek2", "DeepSeek-V2 (DeepSeek-V2-Lite, DeepSeek-V2, GLM-4.7-Flash)", true,
      RouterFunction::SoftmaxThenTopK, false, false, true, RopeStyle::Normal, Activation::SwiGLU, 0, 0, 0, 0.f, 0.f,
      false, true},
+    // Gemma 4 (Gemma-4-26B-A4B; llama.cpp's gemma4-iswa graph, Hugging Face's
+    // modeling_gemma4.py): sliding and global attention layers of their own shapes, q/k
+    // RMS-normed per head and v without a weight, NeoX rope; a dense GEGLU MLP and the
+    // routed experts side by side (softmax top-8, renormalised, per-expert output scale),
+    // GELU(tanh) experts stored as fused gate_up.
+    {"gemma4", "Gemma 4 (Gemma-4-26B-A4B)", true, RouterFunction::SoftmaxThenTopK, true, true, false,
+     RopeStyle::Neox, Activation::GeGLU, 0, 0, 0, 0.f, 0.f, false, false, true, true},
 }};
 
 }  // namespace
@@ -66,8 +73,8 @@ std::optional<ArchitectureTraits> find_architecture(std::string_view gguf_name) 
 }
 
 std::string_view runnable_architectures() {
-    return "qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, deepseek2, llama with experts "
-           "(Mixtral)";
+    return "qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, deepseek2, gemma4, llama with "
+           "experts (Mixtral)";
 }
 
 }  // namespace ferry::model

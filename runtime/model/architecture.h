@@ -38,6 +38,10 @@ struct ArchitectureTraits {
     // Multi-head latent attention and DeepSeek's MoE keys (leading dense blocks, gating
     // function, weight scale): config.cpp reads them.
     bool latent_attention = false;
+    // Gemma 4: attention shapes per layer (config.cpp's read_per_layer_attention) and a
+    // dense MLP beside the routed experts in every layer, each with its own norms.
+    bool per_layer_attention = false;
+    bool dense_beside_experts = false;
 };
 
 // nullopt when the architecture is not in the table at all.

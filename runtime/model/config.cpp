@@ -11,7 +11,19 @@
 
 namespace ferry::model {
 
+LayerAttention layer_attention(const ModelConfig& c, std::uint32_t layer) {
+    if (!c.layer_attention.empty()) return c.layer_attention.at(layer);
+    const std::uint32_t n = c.traits.swa_pattern;
+    return {.n_kv_heads = c.n_kv_heads,
+            .head_dim = c.head_dim,
+            .rope_dims = c.rope_dims,
+            .rope_freq_base = c.rope_freq_base,
+            .rope_freqs = true,
+            .sliding = c.sliding_window > 0 && n > 0 && layer % n < n - 1};
+}
+
 bool layer_slides(const ModelConfig& c, std::uint32_t layer) {
+    if (!c.layer_attention.empty()) return c.sliding_window > 0 && c.layer_attention.at(layer).sliding;
     const std::uint32_t n = c.traits.swa_pattern;
     return c.sliding_window > 0 && n > 0 && layer % n < n - 1;
 }
@@ -46,8 +58,9 @@ std::uint32_t expert_layer_index(const ModelConfig& c, std::uint32_t layer) {
 }
 
 cpu::AttentionParams attention_params(const ModelConfig& c, std::uint32_t layer) {
-    const float scale = c.attn_scale > 0 ? c.attn_scale : 1.f / std::sqrt(float(c.head_dim));
-    cpu::AttentionParams p{int(c.n_heads), int(c.n_kv_heads), int(c.head_dim), scale,
+    const LayerAttention a = layer_attention(c, layer);
+    const float scale = c.attn_scale > 0 ? c.attn_scale : 1.f / std::sqrt(float(a.head_dim));
+    cpu::AttentionParams p{int(c.n_heads), int(a.n_kv_heads), int(a.head_dim), scale,
                            layer_slides(c, layer) ? int(c.sliding_window) : 0, 0.f};
     if (c.traits.nope_layer_step && layer_uses_rope(c, layer)) p.chunk = int(c.traits.attn_chunk);
     if (!layer_uses_rope(c, layer)) {
@@ -57,10 +70,11 @@ cpu::AttentionParams attention_params(const ModelConfig& c, std::uint32_t layer)
     return p;
 }
 
-cpu::RopeParams rope_params(const ModelConfig& c) {
+cpu::RopeParams rope_params(const ModelConfig& c, std::uint32_t layer) {
+    const LayerAttention a = layer_attention(c, layer);
     return {.style = c.traits.rope,
-            .rot_dims = int(c.rope_dims),
-            .freq_base = c.rope_freq_base,
+            .rot_dims = int(a.rope_dims),
+            .freq_base = a.rope_freq_base,
             .freq_scale = c.rope_freq_scale,
             .ext_factor = c.rope_ext_factor,
             .corr_low = c.rope_corr_low,
@@ -142,6 +156,71 @@ void read_deepseek_moe(const gguf::File& file, Key&& key, ModelConfig& c) {
     c.traits.router = gating == 2 ? cpu::RouterFunction::Sigmoid : cpu::RouterFunction::SoftmaxThenTopK;
 }
 
+// A bool (as llama.cpp's converter writes it) or integer array entry.
+bool array_flag(const gguf::Value& v, std::size_t i) {
+    if (v.element_type() == gguf::ValueType::Bool) return v.raw_elements()[i] != std::byte{0};
+    return v.uint_at(i).value_or(0) != 0;
+}
+
+// Gemma 4's per-layer attention: sliding layers (attention.sliding_window_pattern) with the
+// *_swa key / value size, rope dims and base; the others with the global ones and the
+// proportional rope of rope_freqs; KV heads per layer (attention.head_count_kv as an
+// array). Its fixed choices: embeddings times √n_embd, attention scale 1 (the q/k norms
+// take the place of 1/√D), the final logit soft-cap from final_logit_softcapping.
+template <class Key>
+void read_per_layer_attention(const gguf::File& file, Key&& key, ModelConfig& c) {
+    const gguf::Value* pattern = file.find(key("attention.sliding_window_pattern"));
+    if (!pattern || pattern->type() != gguf::ValueType::Array || pattern->array_size() < c.n_layers)
+        fail("{}: {} must be an array of {} per-layer flags", file.name(), key("attention.sliding_window_pattern"),
+             c.n_layers);
+    const gguf::Value* kv = file.find(key("attention.head_count_kv"));
+    const bool kv_array = kv && kv->type() == gguf::ValueType::Array;
+    if (kv_array && kv->array_size() < c.n_layers)
+        fail("{}: {} has {} entries for {} layers", file.name(), key("attention.head_count_kv"), kv->array_size(),
+             c.n_layers);
+    const std::uint32_t swa_dim = file.get_u32(key("attention.key_length_swa"));
+    const std::uint32_t swa_value = file.optional_u32(key("attention.value_length_swa")).value_or(swa_dim);
+    const std::uint32_t swa_rope = file.optional_u32(key("rope.dimension_count_swa")).value_or(swa_dim);
+    const float swa_base = file.optional_f32(key("rope.freq_base_swa")).value_or(10000.f);
+    if (swa_value != swa_dim || c.value_dim != c.head_dim)
+        fail("{}: key and value sizes differ ({} / {}, {} / {}); ferry's attention needs them equal", file.name(),
+             c.head_dim, c.value_dim, swa_dim, swa_value);
+    if (c.sliding_window == 0) fail("{}: {} is missing or 0", file.name(), key("attention.sliding_window"));
+    std::uint32_t max_kv = 0, max_dim = 0, max_rope = 0, max_width = 0;
+    for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+        LayerAttention a;
+        a.sliding = array_flag(*pattern, l);
+        a.n_kv_heads = kv_array ? std::uint32_t(kv->uint_at(l).value_or(0)) : c.n_kv_heads;
+        a.head_dim = a.sliding ? swa_dim : c.head_dim;
+        a.rope_dims = a.sliding ? swa_rope : c.rope_dims;
+        a.rope_freq_base = a.sliding ? swa_base : c.rope_freq_base;
+        a.rope_freqs = !a.sliding;
+        if (a.n_kv_heads == 0 || c.n_heads % a.n_kv_heads || a.head_dim == 0 || a.head_dim % 4 ||
+            a.rope_dims == 0 || a.rope_dims > a.head_dim || a.rope_dims % 2)
+            fail("{}: layer {} has {} KV heads of {} (rope {}) for {} query heads", file.name(), l, a.n_kv_heads,
+                 a.head_dim, a.rope_dims, c.n_heads);
+        max_kv = std::max(max_kv, a.n_kv_heads);
+        max_dim = std::max(max_dim, a.head_dim);
+        max_rope = std::max(max_rope, a.rope_dims);
+        max_width = std::max(max_width, a.n_kv_heads * a.head_dim);
+        c.layer_attention.push_back(a);
+    }
+    // Buffers hold the largest layer: n_kv_heads · head_dim at least every layer's K row.
+    c.n_kv_heads = max_kv;
+    c.head_dim = c.value_dim = max_dim;
+    c.rope_dims = max_rope;
+    c.attn_scale = 1.f;
+    c.embedding_scale = std::sqrt(float(c.n_embd));
+    c.final_logit_softcap = file.optional_f32(key("final_logit_softcapping")).value_or(0.f);
+    c.n_ff_dense = file.get_u32(key("feed_forward_length"));
+    if (file.optional_u32(key("embedding_length_per_layer_input")).value_or(0) > 0)
+        fail("{}: per-layer input embeddings ({}) are not supported yet", file.name(),
+             key("embedding_length_per_layer_input"));
+    if (file.optional_u32(key("attention.shared_kv_layers")).value_or(0) > 0)
+        fail("{}: layers sharing another layer's KV cache ({}) are not supported yet", file.name(),
+             key("attention.shared_kv_layers"));
+}
+
 }  // namespace
 
 ModelConfig read_config(const gguf::File& file) {
@@ -163,7 +242,11 @@ ModelConfig read_config(const gguf::File& file) {
     c.n_layers -= c.nextn_layers;
     c.n_embd = file.get_u32(key("embedding_length"));
     c.n_heads = file.get_u32(key("attention.head_count"));
-    c.n_kv_heads = file.optional_u32(key("attention.head_count_kv")).value_or(c.n_heads);
+    const gguf::Value* kv_heads = file.find(key("attention.head_count_kv"));
+    // A per-layer array (Gemma 4) is read with the layers' other shapes below.
+    c.n_kv_heads = kv_heads && kv_heads->type() == gguf::ValueType::Array
+                       ? std::uint32_t(kv_heads->uint_at(0).value_or(0))
+                       : file.optional_u32(key("attention.head_count_kv")).value_or(c.n_heads);
     if (c.n_heads == 0 || c.n_kv_heads == 0 || c.n_heads % c.n_kv_heads)
         fail("{}: {} = {} is not a positive multiple of {} = {}", file.name(), key("attention.head_count"),
              c.n_heads, key("attention.head_count_kv"), c.n_kv_heads);
@@ -213,6 +296,7 @@ ModelConfig read_config(const gguf::File& file) {
     if (moe_step > 1) c.n_ff_dense = file.optional_u32(key("feed_forward_length")).value_or(0);
     c.rms_eps = file.optional_f32(key("attention.layer_norm_rms_epsilon")).value_or(1e-6f);
     read_linear_attention(file, key, c);
+    if (c.traits.per_layer_attention) read_per_layer_attention(file, key, c);
     if (c.traits.latent_attention) {
         read_latent_attention(file, key, c);
         read_deepseek_moe(file, key, c);

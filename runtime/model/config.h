@@ -12,6 +12,17 @@
 
 namespace ferry::model {
 
+// One attention layer's shape where it differs per layer (Gemma 4: sliding layers with
+// more, smaller KV heads and their own rope; global ones with fewer, larger heads).
+struct LayerAttention {
+    std::uint32_t n_kv_heads = 0;
+    std::uint32_t head_dim = 0;  // key and value size
+    std::uint32_t rope_dims = 0;
+    float rope_freq_base = 10000.f;
+    bool rope_freqs = false;  // the model's rope_freqs divisors apply (Gemma 4's proportional rope)
+    bool sliding = false;     // attends within sliding_window positions
+};
+
 struct ModelConfig {
     std::string architecture;  // general.architecture
     ArchitectureTraits traits;
@@ -67,6 +78,12 @@ struct ModelConfig {
     std::uint32_t mla_nope_dim() const { return mla_key_dim - rope_dims; }
     float attn_scale = 0.f;            // > 0: the score scale instead of 1/√head_dim (MLA: mscale²/√mla_key_dim)
     float expert_weights_scale = 1.f;  // expert_weights_scale: the routed weights' factor
+    // Per-layer attention shapes (Gemma 4: attention.head_count_kv as an array, the *_swa
+    // keys, attention.sliding_window_pattern); empty where every layer has the fields
+    // above. n_kv_heads, head_dim, value_dim and rope_dims are then the largest, for buffers.
+    std::vector<LayerAttention> layer_attention;
+    float embedding_scale = 1.f;     // x = token_embd[token] · this (Gemma: √n_embd)
+    float final_logit_softcap = 0.f;  // final_logit_softcapping: logits = c·tanh(logits / c); 0: none
     bool has_linear_attention() const { return full_attention_interval > 0; }
     std::uint32_t ssm_mix_width() const { return 2 * ssm_k_heads * ssm_k_dim + ssm_v_heads * ssm_v_dim; }
     std::uint32_t ssm_inner() const { return ssm_v_heads * ssm_v_dim; }
@@ -88,6 +105,9 @@ void require_runnable(const ModelConfig& config, const gguf::File& file);
 // Checks that every tensor the forward pass reads exists with the expected shape.
 void check_tensor_shapes(const ModelConfig& config, const gguf::File& file);
 
+// Layer `layer`'s attention shape: its entry of layer_attention, else the config's fields.
+LayerAttention layer_attention(const ModelConfig& config, std::uint32_t layer);
+
 // The attention of layer `layer`: heads from the config, scale 1/√head_dim, the sliding
 // window where the layer slides (no sinks: those are a tensor).
 cpu::AttentionParams attention_params(const ModelConfig& config, std::uint32_t layer);
@@ -102,8 +122,10 @@ int moe_index(const ModelConfig& config, std::uint32_t layer);
 // The same for a layer that must have experts (throws ferry::Error naming a dense one).
 std::uint32_t expert_layer_index(const ModelConfig& config, std::uint32_t layer);
 
-// Rope of q and k heads as the config says (style, dims, base, linear or YaRN scaling).
-cpu::RopeParams rope_params(const ModelConfig& config);
+// Rope of layer `layer`'s q and k heads as the config says (style, dims, base, linear or
+// YaRN scaling); freq_factors are the caller's (the model's rope_freqs where
+// layer_attention(...).rope_freqs).
+cpu::RopeParams rope_params(const ModelConfig& config, std::uint32_t layer);
 
 // "blk.<layer>.<suffix>"
 std::string layer_tensor(std::uint32_t layer, const char* suffix);

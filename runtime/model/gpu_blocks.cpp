@@ -11,6 +11,12 @@ namespace ferry::model {
 namespace {
 
 // DenseG/DenseU are G/U's buffers under another width: one bit each.
+// Gemma 4's per-expert output scale, applied to the router's weights.
+std::optional<vk::BufferBinding> expert_scale(const LayerTensors<DeviceTensor>& L) {
+    if (!L.ffn_down_exps_scale) return std::nullopt;
+    return L.ffn_down_exps_scale.buffer;
+}
+
 std::uint32_t bit(Act a) {
     if (a == Act::DenseG) a = Act::G;
     if (a == Act::DenseU) a = Act::U;
@@ -86,6 +92,9 @@ const vk::Buffer& GpuBlocks::buffer(Act a) const {
             return w_.latent;
         case Act::AttnV:
             return w_.attn_v;
+        case Act::Resid:
+            if (w_.resid.size() == 0) fail("this model keeps no residual aside (Act::Resid)");
+            return w_.resid;
     }
     return w_.x;
 }
@@ -96,7 +105,7 @@ std::uint32_t GpuBlocks::width(Act a) const {
         case Act::Q:
         case Act::Attn:
         case Act::AttnGate:
-            return c.n_heads * c.head_dim;
+            return c.n_heads * layer_attention(c, layer_).head_dim;
         case Act::Proj:  // MLA's q heads exactly: head_project reads them by token
             return c.has_mla() ? c.n_heads * c.mla_key_dim : c.fused_projection_width();
         case Act::Mix:
@@ -108,8 +117,10 @@ std::uint32_t GpuBlocks::width(Act a) const {
         case Act::Alpha:
             return c.ssm_v_heads;
         case Act::K:
-        case Act::V:
-            return c.n_kv_heads * c.head_dim;
+        case Act::V: {
+            const LayerAttention a = layer_attention(c, layer_);
+            return a.n_kv_heads * a.head_dim;
+        }
         case Act::G:
         case Act::U:
             return c.n_ff_shared;
@@ -161,6 +172,17 @@ void GpuBlocks::embed() {
                        .tokens = tokens_});
 }
 
+void GpuBlocks::scale(Act a, float factor) {
+    access({a}, {a});
+    elementwise_scale(buffer(a), tokens_ * width(a), factor, false);
+}
+
+void GpuBlocks::scale_by(Act a, const DeviceTensor& factor) {
+    access({a}, {a});
+    ops_.rows(*cmd_, {.x = buffer(a), .b = factor.buffer, .n = tokens_ * width(a), .width = tokens_ * width(a),
+                      .op = kernels::RowOp::Scale});  // one row: every value times b[0]
+}
+
 void GpuBlocks::rms_norm(Act in, const DeviceTensor& weight, Act out) {
     access({in}, {out});
     ops_.rms_norm(*cmd_, {.x = buffer(in),
@@ -182,7 +204,7 @@ void GpuBlocks::head_rms(Act qk) {
 // RMSNorm over each head's head_dim values in place; no weight: none.
 void GpuBlocks::head_rms_norm(Act qk, const DeviceTensor* weight) {
     access({qk}, {qk});
-    const HeadShape heads = head_shape(config_, qk);
+    const HeadShape heads = head_shape(config_, qk, layer_);
     ops_.rms_norm(*cmd_, {.x = buffer(qk),
                           .weight = weight ? weight->buffer : buffer(qk),
                           .y = buffer(qk),
@@ -250,15 +272,16 @@ void GpuBlocks::sigmoid_gate(Act a, Act gate) {
 
 void GpuBlocks::rope(Act qk) {
     access({qk}, {qk});
-    const ModelConfig& c = config_;
+    const HeadShape heads = head_shape(config_, qk, layer_);
+    const bool freq_factors = weights_.rope_freqs && layer_attention(config_, layer_).rope_freqs;
     ops_.rope(*cmd_, {.x = buffer(qk),
                       .positions = w_.positions,
                       .tokens = tokens_,
-                      .n_heads = qk == Act::Q ? c.n_heads : c.n_kv_heads,
-                      .head_dim = c.head_dim,
-                      .params = rope_params(c),
-                      .freq_factors = weights_.rope_freqs ? std::optional<vk::BufferBinding>(weights_.rope_freqs.buffer)
-                                                          : std::nullopt});
+                      .n_heads = heads.count,
+                      .head_dim = heads.dim,
+                      .params = rope_params(config_, layer_),
+                      .freq_factors = freq_factors ? std::optional<vk::BufferBinding>(weights_.rope_freqs.buffer)
+                                                   : std::nullopt});
 }
 
 // k, v rows into the sequence's cache at their positions, then each query token over the
@@ -267,6 +290,7 @@ void GpuBlocks::attend(std::uint32_t layer) {
     if (!rows_.empty()) return attend_rows(layer);
     const ModelConfig& c = config_;
     const LayerState& state = sequence_->layer(layer);
+    const LayerAttention shape = layer_attention(c, layer);
     access({Act::K, Act::V}, {});
     ops_.kv_append(*cmd_, {.k = w_.k,
                            .v = c.has_mla() ? w_.k : w_.v,  // MLA: the row is key and value
@@ -274,8 +298,8 @@ void GpuBlocks::attend(std::uint32_t layer) {
                            .k_cache = state.k,
                            .v_cache = state.value_cache(),
                            .tokens = tokens_,
-                           .n_kv_heads = c.n_kv_heads,
-                           .head_dim = c.head_dim,
+                           .n_kv_heads = shape.n_kv_heads,
+                           .head_dim = shape.head_dim,
                            .n_ctx = sequence_->n_ctx()});
     barrier();
     const DeviceTensor& sinks = weights_.layers[layer].attn_sinks;
@@ -342,8 +366,8 @@ void GpuBlocks::delta_net(std::uint32_t layer) {
 
 void GpuBlocks::add(Act to, Act delta) {
     access({to, delta}, {to});
-    residual_add(*cmd_, buffer(delta), tokens_ * width(to));
-    if (to == Act::X) written_ = read_ = 0;  // residual_add ends with a barrier
+    elementwise_add(*cmd_, buffer(to), buffer(delta), tokens_ * width(to));
+    written_ = read_ = 0;  // elementwise_add ends with a barrier
 }
 
 void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
@@ -365,7 +389,8 @@ void GpuBlocks::route(std::uint32_t layer, const DeviceTensor& router) {
                         .top_k = config_.n_experts_used,
                         .function = config_.traits.router,
                         .renormalize = config_.traits.router_renormalize,
-                        .weight_scale = config_.expert_weights_scale});
+                        .weight_scale = config_.expert_weights_scale,
+                        .expert_scale = expert_scale(weights_.layers[layer])});
     vk::compute_to_compute(*cmd_);
     if (record_routes_) {  // into the routing record, before the next layer's router overwrites them
         const std::uint64_t bytes = std::uint64_t(tokens_) * config_.n_experts_used * 4;
@@ -405,11 +430,16 @@ void GpuBlocks::experts(std::uint32_t layer) {
 
 void GpuBlocks::logits(const DeviceTensor& output) {
     access({Act::H}, {});
-    if (!rows_.empty() || (all_logits_ && tokens_ > 1))
+    const bool all = !rows_.empty() || (all_logits_ && tokens_ > 1);
+    if (all)
         multiply(output.matrix(), {.buffer = &w_.h}, {.buffer = &w_.logits});
     else
         mat_.matvec(*cmd_, output.matrix(), {.buffer = &w_.h, .offset = (tokens_ - 1) * config_.n_embd},
                     {.buffer = &w_.logits});
+    if (const float cap = config_.final_logit_softcap; cap > 0) {
+        vk::compute_to_compute(*cmd_);
+        elementwise_scale(w_.logits, (all ? tokens_ : 1) * config_.n_vocab, cap, true);
+    }
 }
 
 }  // namespace ferry::model

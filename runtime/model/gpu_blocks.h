@@ -39,7 +39,12 @@ public:
     const ModelConfig& config() const { return config_; }
     const GpuWeights& weights() const { return weights_; }
     const LayerTensors<DeviceTensor>& layer(std::uint32_t l) const { return weights_.layers[l]; }
+    // The steps after this are layer l's: the widths of q, k, v and attn, their heads and
+    // rope follow its attention shape (layer_attention(): Gemma 4's differ per layer).
+    void begin_layer(std::uint32_t l) { layer_ = l; }
     void embed();                                                 // x = token_embd[tokens]
+    void scale(Act a, float factor);                              // a *= factor
+    void scale_by(Act a, const DeviceTensor& factor);             // a *= factor[0] (an F32 [1])
     void rms_norm(Act in, const DeviceTensor& weight, Act out);   // out = RMSNorm(in) ⊙ weight, per token
     void head_norm(Act qk, const DeviceTensor& weight);           // the same over each head (head_shape), in place
     void head_rms(Act qk);                                        // RMSNorm of each head without a weight
@@ -58,7 +63,8 @@ public:
     void route(std::uint32_t layer, const DeviceTensor& router);  // ids, weights = router(W_r h)
     void weight_expert_input();                                   // h *= the top-1 weight; weights = 1
     void experts(std::uint32_t layer);                            // x += Σ weights · experts(h)
-    void logits(const DeviceTensor& output);                      // logits = W_out · h (all or last token)
+    void logits(const DeviceTensor& output);  // logits = W_out · h (all or last token), soft-capped
+                                              // where the config has final_logit_softcap
 
     // offload::MoeGpu
     void record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) override;
@@ -87,7 +93,10 @@ private:
     // d[k] = W_down[k] · act(W_gate[k] h, W_up[k] h) for the K routes whose weight offsets
     // are in gate_off / up_off / down_off.
     void record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer);
-    void residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n);
+    // to += delta over n floats, then a barrier.
+    void elementwise_add(vk::CommandBuffer& cmd, const vk::Buffer& to, const vk::Buffer& delta, std::uint32_t n);
+    // a = a · factor, or factor · tanh(a / factor) (softcap), over n floats.
+    void elementwise_scale(const vk::Buffer& a, std::uint32_t n, float factor, bool softcap);
     void head_rms_norm(Act qk, const DeviceTensor* weight);
     void multiply(const kernels::DeviceMatrix& m, const kernels::Activations& x, const kernels::Activations& y);
     const LayerTensors<DeviceTensor>& moe_layer(std::uint32_t engine_layer) const;
@@ -114,6 +123,7 @@ private:
                              const vk::Buffer& residency);
     void experts_rows(std::uint32_t engine_layer);  // resident experts only
     std::uint32_t tokens_ = 0;
+    std::uint32_t layer_ = 0;  // begin_layer's
     bool all_logits_ = false;
     bool record_routes_ = false;
     std::uint32_t written_ = 0, read_ = 0;  // Act bits since the last barrier

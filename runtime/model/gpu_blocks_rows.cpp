@@ -24,7 +24,9 @@ vk::BufferBinding row(const vk::Buffer& b, std::uint32_t t, std::uint64_t width)
 
 void GpuBlocks::attend_rows(std::uint32_t layer) {
     const ModelConfig& c = config_;
-    const std::uint64_t qd = std::uint64_t(c.n_heads) * c.head_dim, kvd = std::uint64_t(c.n_kv_heads) * c.head_dim;
+    const LayerAttention shape = layer_attention(c, layer);
+    const std::uint64_t qd = std::uint64_t(c.n_heads) * shape.head_dim,
+                        kvd = std::uint64_t(shape.n_kv_heads) * shape.head_dim;
     access({Act::K, Act::V}, {});
     auto position = [&](std::uint32_t t) {
         return vk::BufferBinding(w_.row_positions, t * Work::kRowPositionStride, 4);
@@ -37,8 +39,8 @@ void GpuBlocks::attend_rows(std::uint32_t layer) {
                                .k_cache = s.layer(layer).k,
                                .v_cache = s.layer(layer).value_cache(),
                                .tokens = 1,
-                               .n_kv_heads = c.n_kv_heads,
-                               .head_dim = c.head_dim,
+                               .n_kv_heads = shape.n_kv_heads,
+                               .head_dim = shape.head_dim,
                                .n_ctx = s.n_ctx()});
     }
     vk::compute_to_compute(*cmd_);  // the caches are not tracked: always a barrier
@@ -95,7 +97,7 @@ void GpuBlocks::delta_net_rows(std::uint32_t layer) {
 // Each row's top-k experts as record_decode does for one token (slot offsets, gate and up,
 // GLU, down; the offsets table is shared, so a barrier between rows), then one combine.
 void GpuBlocks::experts_rows(std::uint32_t layer) {
-    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const ExpertFfnPools pools = expert_ffn_pools(engine_.pools().layer(layer));
     const LayerTensors<DeviceTensor>& L = moe_layer(layer);
     const std::uint32_t K = config_.n_experts_used, F = config_.n_ff_expert, E = config_.n_embd;
     // Each row's ids into an aligned slot of its own (a row of the router's [B, K] ids may
@@ -108,9 +110,9 @@ void GpuBlocks::experts_rows(std::uint32_t layer) {
         const vk::BufferBinding ids(w_.row_ids, t * Work::kRowPositionStride, K * 4ull);
         record_slot_offsets(*cmd_, layer, ids, w_.residency);
         const std::uint32_t ffn = t * K * F;
-        mat_.expert_matvec(*cmd_, expert_matrices(pools[0]), w_.gate_off, K, {.buffer = &w_.h, .offset = t * E},
+        mat_.expert_matvec(*cmd_, pools.gate, w_.gate_off, K, {.buffer = &w_.h, .offset = t * E},
                            {.buffer = &w_.g, .offset = ffn, .slot_stride = F});
-        mat_.expert_matvec(*cmd_, expert_matrices(pools[1]), w_.up_off, K, {.buffer = &w_.h, .offset = t * E},
+        mat_.expert_matvec(*cmd_, pools.up, w_.up_off, K, {.buffer = &w_.h, .offset = t * E},
                            {.buffer = &w_.u, .offset = ffn, .slot_stride = F});
         vk::compute_to_compute(*cmd_);
         kernels::GluArgs glu{.gate = row(w_.g, t, K * F),
@@ -126,7 +128,7 @@ void GpuBlocks::experts_rows(std::uint32_t layer) {
                                              .n_experts = config_.n_experts};
         ops_.glu(*cmd_, glu);
         vk::compute_to_compute(*cmd_);
-        mat_.expert_matvec(*cmd_, expert_matrices(pools[2]), w_.down_off, K,
+        mat_.expert_matvec(*cmd_, pools.down, w_.down_off, K,
                            {.buffer = &w_.a, .offset = ffn, .slot_stride = F},
                            {.buffer = &w_.d, .offset = t * K * E, .slot_stride = E});
         vk::compute_to_compute(*cmd_);  // the next row rewrites the offsets

@@ -19,9 +19,21 @@ std::uint64_t GpuModel::max_pool_bytes(const vk::Device& device) {
     return max_pool;
 }
 
+namespace {
+
+// The attention scratch the largest layer needs (layers may differ: Gemma 4).
+std::uint64_t attention_scratch_bytes(const ModelConfig& c) {
+    std::uint64_t bytes = 0;
+    for (std::uint32_t l = 0; l < c.n_layers; ++l)
+        bytes = std::max(bytes, kernels::BlockOps::attention_scratch_bytes(attention_params(c, l)));
+    return bytes;
+}
+
+}  // namespace
+
 std::uint64_t work_buffer_bytes(const ModelConfig& c, std::uint32_t batch, bool host_memory_counts,
                                 std::uint64_t offload_expert_bytes) {
-    const std::uint64_t scratch = kernels::BlockOps::attention_scratch_bytes(attention_params(c, 0));
+    const std::uint64_t scratch = attention_scratch_bytes(c);
     const GpuModel::WorkBytes w = GpuModel::work_bytes(c, batch, scratch);
     // Offloading adds a residency table per layer and the upload ring (host memory); the
     // driver's own small allocations (pipelines, descriptor pools) are not ours to count.
@@ -79,8 +91,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
     if (options_.route_override) engine_->set_route_override(options_.route_override);
     own_sequence_ = std::make_unique<SequenceState>(device, c, options_.n_ctx);
     sequence_ = own_sequence_.get();
-    work_ = std::make_unique<Work>(device, c, options_.max_batch,
-                                   kernels::BlockOps::attention_scratch_bytes(attention_params(c, 0)));
+    work_ = std::make_unique<Work>(device, c, options_.max_batch, attention_scratch_bytes(c));
     std::vector<std::uint32_t> identity(c.n_experts);
     std::iota(identity.begin(), identity.end(), 0u);
     vk::upload(device, work_->residency, std::span<const std::uint32_t>(identity));
@@ -207,6 +218,10 @@ bool GpuModel::rows_bindable(const ModelConfig& c, const vk::Device& device) {
                                         std::uint64_t(c.n_experts_used) * c.n_ff_expert};
     std::vector<std::uint64_t> offsets = {c.n_embd, c.n_vocab, c.n_ff_expert, c.n_ff_shared, c.n_ff_dense,
                                           2ull * c.n_heads * c.head_dim};
+    for (std::uint32_t l = 0; l < c.n_layers; ++l) {  // per-layer shapes (Gemma 4)
+        const LayerAttention a = layer_attention(c, l);
+        bound.insert(bound.end(), {std::uint64_t(c.n_heads) * a.head_dim, std::uint64_t(a.n_kv_heads) * a.head_dim});
+    }
     if (c.has_linear_attention()) {
         bound.insert(bound.end(), {c.ssm_mix_width(), c.ssm_v_heads, c.ssm_inner()});
         offsets.push_back(c.fused_projection_width());
@@ -322,6 +337,7 @@ GpuModel::WorkBytes GpuModel::work_bytes(const ModelConfig& c, std::uint32_t bat
                                     B * Hv * 4, B * Hv * 4, B * Vd * 4})
             w.device += dev(bytes);
     }
+    if (c.traits.dense_beside_experts) w.device += dev(B * E * 4);  // the saved residual
     if (c.has_mla())  // gpu_model_work.h's latent-attention buffers
         for (std::uint64_t bytes : {B * c.fused_projection_width() * 4, B * c.q_lora_rank * 4,
                                     B * (c.kv_lora_rank + c.rope_dims) * 4, B * c.kv_lora_rank * 4,

@@ -26,6 +26,7 @@ struct Work {
     vk::Buffer row_positions;
     vk::Buffer row_ids;  // and each token's top-k expert ids, at t * kRowPositionStride (top-k <= 64)
     vk::Buffer x, h, o;            // [B, E]: residual stream, normed input, block output
+    vk::Buffer resid;              // [B, E]: the residual kept aside while x sums experts (Gemma 4)
     vk::Buffer q, attn;            // [B, n_heads * head_dim]
     vk::Buffer k, v;               // [B, n_kv_heads * head_dim]
     vk::Buffer attn_scratch;
@@ -73,6 +74,7 @@ struct Work {
         x = device_buffer(dev, B * E * 4, "residual stream");
         h = device_buffer(dev, B * E * 4, "normed hidden");
         o = device_buffer(dev, B * E * 4, "attention output");
+        if (c.traits.dense_beside_experts) resid = device_buffer(dev, B * E * 4, "saved residual");
         q = device_buffer(dev, B * qd * 4, "q");
         attn = device_buffer(dev, B * qd * 4, "attention heads");
         k = device_buffer(dev, B * kvd * 4, "k");

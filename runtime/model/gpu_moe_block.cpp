@@ -81,28 +81,46 @@ void GpuBlocks::record_moe_combine(vk::CommandBuffer& cmd, std::uint32_t layer, 
     ops_.moe_combine(cmd, a);
 }
 
-// x += delta over n floats (shaders/elementwise.comp, add).
-void GpuBlocks::residual_add(vk::CommandBuffer& cmd, const vk::Buffer& delta, std::uint32_t n) {
+// to += delta over n floats (shaders/elementwise.comp, add).
+void GpuBlocks::elementwise_add(vk::CommandBuffer& cmd, const vk::Buffer& to, const vk::Buffer& delta,
+                                std::uint32_t n) {
     const vk::Pipeline& add = pipelines_.get({.shader = "elementwise_add",
                                               .spec_constants = {kElementwiseGroup},
                                               .push_constant_bytes = sizeof(ElementwisePush),
                                               .storage_buffers = 3});
     const ElementwisePush pc{n, 1.f};
     cmd.dispatch({.pipeline = &add,
-                  .buffers = {w_.x, delta, w_.x},
+                  .buffers = {to, delta, to},
                   .push = vk::push_bytes(pc),
                   .groups = {vk::group_count(n, kElementwiseGroup)}});
     vk::compute_to_compute(cmd);
 }
 
+// In place on the batch's command buffer (shaders/elementwise.comp, scale or softcap).
+void GpuBlocks::elementwise_scale(const vk::Buffer& a, std::uint32_t n, float factor, bool softcap) {
+    const vk::Pipeline& p = pipelines_.get({.shader = softcap ? "elementwise_softcap" : "elementwise_scale",
+                                            .spec_constants = {kElementwiseGroup},
+                                            .push_constant_bytes = sizeof(ElementwisePush),
+                                            .storage_buffers = 3});
+    const ElementwisePush pc{n, factor};
+    cmd_->dispatch({.pipeline = &p,
+                    .buffers = {a, a, a},
+                    .push = vk::push_bytes(pc),
+                    .groups = {vk::group_count(n, kElementwiseGroup)}});
+}
+
 // The prefetch lookahead: layer `layer`'s (an engine index) MoE norm and router on the residual stream as it
-// is now, into buffers of its own (the layer has not run yet for this token).
+// is now, into buffers of its own (the layer has not run yet for this token). Gemma 4's
+// router reads RMSNorm(x) ⊙ ffn_gate_inp.scale / √E: the constant factor does not change
+// the ranking, so the norm alone predicts the same experts; and while its experts sum
+// into x, the residual is in resid.
 void GpuBlocks::record_lookahead(vk::CommandBuffer& cmd, std::uint32_t layer) {
     const LayerTensors<DeviceTensor>& L = moe_layer(layer);
     const ModelConfig& c = config_;
+    const DeviceTensor& norm = L.ffn_gate_inp_scale ? L.ffn_gate_inp_scale : L.ffn_norm;
     ops_.rms_norm(
         cmd,
-        {.x = w_.x, .weight = L.ffn_norm.buffer, .y = w_.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
+        {.x = w_.resid.size() ? w_.resid : w_.x, .weight = norm.buffer, .y = w_.pred_h, .n = c.n_embd, .rows = 1, .eps = c.rms_eps});
     vk::compute_to_compute(cmd);
     mat_.matvec(cmd, L.ffn_gate_inp.matrix(), {.buffer = &w_.pred_h}, {.buffer = &w_.pred_logits});
     vk::compute_to_compute(cmd);
@@ -178,7 +196,7 @@ void GpuBlocks::write_routes(vk::CommandBuffer& cmd, std::span<const std::int32_
 // The gate/up/down offsets of one token's top-k experts (ids) in the layer's pools.
 void GpuBlocks::record_slot_offsets(vk::CommandBuffer& cmd, std::uint32_t layer, const vk::BufferBinding& ids,
                                     const vk::Buffer& residency) {
-    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const ExpertFfnPools pools = expert_ffn_pools(engine_.pools().layer(layer));
     kernels::record_expert_slots(pipelines_, cmd,
                                  {.ids = ids,
                                   .residency = residency,
@@ -187,9 +205,9 @@ void GpuBlocks::record_slot_offsets(vk::CommandBuffer& cmd, std::uint32_t layer,
                                   .down_offsets = w_.down_off,
                                   .routes = config_.n_experts_used,
                                   .n_experts = config_.n_experts,
-                                  .gate_bytes = pools[0].expert_bytes,
-                                  .up_bytes = pools[1].expert_bytes,
-                                  .down_bytes = pools[2].expert_bytes});
+                                  .gate_bytes = pools.gate_bytes,
+                                  .up_bytes = pools.up_bytes,
+                                  .down_bytes = pools.down_bytes});
     vk::compute_to_compute(cmd);
 }
 
@@ -203,17 +221,17 @@ void GpuBlocks::record_decode(vk::CommandBuffer& cmd, std::uint32_t layer, const
 }
 
 void GpuBlocks::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, offload::FfnTimer timer) {
-    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const ExpertFfnPools pools = expert_ffn_pools(engine_.pools().layer(layer));
     const std::uint32_t K = config_.n_experts_used, F = config_.n_ff_expert, E = config_.n_embd;
     start_timer(cmd, timer);
-    mat_.expert_matvec(cmd, expert_matrices(pools[0]), w_.gate_off, K, {.buffer = &w_.h},
+    mat_.expert_matvec(cmd, pools.gate, w_.gate_off, K, {.buffer = &w_.h},
                        {.buffer = &w_.g, .slot_stride = F});
-    mat_.expert_matvec(cmd, expert_matrices(pools[1]), w_.up_off, K, {.buffer = &w_.h},
+    mat_.expert_matvec(cmd, pools.up, w_.up_off, K, {.buffer = &w_.h},
                        {.buffer = &w_.u, .slot_stride = F});
     vk::compute_to_compute(cmd);
     record_expert_glu(cmd, layer, K);
     vk::compute_to_compute(cmd);
-    mat_.expert_matvec(cmd, expert_matrices(pools[2]), w_.down_off, K, {.buffer = &w_.a, .slot_stride = F},
+    mat_.expert_matvec(cmd, pools.down, w_.down_off, K, {.buffer = &w_.a, .slot_stride = F},
                        {.buffer = &w_.d, .slot_stride = E});
     stop_timer(cmd, timer);
     vk::compute_to_compute(cmd);
@@ -222,12 +240,13 @@ void GpuBlocks::record_decode_ffn(vk::CommandBuffer& cmd, std::uint32_t layer, o
 void GpuBlocks::record_decode_pass(vk::CommandBuffer& cmd, std::uint32_t layer,
                                    std::span<const std::uint32_t> slots, std::span<const std::uint32_t> keep,
                                    offload::FfnTimer timer) {
-    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const ExpertFfnPools pools = expert_ffn_pools(engine_.pools().layer(layer));
     const std::uint32_t K = config_.n_experts_used, E = config_.n_embd;
     auto* offsets = reinterpret_cast<std::uint32_t*>(w_.staging.bytes().data() + w_.staging_offsets);
+    const std::uint32_t slot_bytes[3] = {pools.gate_bytes, pools.up_bytes, pools.down_bytes};
     for (std::uint32_t k = 0; k < K; ++k)
         for (std::uint32_t part = 0; part < 3; ++part)
-            offsets[part * K + k] = slots[k] * pools[part].expert_bytes;
+            offsets[part * K + k] = slots[k] * slot_bytes[part];
     vk::compute_to_transfer(cmd);
     cmd.copy(w_.staging, w_.gate_off, {w_.staging_offsets, 0, K * 4ull});
     cmd.copy(w_.staging, w_.up_off, {w_.staging_offsets + K * 4ull, 0, K * 4ull});
@@ -247,7 +266,8 @@ void GpuBlocks::record_decode_pass(vk::CommandBuffer& cmd, std::uint32_t layer,
 void GpuBlocks::record_prefill_chunk(vk::CommandBuffer& cb, std::uint32_t layer,
                                      std::span<const offload::ExpertGroup> groups, std::uint32_t area_index,
                                      offload::FfnTimer timer) {
-    const std::span<const offload::ExpertPool> pools = engine_.pools().layer(layer);
+    const ExpertFfnPools pools = expert_ffn_pools(engine_.pools().layer(layer));
+    const std::uint32_t slot_bytes[3] = {pools.gate_bytes, pools.up_bytes, pools.down_bytes};
     const std::uint32_t K = config_.n_experts_used, F = config_.n_ff_expert, E = config_.n_embd, B = tokens_;
     const std::uint64_t table = std::uint64_t(config_.n_experts) * sizeof(kernels::gpu::ExpertGroup);
     const std::uint64_t area = area_index == 0 ? w_.staging_groups : w_.staging_second_area;
@@ -262,7 +282,7 @@ void GpuBlocks::record_prefill_chunk(vk::CommandBuffer& cb, std::uint32_t layer,
         const std::uint32_t count = std::uint32_t(groups[i].routes.size());
         std::copy(groups[i].routes.begin(), groups[i].routes.end(), route_list + begin);
         for (int part = 0; part < 3; ++part)
-            tables[part][i] = {groups[i].slot * pools[part].expert_bytes, begin, count, 0};
+            tables[part][i] = {groups[i].slot * slot_bytes[part], begin, count, 0};
         begin += count;
         max_routes = std::max(max_routes, count);
     }
@@ -276,14 +296,14 @@ void GpuBlocks::record_prefill_chunk(vk::CommandBuffer& cb, std::uint32_t layer,
     vk::transfer_to_compute(cb);
     start_timer(cb, timer);
     const kernels::Activations h{.buffer = &w_.h, .token_stride = E};
-    mat_.expert_matmul(cb, expert_matrices(pools[0]), w_.groups_gate, n_groups, w_.routes, max_routes, K, h,
+    mat_.expert_matmul(cb, pools.gate, w_.groups_gate, n_groups, w_.routes, max_routes, K, h,
                        {.buffer = &w_.g, .token_stride = K * F, .slot_stride = F});
-    mat_.expert_matmul(cb, expert_matrices(pools[1]), w_.groups_up, n_groups, w_.routes, max_routes, K, h,
+    mat_.expert_matmul(cb, pools.up, w_.groups_up, n_groups, w_.routes, max_routes, K, h,
                        {.buffer = &w_.u, .token_stride = K * F, .slot_stride = F});
     vk::compute_to_compute(cb);
     record_expert_glu(cb, layer, B * K);
     vk::compute_to_compute(cb);
-    mat_.expert_matmul(cb, expert_matrices(pools[2]), w_.groups_down, n_groups, w_.routes, max_routes, K,
+    mat_.expert_matmul(cb, pools.down, w_.groups_down, n_groups, w_.routes, max_routes, K,
                        {.buffer = &w_.a, .token_stride = K * F, .slot_stride = F},
                        {.buffer = &w_.d, .token_stride = K * E, .slot_stride = E});
     stop_timer(cb, timer);
@@ -307,7 +327,7 @@ void GpuBlocks::record_add(vk::CommandBuffer& cmd, std::span<const float> sum) {
     vk::compute_to_transfer(cmd);
     cmd.copy(w_.staging, w_.o, {w_.staging_cpu_out, 0, sum.size_bytes()});
     vk::transfer_to_compute(cmd);
-    residual_add(cmd, w_.o, std::uint32_t(sum.size()));
+    elementwise_add(cmd, w_.x, w_.o, std::uint32_t(sum.size()));
 }
 
 }  // namespace ferry::model

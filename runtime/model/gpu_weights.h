@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 namespace ferry::model {
 
@@ -39,6 +40,27 @@ void check_gpu_expert_types(const gguf::File& file, const offload::ExpertLayout&
 // The pools' matrices for the expert kernels.
 inline kernels::ExpertMatrices expert_matrices(const offload::ExpertPool& p) {
     return {&p.buffer, 0, p.type, p.rows, p.cols, 0};
+}
+
+// A layer's expert FFN in its pools: the gate, up and down matrices and the bytes from one
+// slot to the next in each. Three pools (gate, up, down), or two where gate and up are
+// fused (Gemma 4's ffn_gate_up_exps: an expert's [2F, E] matrix, gate rows first).
+struct ExpertFfnPools {
+    kernels::ExpertMatrices gate, up, down;
+    std::uint32_t gate_bytes = 0, up_bytes = 0, down_bytes = 0;  // per slot
+};
+inline ExpertFfnPools expert_ffn_pools(std::span<const offload::ExpertPool> pools) {
+    if (pools.size() == 3)
+        return {expert_matrices(pools[0]),  expert_matrices(pools[1]), expert_matrices(pools[2]),
+                pools[0].expert_bytes, pools[1].expert_bytes,     pools[2].expert_bytes};
+    const offload::ExpertPool& gate_up = pools[0];
+    const std::uint32_t F = gate_up.rows / 2, half = gate_up.expert_bytes / 2;
+    return {{&gate_up.buffer, 0, gate_up.type, F, gate_up.cols, 0},
+            {&gate_up.buffer, half, gate_up.type, F, gate_up.cols, 0},
+            expert_matrices(pools[1]),
+            gate_up.expert_bytes,
+            gate_up.expert_bytes,
+            pools[1].expert_bytes};
 }
 
 // Bytes of the bound dense tensors (token_embd twice where the head is tied to it).

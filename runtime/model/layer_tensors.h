@@ -50,6 +50,16 @@ struct LayerTensors {
     T ffn_gate_shexp{}, ffn_up_shexp{};  // [E, S]: the shared expert (Qwen2-MoE)
     T ffn_down_shexp{};                  // [S, E]
     T ffn_gate_inp_shexp{};              // [E]: its sigmoid gate, one logit per token
+    // Gemma 4's extra norms and scales, all F32: after attention (post_attention_norm), after
+    // the dense MLP (post_ffw_norm_1), before and after the experts (pre_ffw_norm_2,
+    // post_ffw_norm_2), after their sum (post_ffw_norm); the router input's per-channel
+    // scale; each expert's output scale; the layer output's scalar.
+    T attn_post_norm{};                                    // [E]
+    T ffn_post_norm_1{}, ffn_pre_norm_2{}, ffn_post_norm_2{};  // [E]
+    T ffn_post_norm{};                                     // [E]
+    T ffn_gate_inp_scale{};                                // [E]
+    T ffn_down_exps_scale{};                               // [X]
+    T layer_output_scale{};                                // [1]
 };
 
 template <class T>
@@ -110,6 +120,14 @@ void zip_fields(LayerTensors<A>& a, const LayerTensors<B>& b, F&& f) {
     f(a.ffn_up_shexp, b.ffn_up_shexp);
     f(a.ffn_down_shexp, b.ffn_down_shexp);
     f(a.ffn_gate_inp_shexp, b.ffn_gate_inp_shexp);
+    f(a.attn_post_norm, b.attn_post_norm);
+    f(a.ffn_post_norm_1, b.ffn_post_norm_1);
+    f(a.ffn_pre_norm_2, b.ffn_pre_norm_2);
+    f(a.ffn_post_norm_2, b.ffn_post_norm_2);
+    f(a.ffn_post_norm, b.ffn_post_norm);
+    f(a.ffn_gate_inp_scale, b.ffn_gate_inp_scale);
+    f(a.ffn_down_exps_scale, b.ffn_down_exps_scale);
+    f(a.layer_output_scale, b.layer_output_scale);
 }
 
 template <class A, class B, class F>

@@ -15,12 +15,14 @@ std::string shape_text(std::span<const std::uint64_t> dims) {
 
 }  // namespace
 
-HeadShape head_shape(const ModelConfig& c, Act a) {
+HeadShape head_shape(const ModelConfig& c, Act a, std::uint32_t layer) {
+    const LayerAttention attention = layer_attention(c, layer);
     switch (a) {
         case Act::Q:
-            return {c.n_heads, c.head_dim};
+            return {c.n_heads, attention.head_dim};
         case Act::K:
-            return {c.n_kv_heads, c.head_dim};
+        case Act::V:
+            return {attention.n_kv_heads, attention.head_dim};
         case Act::Ssm:
             return {c.ssm_v_heads, c.ssm_v_dim};
         default:

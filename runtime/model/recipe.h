@@ -50,6 +50,7 @@ enum class Act : std::uint8_t {
     KvLora,  // [C + Dr] the kv_a projection: latent c | the shared rope key
     Latent,  // [C] c, normed
     AttnV,   // [Hq·Dv] the value heads, up-projected from the attention's latent outputs
+    Resid,   // [E] the residual stream kept aside (Gemma 4: while x sums the experts)
 };
 
 // Per-head products (GpuBlocks / ReferenceBlocks::head_project): for h < heads,
@@ -79,12 +80,12 @@ struct Split {
     std::uint32_t out_group_stride = 0;  // 0: len (the groups packed)
 };
 
-// The heads an activation holds, for the per-head norms: Q and K (attention heads of
-// head_dim) and Ssm (the delta rule's v heads).
+// The heads an activation holds, for the per-head norms: Q, K and V (layer `layer`'s
+// attention heads, layer_attention()) and Ssm (the delta rule's v heads).
 struct HeadShape {
     std::uint32_t count = 0, dim = 0;
 };
-HeadShape head_shape(const ModelConfig& config, Act a);
+HeadShape head_shape(const ModelConfig& config, Act a, std::uint32_t layer);
 
 // Finds a file's tensors for a recipe and checks their shapes (ggml order); every failure
 // names the file, the tensor and the shape it should have.

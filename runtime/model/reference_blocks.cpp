@@ -43,8 +43,8 @@ ReferenceBlocks::ReferenceBlocks(const gguf::File& file, const ModelConfig& conf
     const std::size_t kv_row = std::size_t(config.n_kv_heads) * config.head_dim;
     k_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
     v_cache_.assign(config.n_layers, std::vector<float>(n_ctx * kv_row));
-    acts_.resize(std::size_t(Act::AttnV) + 1);
-    for (Act a : {Act::X, Act::H, Act::O}) act(a).resize(config.n_embd);
+    acts_.resize(std::size_t(Act::Resid) + 1);
+    for (Act a : {Act::X, Act::H, Act::O, Act::Resid}) act(a).resize(config.n_embd);
     act(Act::Q).resize(std::size_t(config.n_heads) * config.head_dim);
     act(Act::Attn).resize(act(Act::Q).size());
     act(Act::K).resize(kv_row);
@@ -87,6 +87,22 @@ void ReferenceBlocks::begin_token(std::int32_t token, std::uint32_t position) {
             for (std::vector<float>& st : *states) std::fill(st.begin(), st.end(), 0.f);
 }
 
+// q, k, v and attn rows of layer l's shape.
+void ReferenceBlocks::begin_layer(std::uint32_t l) {
+    layer_ = l;
+    const LayerAttention a = layer_attention(config_, l);
+    for (Act qk : {Act::Q, Act::Attn}) act(qk).resize(std::size_t(config_.n_heads) * a.head_dim);
+    for (Act kv : {Act::K, Act::V}) act(kv).resize(std::size_t(a.n_kv_heads) * a.head_dim);
+}
+
+void ReferenceBlocks::scale(Act a, float factor) {
+    for (float& v : act(a)) v *= factor;
+}
+
+void ReferenceBlocks::scale_by(Act a, const CpuTensor& factor) {
+    scale(a, values(factor, "a scale")[0]);
+}
+
 // x = token_embd[token]
 void ReferenceBlocks::embed() {
     const cpu::QuantMatrix& t = weights_.token_embd.matrix;
@@ -111,7 +127,7 @@ void ReferenceBlocks::head_rms(Act qk) {
 
 // RMSNorm over each head's D values in place; an empty weight: none.
 void ReferenceBlocks::head_rms_norm(Act qk, std::span<const float> weight) {
-    const HeadShape heads = head_shape(config_, qk);
+    const HeadShape heads = head_shape(config_, qk, layer_);
     const std::uint32_t D = heads.dim;
     std::vector<float>& v = act(qk);
     std::vector<float> tmp(D);
@@ -191,9 +207,10 @@ void ReferenceBlocks::delta_net(std::uint32_t layer) {
 }
 
 void ReferenceBlocks::rope(Act qk) {
-    cpu::RopeParams params = rope_params(config_);
-    if (weights_.rope_freqs) params.freq_factors = values(weights_.rope_freqs, "rope_freqs");
-    const HeadShape heads = head_shape(config_, qk);
+    cpu::RopeParams params = rope_params(config_, layer_);
+    if (weights_.rope_freqs && layer_attention(config_, layer_).rope_freqs)
+        params.freq_factors = values(weights_.rope_freqs, "rope_freqs");
+    const HeadShape heads = head_shape(config_, qk, layer_);
     cpu::rope(act(qk), int(heads.count), int(heads.dim), int(pos_), params);
 }
 
@@ -204,6 +221,7 @@ void ReferenceBlocks::attend(std::uint32_t layer) {
     std::copy(v.begin(), v.end(), v_cache_[layer].begin() + std::ptrdiff_t(pos_ * v.size()));
     cpu::AttentionParams params = attention_params(config_, layer);
     if (const CpuTensor& sinks = weights_.layers[layer].attn_sinks) params.sinks = values(sinks, "attn_sinks");
+    if (!config_.has_mla()) act(Act::Attn).resize(std::size_t(params.n_heads) * params.head_dim);
     cpu::attention(act(Act::Q), k_cache_[layer], v_cache_[layer], int(pos_), params, act(Act::Attn));
 }
 
@@ -224,6 +242,7 @@ void ReferenceBlocks::route(std::uint32_t layer, const CpuTensor& router) {
     rp.renormalize = config_.traits.router_renormalize;
     if (const CpuTensor& bias = weights_.layers[layer].ffn_exp_probs_b) rp.bias = values(bias, "exp_probs_b");
     rp.weight_scale = config_.expert_weights_scale;
+    if (const CpuTensor& s = weights_.layers[layer].ffn_down_exps_scale) rp.expert_scale = values(s, "ffn_down_exps.scale");
     choice_ = cpu::route(router_logits, rp);
     if (observer_) observer_(expert_layer_index(config_, layer), pos_, choice_);  // the engine's layer, as the GPU's
 }
@@ -258,6 +277,7 @@ void ReferenceBlocks::experts(std::uint32_t layer) {
 
 void ReferenceBlocks::logits(const CpuTensor& output) {
     cpu::reference_matvec(output.matrix, act(Act::H), logits_);
+    if (config_.final_logit_softcap > 0) cpu::softcap(logits_, config_.final_logit_softcap, logits_);
 }
 
 }  // namespace ferry::model

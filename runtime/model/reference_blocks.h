@@ -38,7 +38,10 @@ public:
     const ModelConfig& config() const { return config_; }
     const ModelTensors<CpuTensor>& weights() const { return weights_; }
     const LayerTensors<CpuTensor>& layer(std::uint32_t l) const { return weights_.layers[l]; }
+    void begin_layer(std::uint32_t l);
     void embed();
+    void scale(Act a, float factor);
+    void scale_by(Act a, const CpuTensor& factor);
     void rms_norm(Act in, const CpuTensor& weight, Act out);
     void head_norm(Act qk, const CpuTensor& weight);
     void head_rms(Act qk);
@@ -73,6 +76,7 @@ private:
     std::vector<std::vector<float>> acts_;               // per Act
     std::int32_t token_ = 0;
     std::uint32_t pos_ = 0;
+    std::uint32_t layer_ = 0;
     cpu::RouterChoice choice_;
     std::vector<float> logits_;
     RouteObserver observer_;

@@ -17,13 +17,18 @@ std::uint64_t delta_state_bytes(const ModelConfig& c) {
     return std::uint64_t(c.ssm_v_heads) * c.ssm_k_dim * c.ssm_v_dim * 4;
 }
 
+// One of layer l's caches (K or V; MLA's latent rows) for n_ctx positions.
+std::uint64_t layer_kv_bytes(const ModelConfig& c, std::uint32_t l, std::uint32_t n_ctx) {
+    const LayerAttention a = layer_attention(c, l);
+    return kernels::kv_cache_bytes(n_ctx, a.n_kv_heads, a.head_dim);
+}
+
 }  // namespace
 
 SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint32_t n_ctx) : n_ctx_(n_ctx) {
     if (n_ctx == 0) fail("--ctx must be at least 1");
-    const std::uint64_t bytes =
-        std::max<std::uint64_t>(kernels::kv_cache_bytes(n_ctx, c.n_kv_heads, c.head_dim), 16);
     for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+        const std::uint64_t bytes = std::max<std::uint64_t>(layer_kv_bytes(c, l, n_ctx), 16);
         LayerState s;
         if (layer_is_recurrent(c, l)) {
             s.kind = LayerStateKind::Recurrent;
@@ -53,11 +58,11 @@ std::uint64_t SequenceState::recurrent_bytes(const ModelConfig& c) {
 }
 
 std::uint64_t SequenceState::bytes_for(const ModelConfig& c, std::uint32_t n_ctx) {
-    std::uint64_t attention_layers = 0;
-    for (std::uint32_t l = 0; l < c.n_layers; ++l) attention_layers += layer_is_recurrent(c, l) ? 0 : 1;
     const std::uint64_t caches = c.has_mla() ? 1 : 2;  // a latent row is key and value
-    return caches * attention_layers * kernels::kv_cache_bytes(n_ctx, c.n_kv_heads, c.head_dim) +
-           recurrent_bytes(c);
+    std::uint64_t total = recurrent_bytes(c);
+    for (std::uint32_t l = 0; l < c.n_layers; ++l)
+        if (!layer_is_recurrent(c, l)) total += caches * std::max<std::uint64_t>(layer_kv_bytes(c, l, n_ctx), 16);
+    return total;
 }
 
 std::uint64_t SequenceState::device_bytes() const {

@@ -56,6 +56,10 @@ std::uint64_t rows_of(const TensorRecipe& t) {
     return rows;
 }
 
+}  // namespace
+
+namespace synthetic {
+
 // Zipf-like heat per expert of one layer, over a seeded permutation so hot ids differ by layer.
 std::vector<float> expert_heat(const SyntheticModelSpec& s, std::uint32_t layer) {
     std::vector<std::uint32_t> order(s.n_experts);
@@ -68,7 +72,14 @@ std::vector<float> expert_heat(const SyntheticModelSpec& s, std::uint32_t layer)
     return heat;
 }
 
+}  // namespace synthetic
+
+namespace {
+
+using synthetic::expert_heat;
+
 std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
+    if (synthetic::is_gemma4(s)) return synthetic::gemma4_tensors(s);
     const QuantMix& q = s.quant;
     const std::uint64_t E = s.n_embd, F = s.n_ff_expert, X = s.n_experts;
     const std::uint64_t qd = std::uint64_t(s.n_heads) * s.head_dim,
@@ -175,12 +186,13 @@ std::vector<TensorRecipe> recipes(const SyntheticModelSpec& s) {
 void check_spec(const SyntheticModelSpec& s, const std::vector<TensorRecipe>& rs) {
     if (s.architecture != "qwen3moe" && s.architecture != "qwen2moe" && s.architecture != "llama" &&
         s.architecture != "olmoe" && s.architecture != "gpt-oss" && s.architecture != "llama4" &&
-        !synthetic::is_hybrid(s) && !synthetic::is_mla(s))
-        fail("make-model writes qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, deepseek2 and "
-             "llama (Mixtral) models (asked for '{}')",
+        !synthetic::is_hybrid(s) && !synthetic::is_mla(s) && !synthetic::is_gemma4(s))
+        fail("make-model writes qwen3moe, qwen35moe, qwen3next, qwen2moe, olmoe, gpt-oss, llama4, deepseek2, gemma4 "
+             "and llama (Mixtral) models (asked for '{}')",
              s.architecture);
     if (synthetic::is_hybrid(s)) synthetic::check_hybrid(s);
     if (synthetic::is_mla(s)) synthetic::check_mla(s);
+    if (synthetic::is_gemma4(s)) synthetic::check_gemma4(s);
     if (s.nextn_layers && !synthetic::is_hybrid(s))
         fail("make-model: MTP blocks (nextn_predict_layers) are written for qwen35moe and qwen3next only");
     if (s.moe_layer_step == 0 || (s.moe_layer_step > 1 && !s.n_ff_dense))
@@ -225,13 +237,15 @@ void set_metadata(gguf::Writer& w, const SyntheticModelSpec& s) {
     w.set_u32(a + "attention.head_count", s.n_heads);
     if (synthetic::is_mla(s)) {
         synthetic::set_mla_metadata(w, s);
+    } else if (synthetic::is_gemma4(s)) {
+        synthetic::set_gemma4_metadata(w, s);
     } else {
         w.set_u32(a + "attention.head_count_kv", s.n_kv_heads);
         w.set_u32(a + "attention.key_length", s.head_dim);
         w.set_u32(a + "attention.value_length", s.head_dim);
     }
     w.set_f32(a + "rope.freq_base", s.rope_freq_base);
-    if (s.rope_dims) w.set_u32(a + "rope.dimension_count", s.rope_dims);
+    if (s.rope_dims && !synthetic::is_gemma4(s)) w.set_u32(a + "rope.dimension_count", s.rope_dims);
     w.set_f32(a + "attention.layer_norm_rms_epsilon", s.rms_eps);
     w.set_u32(a + "expert_count", s.n_experts);
     w.set_u32(a + "expert_used_count", s.n_experts_used);
@@ -283,6 +297,7 @@ void produce(const TensorRecipe& t, std::uint64_t seed, const gguf::Writer::Emit
                 std::uint64_t state = base ^ (row * 0xD1B54A32D192ED03ull);
                 const float scale = t.row_scale(row);
                 for (float& x : values) x = t.offset + scale * uniform(state);
+                if (!t.values.empty()) std::copy_n(t.values.begin() + row * row_len, row_len, values.begin());
                 quant::quantize_row(t.type, values.data(), buffer.data() + i * row_bytes,
                                     std::int64_t(row_len));
             }
@@ -473,6 +488,7 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
     }
     if (synthetic::hybrid_preset(preset, s)) return s;
     if (synthetic::mla_preset(preset, s)) return s;
+    if (synthetic::gemma4_preset(preset, s)) return s;
     if (preset == "demo") {
         s.name = "ferry-demo (random weights)";
         s.n_layers = 4;
@@ -507,8 +523,8 @@ SyntheticModelSpec synthetic_preset(std::string_view preset) {
 
 std::string synthetic_preset_names() {
     return "tiny, tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4, tiny-qwen35moe, tiny-qwen3next, "
-           "tiny-deepseek2, tiny-deepseek2-split, demo, qwen3-30b-a3b, mixtral-8x7b, qwen2-57b-a14b, olmoe-1b-7b, "
-           "gpt-oss-20b, llama4-scout, qwen3.6-35b-a3b, qwen3-next-80b-a3b, deepseek-v2-lite";
+           "tiny-deepseek2, tiny-deepseek2-split, tiny-gemma4, demo, qwen3-30b-a3b, mixtral-8x7b, qwen2-57b-a14b, olmoe-1b-7b, "
+           "gpt-oss-20b, llama4-scout, qwen3.6-35b-a3b, qwen3-next-80b-a3b, deepseek-v2-lite, gemma4-26b-a4b";
 }
 
 std::uint64_t synthetic_model_bytes(const SyntheticModelSpec& spec) {

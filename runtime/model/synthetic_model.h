@@ -76,6 +76,12 @@ struct SyntheticModelSpec {
     bool expert_weights_norm = false;
     bool sigmoid_router = false;  // expert_gating_func sigmoid, with a selection bias (exp_probs_b)
     float rope_yarn_log_mul = 0.f;
+    // gemma4 (synthetic_gemma4.cpp): head_dim / n_kv_heads are the sliding layers'; every
+    // global_layer_step-th layer is global, with its own head size and KV heads, base
+    // rope_freq_base (the sliding ones rope_freq_base_swa); logits soft-capped.
+    std::uint32_t global_layer_step = 0, global_head_dim = 0, global_kv_heads = 0;
+    float rope_freq_base_swa = 10000.f;
+    float final_logit_softcap = 0.f;
     std::uint64_t seed = 1;
     QuantMix quant;
     // Experts as one 2-D tensor each (blk.N.ffn_gate.E.weight, as older Mixtral files), with
@@ -87,8 +93,9 @@ struct SyntheticModelSpec {
 // "mixtral-8x7b" (~26 GB), "qwen2-57b-a14b", "gpt-oss-20b" (~12 GB, MXFP4 experts);
 // "llama4-scout" (a few layers: --layers), "qwen3.6-35b-a3b" (~21 GB), "qwen3-next-80b-a3b";
 // "tiny-mixtral", "tiny-qwen2moe", "tiny-olmoe", "tiny-gptoss", "tiny-llama4",
-// "tiny-qwen35moe", "tiny-qwen3next", "tiny-deepseek2" and "tiny-deepseek2-split" for tests;
-// "deepseek-v2-lite" (DeepSeek-V2-Lite's shape, ~10 GB).
+// "tiny-qwen35moe", "tiny-qwen3next", "tiny-deepseek2", "tiny-deepseek2-split" and
+// "tiny-gemma4" for tests; "deepseek-v2-lite" (DeepSeek-V2-Lite's shape, ~10 GB),
+// "gemma4-26b-a4b" (Gemma-4-26B-A4B's shape, ~16 GB).
 SyntheticModelSpec synthetic_preset(std::string_view preset);
 std::string synthetic_preset_names();
 

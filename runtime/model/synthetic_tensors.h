@@ -25,7 +25,11 @@ struct TensorRecipe {
     // expert written as its own 2-D tensor holds the bytes of its slice of the 3-D one.
     std::string seed_name = {};
     std::uint64_t first_row = 0;
+    std::vector<float> values = {};  // non-empty: the tensor's values as given (rope_freqs)
 };
+
+// Each expert's router-row factor: a Zipf-like heat over a seeded shuffle, so some are hot.
+std::vector<float> expert_heat(const SyntheticModelSpec& s, std::uint32_t layer);
 
 // Row scales: every row the same; unit-variance outputs for n inputs of uniform values.
 inline std::function<float(std::uint64_t)> constant(float v) {
@@ -54,5 +58,12 @@ void append_mla_moe_extras(const SyntheticModelSpec& s, std::uint32_t layer, std
 void set_mla_metadata(gguf::Writer& w, const SyntheticModelSpec& s);
 void check_mla(const SyntheticModelSpec& s);
 bool mla_preset(std::string_view preset, SyntheticModelSpec& s);
+
+// Gemma 4 (gemma4): every tensor of the file (synthetic_gemma4.cpp), its keys and presets.
+bool is_gemma4(const SyntheticModelSpec& s);
+std::vector<TensorRecipe> gemma4_tensors(const SyntheticModelSpec& s);
+void set_gemma4_metadata(gguf::Writer& w, const SyntheticModelSpec& s);
+void check_gemma4(const SyntheticModelSpec& s);
+bool gemma4_preset(std::string_view preset, SyntheticModelSpec& s);
 
 }  // namespace ferry::model::synthetic

@@ -30,6 +30,7 @@ struct RouterCase {
     std::uint32_t n_experts, top_k;
     bool renormalize, bias;
     float weight_scale;
+    bool expert_scale = false;  // each chosen expert's own output scale (Gemma 4)
 };
 
 void check_router(vk::Device& device, const RouterCase& c, const std::vector<float>& logits, std::uint32_t tokens,
@@ -40,6 +41,7 @@ void check_router(vk::Device& device, const RouterCase& c, const std::vector<flo
     for (std::uint32_t t = 0; t < tokens; ++t) {
         cpu::RouterParams p{c.function, int(c.top_k), c.renormalize, {}, c.weight_scale};
         if (c.bias) p.bias = bias;
+        if (c.expert_scale) p.expert_scale = std::span(bias).first(c.n_experts);
         const auto choice = cpu::route(std::span(logits).subspan(t * c.n_experts, c.n_experts), p);
         want_ids.insert(want_ids.end(), choice.experts.begin(), choice.experts.end());
         want_w.insert(want_w.end(), choice.weights.begin(), choice.weights.end());
@@ -51,7 +53,8 @@ void check_router(vk::Device& device, const RouterCase& c, const std::vector<flo
         ops.router(cmd, {.logits = dl, .ids = ids, .weights = w,
                          .bias = c.bias ? std::optional<vk::BufferBinding>(db) : std::nullopt, .tokens = tokens,
                          .n_experts = c.n_experts, .top_k = c.top_k, .function = c.function,
-                         .renormalize = c.renormalize, .weight_scale = c.weight_scale});
+                         .renormalize = c.renormalize, .weight_scale = c.weight_scale,
+                         .expert_scale = c.expert_scale ? std::optional<vk::BufferBinding>(db) : std::nullopt});
     });
     CHECK(test::read_back<std::int32_t>(device, ids, want_ids.size()) == want_ids);
     const double e = test::nmse(test::read_back<float>(device, w, want_w.size()), want_w);
@@ -61,6 +64,7 @@ void check_router(vk::Device& device, const RouterCase& c, const std::vector<flo
 
 const RouterCase kRouterCases[] = {
     {cpu::RouterFunction::SoftmaxThenTopK, 128, 8, true, false, 1.f},   // Qwen3-30B-A3B
+    {cpu::RouterFunction::SoftmaxThenTopK, 128, 8, true, false, 1.f, true},  // Gemma 4
     {cpu::RouterFunction::SoftmaxThenTopK, 128, 8, false, false, 1.f},
     {cpu::RouterFunction::SoftmaxThenTopK, 8, 2, false, false, 1.f},    // Mixtral
     {cpu::RouterFunction::TopKThenSoftmax, 32, 4, false, false, 1.f},   // gpt-oss

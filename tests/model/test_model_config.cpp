@@ -197,3 +197,59 @@ TEST_CASE("deepseek2 files ferry cannot run are refused with the key named") {
     CHECK_THROWS_WITH_AS(model::read_config(gguf::File::from_memory(gating.write_memory(), "gating.gguf")),
                          doctest::Contains("deepseek2.expert_gating_func"), Error);
 }
+
+// Gemma 4's per-layer attention: the generator's tiny-gemma4 (sliding 2 KV heads × 64,
+// global 1 × 128) and the reference engine's gemma4-dev.gguf (README-a.md: 6 layers, the
+// last global; head_count_kv [2, 2, 2, 2, 2, 1], key_length 128 / swa 64, rope bases 1e6 /
+// 1e4, window 24, soft-cap 30).
+TEST_CASE("gemma4: per-layer attention shapes, sliding pattern, rope bases and soft-cap are read from the keys") {
+    const model::SyntheticModelSpec spec = model::synthetic_preset("tiny-gemma4");
+    model::write_synthetic_model(spec, tmp("config_gemma4.gguf"));
+    const gguf::File file = gguf::File::open(tmp("config_gemma4.gguf"));
+    const model::ModelConfig c = model::read_config(file);
+    REQUIRE(c.layer_attention.size() == spec.n_layers);
+    for (std::uint32_t l = 0; l < spec.n_layers; ++l) {
+        CAPTURE(l);
+        const bool global = l % 2 == 1;
+        const model::LayerAttention a = model::layer_attention(c, l);
+        CHECK(a.sliding == !global);
+        CHECK(model::layer_slides(c, l) == !global);
+        CHECK(a.n_kv_heads == (global ? spec.global_kv_heads : spec.n_kv_heads));
+        CHECK(a.head_dim == (global ? spec.global_head_dim : spec.head_dim));
+        CHECK(a.rope_freqs == global);
+        const cpu::RopeParams rope = model::rope_params(c, l);
+        CHECK(rope.rot_dims == int(a.head_dim));
+        CHECK(rope.freq_base == (global ? spec.rope_freq_base : spec.rope_freq_base_swa));
+        const cpu::AttentionParams p = model::attention_params(c, l);
+        CHECK(p.scale == 1.f);
+        CHECK(p.sliding_window == (global ? 0 : int(spec.sliding_window)));
+    }
+    CHECK(c.n_kv_heads == spec.n_kv_heads);  // buffers: the largest layer's
+    CHECK(c.head_dim == spec.global_head_dim);
+    CHECK(c.embedding_scale == doctest::Approx(std::sqrt(float(spec.n_embd))));
+    CHECK(c.final_logit_softcap == spec.final_logit_softcap);
+    CHECK(c.n_ff_dense == spec.n_ff_dense);
+    CHECK_NOTHROW(model::check_tensor_shapes(c, file));
+
+    const fs::path dev = fs::path(FERRY_SHARED_DATA_DIR) / "reference" / "gemma4-dev.gguf";
+    if (!fs::exists(dev)) {
+        MESSAGE("skipping gemma4-dev.gguf: " << dev << " is missing");
+        return;
+    }
+    const gguf::File ref = gguf::File::open(dev);
+    const model::ModelConfig r = model::read_config(ref);
+    REQUIRE(r.layer_attention.size() == 6);
+    for (std::uint32_t l = 0; l < 6; ++l) {
+        CAPTURE(l);
+        const model::LayerAttention a = model::layer_attention(r, l);
+        CHECK(a.sliding == (l < 5));
+        CHECK(a.n_kv_heads == (l < 5 ? 2u : 1u));
+        CHECK(a.head_dim == (l < 5 ? 64u : 128u));
+        CHECK(model::rope_params(r, l).freq_base == (l < 5 ? 1e4f : 1e6f));
+    }
+    CHECK(r.sliding_window == 24);
+    CHECK(r.final_logit_softcap == 30.f);
+    CHECK(r.n_experts == 16);
+    CHECK(r.n_experts_used == 4);
+    CHECK_NOTHROW(model::check_tensor_shapes(r, ref));
+}

@@ -1,6 +1,6 @@
 // Every runnable family on models the generator writes (make-model presets tiny,
 // tiny-mixtral, tiny-qwen2moe, tiny-olmoe, tiny-gptoss, tiny-llama4, tiny-qwen35moe,
-// tiny-qwen3next, tiny-deepseek2 and its split-kv_b twin) at several quant mixes: the Vulkan forward pass against the
+// tiny-qwen3next, tiny-deepseek2 and its split-kv_b twin, tiny-gemma4) at several quant mixes: the Vulkan forward pass against the
 // CPU reference (prefill logits, greedy decode), offloaded and hybrid runs against the
 // resident one, and Mixtral's per-expert layout against its merged twin.
 #include "gguf/reader.h"
@@ -73,7 +73,7 @@ float top_margin(const std::vector<float>& logits) {
 
 const char* const kPresets[] = {"tiny",           "tiny-mixtral",   "tiny-qwen2moe",  "tiny-olmoe",
                                 "tiny-gptoss",    "tiny-llama4",    "tiny-qwen35moe", "tiny-qwen3next",
-                                "tiny-deepseek2", "tiny-deepseek2-split"};
+                                "tiny-deepseek2", "tiny-deepseek2-split", "tiny-gemma4"};
 
 // The quant mixes a family is checked at: gpt-oss files carry MXFP4 experts.
 std::vector<std::string> quants(const std::string& preset) {
@@ -168,7 +168,7 @@ TEST_CASE("a decode step of several sequences in one pass gives each sequence's 
     test::GpuTest gpu;
     if (!gpu) return;
     for (const std::string preset :
-         {"tiny", "tiny-gptoss", "tiny-llama4", "tiny-qwen35moe", "tiny-qwen3next", "tiny-deepseek2"}) {
+         {"tiny", "tiny-gptoss", "tiny-llama4", "tiny-qwen35moe", "tiny-qwen3next", "tiny-deepseek2", "tiny-gemma4"}) {
         for (std::uint32_t slots : {0u, 2u}) {  // resident at F16, offloaded at Q4_K_M
             CAPTURE(preset);
             CAPTURE(slots);
@@ -256,4 +256,29 @@ TEST_CASE("Mixtral's per-expert tensors run like the merged layout, resident and
     const std::vector<float> want = run_gpu(gpu.device(), merged, {.n_ctx = 32, .max_batch = 8});
     CHECK(run_gpu(gpu.device(), split, {.n_ctx = 32, .max_batch = 8}) == want);
     CHECK(run_gpu(gpu.device(), split, {.n_ctx = 32, .max_batch = 8, .expert_slots = 2}) == want);
+}
+
+// The reference engine's gemma4-dev.gguf has no figures yet (README-a.md: its two attention
+// paths disagree), so the CPU reference is the oracle here, over a context longer than the
+// file's window of 24; ferry's reading of the family is tested on tiny-gemma4 above too.
+TEST_CASE("gemma4-dev.gguf: the Vulkan forward matches the CPU reference past the sliding window") {
+    const fs::path dev = fs::path(FERRY_SHARED_DATA_DIR) / "reference" / "gemma4-dev.gguf";
+    if (!fs::exists(dev)) {
+        MESSAGE("skipping: " << dev << " is missing");
+        return;
+    }
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const gguf::File file = gguf::File::open(dev);
+    std::vector<std::int32_t> p = prompt(40);
+    for (std::int32_t& t : p) t %= 380;  // the file's vocabulary is 388 tokens
+    model::ReferenceModel cpu(file, 48);
+    const std::vector<float> want = cpu.forward(p);
+    for (std::uint32_t slots : {0u, 3u}) {
+        CAPTURE(slots);
+        model::GpuModel m(gpu.device(), file, {.n_ctx = 48, .max_batch = 16, .expert_slots = slots});
+        const std::vector<float> got = m.forward(p, true);
+        REQUIRE(got.size() == want.size());
+        CHECK(nmse(got, want) < 1e-5);
+    }
 }

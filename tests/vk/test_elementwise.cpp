@@ -81,6 +81,24 @@ TEST_CASE("elementwise add, mul and scale match the CPU reference at awkward siz
     }
 }
 
+// Gemma's logit soft-cap: tanh rounds differently on the GPU, so a bound instead of equality
+// (|a| up to 100 with cap 30 covers the saturated ends; 3e-6 relative to the cap is a few ulps).
+TEST_CASE("elementwise softcap matches cap * tanh(a / cap)") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    vk::Device& device = gpu.device();
+    const float cap = 30.f;
+    const auto softcap = test::elementwise_pipeline(device, "softcap", 64);
+    for (std::size_t n : {1u, 65u, 4097u}) {
+        CAPTURE(n);
+        const auto a = random_floats(n, static_cast<std::uint32_t>(n) + 7);
+        std::vector<float> want(n);
+        cpu::softcap(a, cap, want);
+        const auto got = run_gpu(device, *softcap, 64, a, a, cap);
+        for (std::size_t i = 0; i < n; ++i) CHECK(std::abs(got[i] - want[i]) <= 3e-6f * cap);
+    }
+}
+
 TEST_CASE("a dispatch writes no element past n") {
     test::GpuTest gpu;
     if (!gpu) return;

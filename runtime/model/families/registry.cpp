@@ -15,11 +15,13 @@ extern const Recipe kLlama4Recipe;
 extern const Recipe kQwen35MoeRecipe;
 extern const Recipe kQwen3NextRecipe;
 extern const Recipe kDeepseek2Recipe;
+extern const Recipe kGemma4Recipe;
 
 namespace {
-const std::array<const Recipe*, 9> kRecipes{&kQwen3MoeRecipe,  &kQwen2MoeRecipe,  &kMixtralRecipe,
-                                            &kOlmoeRecipe,     &kGptOssRecipe,    &kLlama4Recipe,
-                                            &kQwen35MoeRecipe, &kQwen3NextRecipe, &kDeepseek2Recipe};
+const std::array<const Recipe*, 10> kRecipes{&kQwen3MoeRecipe,  &kQwen2MoeRecipe,  &kMixtralRecipe,
+                                             &kOlmoeRecipe,     &kGptOssRecipe,    &kLlama4Recipe,
+                                             &kQwen35MoeRecipe, &kQwen3NextRecipe, &kDeepseek2Recipe,
+                                             &kGemma4Recipe};
 }  // namespace
 
 const Recipe* find_recipe(std::string_view architecture) {

@@ -16,6 +16,7 @@ enum class QkNorm { PerHead, Whole };  // Whole: OLMoE's norms over the projecte
 template <class Blocks>
 void attention(Blocks& b, std::uint32_t l, QkNorm qk_norm = QkNorm::PerHead) {
     const auto& w = b.layer(l);
+    b.begin_layer(l);
     b.rms_norm(Act::X, w.attn_norm, Act::H);
     b.project(w.attn_q, Act::H, Act::Q);
     if (w.attn_q_bias) b.add_bias(Act::Q, w.attn_q_bias);
