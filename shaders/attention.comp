@@ -117,7 +117,7 @@ void main() {
         if (key < end) {
             float dots[FERRY_ATTN_MAX_ROWS];
             for (uint r = 0u; r < ROWS; ++r) dots[r] = 0.0;
-            const uint kb = (uint(key) * n_kv + kv_head) * HD4;
+            const uint kb = ((uint(key) % pc.cache_rows) * n_kv + kv_head) * HD4;
             for (uint d = 0u; d < HD4; ++d) {
                 const vec4 k4 = load_k4(kb + d);
                 for (uint r = 0u; r < ROWS; ++r) dots[r] += dot(q_sh[r * HD4 + d], k4);
@@ -159,7 +159,7 @@ void main() {
             float sum = 0.0;
             for (uint j = 0u; j < n_keys; ++j) {
                 const float p = p_sh[r * WG + j];
-                acc += p * load_v4((uint(chunk) + j) * n_kv * HD4 + kv_head * HD4 + d);
+                acc += p * load_v4(((uint(chunk) + j) % pc.cache_rows) * n_kv * HD4 + kv_head * HD4 + d);
                 sum += p;
             }
             o_sh[e] = acc;

@@ -50,7 +50,8 @@
     uint row;                \
     uint k_stride;           \
     uint v_stride;           \
-    uint n_ctx;
+    uint n_ctx;              \
+    uint cache_rows;
 
 /* Attention over the F16 KV cache (see shaders/attention.comp for the layouts). */
 #define FERRY_PUSH_ATTENTION \
@@ -67,7 +68,8 @@
     uint has_sinks;          \
     uint chunk;              \
     float temp_scale;        \
-    float temp_floor;
+    float temp_floor;        \
+    uint cache_rows;
 
 #define FERRY_PUSH_ATTENTION_COMBINE \
     uint tokens;                     \

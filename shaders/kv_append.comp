@@ -29,7 +29,7 @@ void main() {
     const int pos = positions[t];
     if (pos < 0 || uint(pos) >= pc.n_ctx) return;
     const uint kb = t * pc.k_stride + 4u * j, vb = t * pc.v_stride + 4u * j;
-    const uint dst = uint(pos) * per_token + j;
+    const uint dst = (uint(pos) % pc.cache_rows) * per_token + j;  // a ring where cache_rows < n_ctx
     store_k4(dst, vec4(k[kb], k[kb + 1u], k[kb + 2u], k[kb + 3u]));
     store_v4(dst, vec4(v[vb], v[vb + 1u], v[vb + 2u], v[vb + 3u]));
 }

@@ -85,6 +85,7 @@ ModelSession::ModelSession(const ModelOptions& o) {
     auto plan_for = [&](std::uint64_t offload_expert_bytes) {
         return model::plan_budget(summary, {.vram_budget = budget,
                                             .ctx = o.ctx,
+                                            .batch = o.batch,
                                             .work_reserve = model::work_buffer_bytes(
                                                 config, o.batch, host_counts, offload_expert_bytes),
                                             .max_pool_bytes = max_pool});

@@ -68,6 +68,9 @@ struct KvAppendArgs {
     std::uint32_t n_ctx = 0;
     std::uint32_t k_stride = 0;  // 0: n_kv_heads * head_dim
     std::uint32_t v_stride = 0;
+    // > 0: the caches are a ring of cache_rows positions, position p in row p % cache_rows
+    // (a sliding-window layer's); the tokens of one call must fall in distinct rows. 0: n_ctx rows.
+    std::uint32_t cache_rows = 0;
 };
 
 // Bytes of one F16 cache (K or V) for n_ctx positions.
@@ -89,6 +92,9 @@ struct AttentionArgs {
     cpu::AttentionParams params{};  // params.sinks is not read: the GPU's are `sinks`
     std::uint32_t q_stride = 0;     // 0: n_heads * head_dim
     std::optional<vk::BufferBinding> sinks = std::nullopt;  // F32 [n_heads]: attention sinks
+    // > 0: the caches are rings of cache_rows positions (KvAppendArgs); every key a query
+    // sees (its window) must still be there: window + tokens - 1 <= cache_rows. 0: kv_len rows.
+    std::uint32_t cache_rows = 0;
 };
 
 // How attention() cuts the work (chosen from the shape and the device).

@@ -86,8 +86,12 @@ void BlockOps::attention(vk::CommandBuffer& cmd, const AttentionArgs& a) {
     if (q_stride < n_heads * hd) fail("attention: q stride {} shorter than a token's heads", q_stride);
     require_bytes(a.q, (std::uint64_t(a.tokens - 1) * q_stride + n_heads * hd) * 4, "attention", "q");
     require_bytes(a.positions, std::uint64_t(a.tokens) * 4, "attention", "positions");
-    require_bytes(a.k_cache, kv_cache_bytes(a.kv_len, std::uint32_t(p.n_kv_heads), hd), "attention", "k_cache");
-    require_bytes(a.v_cache, kv_cache_bytes(a.kv_len, std::uint32_t(p.n_kv_heads), hd), "attention", "v_cache");
+    const std::uint32_t rows = a.cache_rows ? std::min(a.cache_rows, a.kv_len) : a.kv_len;
+    if (rows < a.kv_len && (p.sliding_window <= 0 || std::uint64_t(p.sliding_window) + a.tokens - 1 > rows))
+        fail("attention: a ring of {} positions cannot hold a window of {} for {} query tokens", rows,
+             p.sliding_window, a.tokens);
+    require_bytes(a.k_cache, kv_cache_bytes(rows, std::uint32_t(p.n_kv_heads), hd), "attention", "k_cache");
+    require_bytes(a.v_cache, kv_cache_bytes(rows, std::uint32_t(p.n_kv_heads), hd), "attention", "v_cache");
     require_bytes(a.out, std::uint64_t(a.tokens) * n_heads * hd * 4, "attention", "out");
 
     const AttentionPlan plan = plan_attention(a.tokens, a.kv_len, p);
@@ -108,7 +112,8 @@ void BlockOps::attention(vk::CommandBuffer& cmd, const AttentionArgs& a) {
                              q_stride,     std::uint32_t(p.sliding_window),
                              p.scale,      p.softcap,
                              a.sinks ? 1u : 0u, std::uint32_t(p.chunk),
-                             p.temp_scale, p.temp_floor};
+                             p.temp_scale, p.temp_floor,
+                             rows};
     cmd.dispatch({.pipeline = &pipe,
                   .buffers = {a.q, a.positions, a.k_cache, a.v_cache, a.out, split ? a.scratch : a.out,
                               a.sinks ? *a.sinks : a.q},

@@ -95,13 +95,15 @@ void BlockOps::kv_append(vk::CommandBuffer& cmd, const KvAppendArgs& a) {
     require_bytes(a.k, (std::uint64_t(a.tokens - 1) * ks + row) * 4, "kv_append", "k");
     require_bytes(a.v, (std::uint64_t(a.tokens - 1) * vs + row) * 4, "kv_append", "v");
     require_bytes(a.positions, std::uint64_t(a.tokens) * 4, "kv_append", "positions");
-    require_bytes(a.k_cache, kv_cache_bytes(a.n_ctx, a.n_kv_heads, a.head_dim), "kv_append", "k_cache");
-    require_bytes(a.v_cache, kv_cache_bytes(a.n_ctx, a.n_kv_heads, a.head_dim), "kv_append", "v_cache");
+    const std::uint32_t rows = a.cache_rows ? std::min(a.cache_rows, a.n_ctx) : a.n_ctx;
+    if (rows < a.tokens) fail("kv_append: {} tokens in one call into a ring of {} positions", a.tokens, rows);
+    require_bytes(a.k_cache, kv_cache_bytes(rows, a.n_kv_heads, a.head_dim), "kv_append", "k_cache");
+    require_bytes(a.v_cache, kv_cache_bytes(rows, a.n_kv_heads, a.head_dim), "kv_append", "v_cache");
     const vk::Pipeline& p = pipelines_.get({.shader = kv_f16_ ? "kv_append_f16" : "kv_append",
                                             .spec_constants = {wg_},
                                             .push_constant_bytes = sizeof(push::KvAppend),
                                             .storage_buffers = 5});
-    const push::KvAppend pc{a.tokens, row, ks, vs, a.n_ctx};
+    const push::KvAppend pc{a.tokens, row, ks, vs, a.n_ctx, rows};
     const std::uint64_t quads = std::uint64_t(a.tokens) * row / 4;
     cmd.dispatch({.pipeline = &p,
                   .buffers = {a.k, a.v, a.positions, a.k_cache, a.v_cache},

@@ -53,8 +53,8 @@ struct Gather {
 
 static_assert(sizeof(RmsNorm) == 20);
 static_assert(sizeof(Rope) == 48);
-static_assert(sizeof(KvAppend) == 20);
-static_assert(sizeof(Attention) == 56);
+static_assert(sizeof(KvAppend) == 24);
+static_assert(sizeof(Attention) == 60);
 static_assert(sizeof(AttentionCombine) == 16);
 static_assert(sizeof(Glu) == 8);
 static_assert(sizeof(Embed) == 24);

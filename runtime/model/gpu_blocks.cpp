@@ -300,7 +300,8 @@ void GpuBlocks::attend(std::uint32_t layer) {
                            .tokens = tokens_,
                            .n_kv_heads = shape.n_kv_heads,
                            .head_dim = shape.head_dim,
-                           .n_ctx = sequence_->n_ctx()});
+                           .n_ctx = sequence_->n_ctx(),
+                           .cache_rows = state.rows});
     barrier();
     const DeviceTensor& sinks = weights_.layers[layer].attn_sinks;
     ops_.attention(*cmd_, {.q = w_.q,
@@ -312,7 +313,8 @@ void GpuBlocks::attend(std::uint32_t layer) {
                            .tokens = tokens_,
                            .kv_len = sequence_->n_past() + tokens_,
                            .params = attention_params(c, layer),
-                           .sinks = sinks ? std::optional<vk::BufferBinding>(sinks.buffer) : std::nullopt});
+                           .sinks = sinks ? std::optional<vk::BufferBinding>(sinks.buffer) : std::nullopt,
+                           .cache_rows = state.rows});
     read_ |= bit(Act::Q);
     written_ |= bit(Act::Attn);
     barrier();  // the cache and scratch are not tracked

@@ -41,7 +41,8 @@ void GpuBlocks::attend_rows(std::uint32_t layer) {
                                .tokens = 1,
                                .n_kv_heads = shape.n_kv_heads,
                                .head_dim = shape.head_dim,
-                               .n_ctx = s.n_ctx()});
+                               .n_ctx = s.n_ctx(),
+                               .cache_rows = s.layer(layer).rows});
     }
     vk::compute_to_compute(*cmd_);  // the caches are not tracked: always a barrier
     const DeviceTensor& sinks = weights_.layers[layer].attn_sinks;
@@ -56,7 +57,8 @@ void GpuBlocks::attend_rows(std::uint32_t layer) {
                                .tokens = 1,
                                .kv_len = s.n_past() + 1,
                                .params = attention_params(c, layer),
-                               .sinks = sinks ? std::optional<vk::BufferBinding>(sinks.buffer) : std::nullopt});
+                               .sinks = sinks ? std::optional<vk::BufferBinding>(sinks.buffer) : std::nullopt,
+                               .cache_rows = s.layer(layer).rows});
         vk::compute_to_compute(*cmd_);  // the next row reuses the scratch
     }
     written_ = read_ = 0;

@@ -89,7 +89,7 @@ GpuModel::GpuModel(vk::Device& device, const gguf::File& file, const GpuModelOpt
     engine_ = std::make_unique<offload::ExpertEngine>(device, file, expert_layout_, engine_options(options_),
                                                       pools_progress);
     if (options_.route_override) engine_->set_route_override(options_.route_override);
-    own_sequence_ = std::make_unique<SequenceState>(device, c, options_.n_ctx);
+    own_sequence_ = std::make_unique<SequenceState>(device, c, options_.n_ctx, options_.max_batch);
     sequence_ = own_sequence_.get();
     work_ = std::make_unique<Work>(device, c, options_.max_batch, attention_scratch_bytes(c));
     std::vector<std::uint32_t> identity(c.n_experts);
@@ -107,7 +107,7 @@ std::uint64_t GpuModel::device_bytes() const {
 }
 
 std::unique_ptr<SequenceState> GpuModel::new_sequence() {
-    return std::make_unique<SequenceState>(device_, config_, options_.n_ctx);
+    return std::make_unique<SequenceState>(device_, config_, options_.n_ctx, options_.max_batch);
 }
 
 void GpuModel::check_token_ids(std::span<const std::int32_t> tokens) const {

@@ -17,19 +17,32 @@ std::uint64_t delta_state_bytes(const ModelConfig& c) {
     return std::uint64_t(c.ssm_v_heads) * c.ssm_k_dim * c.ssm_v_dim * 4;
 }
 
-// One of layer l's caches (K or V; MLA's latent rows) for n_ctx positions.
-std::uint64_t layer_kv_bytes(const ModelConfig& c, std::uint32_t l, std::uint32_t n_ctx) {
+// Positions layer l's caches hold: a sliding layer's ring, else every position.
+std::uint32_t layer_rows(const ModelConfig& c, std::uint32_t l, std::uint32_t n_ctx, std::uint32_t max_batch) {
+    return layer_slides(c, l) && !c.has_mla() ? SequenceState::ring_rows(c, n_ctx, max_batch) : n_ctx;
+}
+
+// One of layer l's caches (K or V; MLA's latent rows).
+std::uint64_t layer_kv_bytes(const ModelConfig& c, std::uint32_t l, std::uint32_t rows) {
     const LayerAttention a = layer_attention(c, l);
-    return kernels::kv_cache_bytes(n_ctx, a.n_kv_heads, a.head_dim);
+    return std::max<std::uint64_t>(kernels::kv_cache_bytes(rows, a.n_kv_heads, a.head_dim), 16);
 }
 
 }  // namespace
 
-SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint32_t n_ctx) : n_ctx_(n_ctx) {
+std::uint32_t SequenceState::ring_rows(const ModelConfig& c, std::uint32_t n_ctx, std::uint32_t max_batch) {
+    return std::uint32_t(std::min<std::uint64_t>(n_ctx, std::uint64_t(c.sliding_window) + max_batch - 1));
+}
+
+SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint32_t n_ctx, std::uint32_t max_batch)
+    : n_ctx_(n_ctx) {
     if (n_ctx == 0) fail("--ctx must be at least 1");
+    if (max_batch == 0) fail("the prefill batch must hold at least 1 token");
     for (std::uint32_t l = 0; l < c.n_layers; ++l) {
-        const std::uint64_t bytes = std::max<std::uint64_t>(layer_kv_bytes(c, l, n_ctx), 16);
+        const std::uint32_t rows = layer_rows(c, l, n_ctx, max_batch);
+        const std::uint64_t bytes = layer_kv_bytes(c, l, rows);
         LayerState s;
+        s.rows = rows;
         if (layer_is_recurrent(c, l)) {
             s.kind = LayerStateKind::Recurrent;
             s.conv = vk::Buffer(device, std::max<std::uint64_t>(conv_state_bytes(c), 16), vk::MemoryKind::DeviceLocal,
@@ -42,8 +55,13 @@ SequenceState::SequenceState(vk::Device& device, const ModelConfig& c, std::uint
             s.kind = LayerStateKind::Latent;
             s.k = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "latent KV cache");
         } else {
-            s.k = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "K cache");
-            s.v = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, "V cache");
+            if (rows < n_ctx) {
+                s.kind = LayerStateKind::SlidingKv;
+                ring_rows_ = rows;
+                ring_slack_ = rows - c.sliding_window + 1;
+            }
+            s.k = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, rows < n_ctx ? "K ring" : "K cache");
+            s.v = vk::Buffer(device, bytes, vk::MemoryKind::DeviceLocal, rows < n_ctx ? "V ring" : "V cache");
         }
         layers_.push_back(std::move(s));
     }
@@ -57,11 +75,11 @@ std::uint64_t SequenceState::recurrent_bytes(const ModelConfig& c) {
     return total;
 }
 
-std::uint64_t SequenceState::bytes_for(const ModelConfig& c, std::uint32_t n_ctx) {
+std::uint64_t SequenceState::bytes_for(const ModelConfig& c, std::uint32_t n_ctx, std::uint32_t max_batch) {
     const std::uint64_t caches = c.has_mla() ? 1 : 2;  // a latent row is key and value
     std::uint64_t total = recurrent_bytes(c);
     for (std::uint32_t l = 0; l < c.n_layers; ++l)
-        if (!layer_is_recurrent(c, l)) total += caches * std::max<std::uint64_t>(layer_kv_bytes(c, l, n_ctx), 16);
+        if (!layer_is_recurrent(c, l)) total += caches * layer_kv_bytes(c, l, layer_rows(c, l, n_ctx, max_batch));
     return total;
 }
 
@@ -74,6 +92,11 @@ std::uint64_t SequenceState::device_bytes() const {
 
 std::uint32_t SequenceState::truncate(std::uint32_t n) {
     if (n > n_past_) fail("cannot keep {} positions: only {} are in the context", n, n_past_);
+    if (ring_rows_ > 0 && n_past_ > ring_rows_ && n + ring_slack_ < n_past_) {  // the rings have overwritten the window before n
+        n_past_ = checkpoint_ = 0;
+        restore_pending_ = false;
+        return 0;
+    }
     if (!has_recurrent_ || n == n_past_) {
         n_past_ = n;
     } else if (checkpoint_ > 0 && checkpoint_ <= n) {

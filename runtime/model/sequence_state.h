@@ -16,6 +16,8 @@ namespace ferry::model {
 
 enum class LayerStateKind : std::uint8_t {
     FullKv,     // F16 K and V rows of every position: [n_ctx, n_kv_heads, head_dim] each
+    SlidingKv,  // a sliding-window layer's: rings of rows = window + max_batch - 1 positions
+                // (position p in row p % rows), all a batch's queries can see (< n_ctx)
     Latent,     // multi-head latent attention: one F16 row [k_pe | c] per position, [n_ctx, head_dim],
                 // read as both key and value (config.h)
     Recurrent,  // a linear-attention layer's state after the last position, F32: the conv's
@@ -24,7 +26,8 @@ enum class LayerStateKind : std::uint8_t {
 
 struct LayerState {
     LayerStateKind kind = LayerStateKind::FullKv;
-    vk::Buffer k, v;       // FullKv; Latent: k only
+    vk::Buffer k, v;       // FullKv, SlidingKv; Latent: k only
+    std::uint32_t rows = 0;  // positions k and v hold: n_ctx, or the ring's
     const vk::Buffer& value_cache() const { return kind == LayerStateKind::Latent ? k : v; }
     vk::Buffer conv, ssm;  // Recurrent
     vk::Buffer saved_conv, saved_ssm;  // Recurrent: the state at the checkpoint position
@@ -32,8 +35,9 @@ struct LayerState {
 
 class SequenceState {
 public:
-    // Allocates every layer's state for n_ctx positions (device-local, counted against the budget).
-    SequenceState(vk::Device& device, const ModelConfig& config, std::uint32_t n_ctx);
+    // Allocates every layer's state for n_ctx positions run in batches of at most max_batch
+    // tokens (device-local, counted against the budget).
+    SequenceState(vk::Device& device, const ModelConfig& config, std::uint32_t n_ctx, std::uint32_t max_batch);
 
     std::uint32_t n_ctx() const { return n_ctx_; }
     std::uint32_t n_past() const { return n_past_; }
@@ -45,7 +49,9 @@ public:
     // n_past() when n == n_past(), else goes back to its checkpoint where that is at or
     // before n (restore_checkpoint() must then run before the next batch), else starts
     // over (0: the next batch reads its state as zeros). Full-KV entries stay but are
-    // overwritten before being read. Throws ferry::Error when n > n_past().
+    // overwritten before being read; a sliding layer's ring still holds the window before n
+    // only when n is at most rows - window + 1 positions back, else it starts over too.
+    // Throws ferry::Error when n > n_past().
     std::uint32_t truncate(std::uint32_t n);
     bool has_recurrent() const { return has_recurrent_; }
     void reset();
@@ -63,8 +69,10 @@ public:
     // `tokens` more positions are filled (the forward pass wrote them).
     void advance(std::uint32_t tokens) { n_past_ += tokens; }
 
-    // Device bytes of one sequence's state for n_ctx positions.
-    static std::uint64_t bytes_for(const ModelConfig& config, std::uint32_t n_ctx);
+    // Device bytes of one sequence's state for n_ctx positions, batches of max_batch.
+    static std::uint64_t bytes_for(const ModelConfig& config, std::uint32_t n_ctx, std::uint32_t max_batch);
+    // Positions a sliding layer's ring holds (n_ctx where the window is no shorter).
+    static std::uint32_t ring_rows(const ModelConfig& config, std::uint32_t n_ctx, std::uint32_t max_batch);
     // Of which the recurrent states and their checkpoint copy (the same for any n_ctx).
     static std::uint64_t recurrent_bytes(const ModelConfig& config);
 
@@ -72,6 +80,9 @@ private:
     std::uint32_t n_ctx_ = 0;
     std::uint32_t n_past_ = 0;
     bool has_recurrent_ = false;
+    // Sliding rings: their positions and how far back truncate() can go once they have
+    // wrapped (rows - window + 1 positions); 0: no rings.
+    std::uint32_t ring_rows_ = 0, ring_slack_ = 0;
     std::uint32_t checkpoint_ = 0;  // position of the saved states; 0: none
     std::uint32_t checkpoint_request_ = 0;
     bool restore_pending_ = false;

@@ -295,9 +295,9 @@ BudgetPlan plan_budget(const ModelSummary& s, const BudgetRequest& r) {
     p.budget = r.vram_budget;
     p.ctx = r.ctx;
     p.dense_bytes = s.dense_bytes;
-    // F16 K, V; the sliding layers' rings of the window; F32 states.
+    // F16 K, V; the sliding layers' rings (SequenceState: window + batch - 1 positions); F32 states.
     p.kv_cache_bytes = s.kv_elements_per_token * r.ctx * 2 +
-                       s.sliding_kv_elements * std::min<std::uint64_t>(r.ctx, s.sliding_window) * 2 +
+                       s.sliding_kv_elements * std::min<std::uint64_t>(r.ctx, s.sliding_window + r.batch - 1) * 2 +
                        s.recurrent_state_bytes;
     p.work_reserve = r.work_reserve.value_or(estimate_work_reserve(s));
     p.slot_bytes = s.experts.expert_bytes_max;

@@ -82,6 +82,7 @@ ModelSummary summarize(const gguf::File& file);
 struct BudgetRequest {
     std::uint64_t vram_budget = 0;
     std::uint32_t ctx = 4096;
+    std::uint32_t batch = 64;  // prefill batch: a sliding layer's ring holds window + batch - 1 positions
     std::optional<std::uint64_t> work_reserve;  // default: estimate_work_reserve()
     std::uint64_t max_pool_bytes = 0;           // the device's largest binding; 0: no limit known
 };

@@ -1,6 +1,6 @@
 // The generator's part for Gemma 4 (gemma4): tensors, keys and presets. Names and shapes as
 // llama.cpp's converter writes them (../shared/ARCHITECTURES.md): sliding layers with
-// head_dim and n_kv_heads, every global_layer_step-th layer global with its own head size
+// head_dim and n_kv_heads, every global_layer_step-th layer and the last global with its own head size
 // and KV heads, no attn_v (k_eq_v) and the proportional rope of rope_freqs; a dense GEGLU
 // MLP beside fused gate_up experts, each with its norms; tied embeddings.
 #include "base/error.h"
@@ -14,8 +14,10 @@ namespace {
 
 using gguf::TensorType;
 
+// Every global_layer_step-th layer and the last (Gemma-4-26B-A4B: 5, 11, ..., 29), so a
+// model cut to fewer layers (--layers) still has a global one.
 bool global_layer(const SyntheticModelSpec& s, std::uint32_t l) {
-    return (l + 1) % s.global_layer_step == 0;
+    return (l + 1) % s.global_layer_step == 0 || l + 1 == s.n_layers;
 }
 
 // A norm weight around 1 (Gemma stores them without the +1 offset of Gemma 1-3).

@@ -77,7 +77,7 @@ struct SyntheticModelSpec {
     bool sigmoid_router = false;  // expert_gating_func sigmoid, with a selection bias (exp_probs_b)
     float rope_yarn_log_mul = 0.f;
     // gemma4 (synthetic_gemma4.cpp): head_dim / n_kv_heads are the sliding layers'; every
-    // global_layer_step-th layer is global, with its own head size and KV heads, base
+    // global_layer_step-th layer and the last are global, with their own head size and KV heads, base
     // rope_freq_base (the sliding ones rope_freq_base_swa); logits soft-capped.
     std::uint32_t global_layer_step = 0, global_head_dim = 0, global_kv_heads = 0;
     float rope_freq_base_swa = 10000.f;

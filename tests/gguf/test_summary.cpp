@@ -170,7 +170,8 @@ TEST_CASE("summary of a vocab-only GGUF (zero tensors)") {
 }
 
 // Gemma 4's sliding layers (attention.sliding_window_pattern, key/value_length_swa) keep a
-// ring of the window's positions, so a long context costs what its global layers need:
+// ring of the window's positions and a prefill batch's (window + batch - 1, as
+// SequenceState allocates them), so a long context costs what its global layers need:
 // gemma4-dev.gguf has 6 layers, 5 sliding with 2 KV heads of 64 + 64 in a window of 24, and
 // one global with 1 KV head of 128 + 128.
 TEST_CASE("ferry info counts Gemma 4's sliding layers as rings of their window") {
@@ -184,8 +185,8 @@ TEST_CASE("ferry info counts Gemma 4's sliding layers as rings of their window")
     r.vram_budget = 6ull << 30;
     r.ctx = 32768;
     const BudgetPlan p = plan_budget(s, r);
-    CHECK(p.kv_cache_bytes == 256ull * 32768 * 2 + 1280ull * 24 * 2);
-    r.ctx = 16;  // a context shorter than the window: the rings are the context
+    CHECK(p.kv_cache_bytes == 256ull * 32768 * 2 + 1280ull * (24 + 64 - 1) * 2);  // batch 64
+    r.ctx = 16;  // a context shorter than the ring: the rings are the context
     CHECK(plan_budget(s, r).kv_cache_bytes == 256ull * 16 * 2 + 1280ull * 16 * 2);
     CHECK(format_summary(s, plan_budget(s, r)).find("5 sliding layers keep a ring") != std::string::npos);
 }

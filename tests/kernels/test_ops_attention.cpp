@@ -1,7 +1,7 @@
 // KV append + attention against cpu::attention. The reference sees K and V rounded to F16
 // (what the cache holds), so only the summation order and exp differ. Decode and prefill,
 // head_dim 64 and 128, 32 query heads over 4 KV heads, contexts that need several splits,
-// sliding window, soft-capping, attention sinks, chunks and temperature; on the device as it is and on one without 16-bit storage
+// sliding window (and its ring cache), soft-capping, attention sinks, chunks and temperature; on the device as it is and on one without 16-bit storage
 // (the packed-word fallback).
 #include "kernels/block_ops_push.h"
 #include "test_ops_util.h"
@@ -25,6 +25,7 @@ struct Case {
     bool sinks = false;  // gpt-oss's per-head sink logits
     int chunk = 0;       // Llama 4's chunked attention
     float temp_floor = 0.f;  // > 0: Llama 4's attention temperature with this floor scale (0.1 scale)
+    std::uint32_t ring = 0;  // > 0: the caches are a ring of this many positions (a sliding layer's)
 };
 
 // Appends all kv_len positions' K/V through kv_append (history, then the query tokens as a
@@ -57,15 +58,23 @@ double run_case(vk::Device& device, const Case& c, std::uint32_t seed, const ker
     vk::Buffer dq = test::device_buffer(device, q, "q");
     // One positions buffer per call: binding offsets must respect minStorageBufferOffsetAlignment.
     const std::uint32_t history = c.kv_len - c.tokens;
-    vk::Buffer hist_pos = test::device_buffer(device, std::vector(positions.begin(), positions.begin() + history), "history positions");
     vk::Buffer new_pos = test::device_buffer(device, std::vector(positions.begin() + history, positions.end()), "new positions");
-    const std::uint64_t cache_bytes = kernels::kv_cache_bytes(n_ctx, std::uint32_t(c.n_kv_heads), std::uint32_t(c.head_dim));
+    const std::uint32_t rows = c.ring ? c.ring : n_ctx;
+    const std::uint64_t cache_bytes = kernels::kv_cache_bytes(rows, std::uint32_t(c.n_kv_heads), std::uint32_t(c.head_dim));
     vk::Buffer k_cache = test::device_scratch(device, cache_bytes, "k cache");
     vk::Buffer v_cache = test::device_scratch(device, cache_bytes, "v cache");
     vk::Buffer out = test::device_scratch(device, c.tokens * qrow * 4, "out");
     vk::Buffer scratch = test::device_scratch(device, kernels::BlockOps::attention_scratch_bytes(params), "scratch");
     vk::Buffer dsinks = test::device_buffer(device, sinks, "sinks");
 
+    // A ring takes the history in batches that fit it, in order, as decode and prefill do;
+    // one positions buffer each.
+    const std::uint32_t step = c.ring ? c.ring - std::uint32_t(c.window) + 1 : std::max(history, 1u);
+    std::vector<vk::Buffer> chunk_pos;
+    for (std::uint32_t first = 0; first < history; first += step)
+        chunk_pos.push_back(test::device_buffer(
+            device, std::vector(positions.begin() + first, positions.begin() + std::min(first + step, history)),
+            "history positions"));
     test::run_once(device, [&](vk::CommandBuffer& cmd) {
         auto append = [&](std::uint32_t first, std::uint32_t count, const vk::Buffer& dpos) {
             if (!count) return;
@@ -74,23 +83,31 @@ double run_case(vk::Device& device, const Case& c, std::uint32_t seed, const ker
                                 .positions = dpos,
                                 .k_cache = k_cache, .v_cache = v_cache, .tokens = count,
                                 .n_kv_heads = std::uint32_t(c.n_kv_heads), .head_dim = std::uint32_t(c.head_dim),
-                                .n_ctx = n_ctx});
+                                .n_ctx = n_ctx, .cache_rows = c.ring});
         };
-        append(0, history, hist_pos);
+        for (std::uint32_t i = 0; i * step < history; ++i) {
+            append(i * step, std::min(step, history - i * step), chunk_pos[i]);
+            vk::compute_to_compute(cmd);
+        }
         append(history, c.tokens, new_pos);
         vk::compute_to_compute(cmd);
         ops.attention(cmd, {.q = dq, .positions = new_pos, .k_cache = k_cache,
                             .v_cache = v_cache, .out = out, .scratch = scratch, .tokens = c.tokens,
                             .kv_len = c.kv_len, .params = params,
-                            .sinks = c.sinks ? std::optional<vk::BufferBinding>(dsinks) : std::nullopt});
+                            .sinks = c.sinks ? std::optional<vk::BufferBinding>(dsinks) : std::nullopt,
+                            .cache_rows = c.ring});
     });
 
-    // The cache holds exactly the F16 rounding of K and V.
-    const auto k_bits = test::read_back<std::uint16_t>(device, k_cache, c.kv_len * row);
-    const auto v_bits = test::read_back<std::uint16_t>(device, v_cache, c.kv_len * row);
+    // The cache holds exactly the F16 rounding of K and V; a ring the last `rows` positions.
+    const std::uint32_t held = std::min(rows, c.kv_len), oldest = c.kv_len - held;
+    const auto k_bits = test::read_back<std::uint16_t>(device, k_cache, held * row);
+    const auto v_bits = test::read_back<std::uint16_t>(device, v_cache, held * row);
     std::size_t cache_mismatches = 0;
-    for (std::size_t i = 0; i < k_bits.size(); ++i)
-        cache_mismatches += (k_bits[i] != quant::fp32_to_fp16(k[i])) + (v_bits[i] != quant::fp32_to_fp16(v[i]));
+    for (std::uint32_t p = oldest; p < c.kv_len; ++p)
+        for (std::size_t i = 0; i < row; ++i) {
+            const std::size_t at = (p % rows) * row + i, from = std::size_t(p) * row + i;
+            cache_mismatches += (k_bits[at] != quant::fp32_to_fp16(k[from])) + (v_bits[at] != quant::fp32_to_fp16(v[from]));
+        }
     CHECK(cache_mismatches == 0);
 
     std::vector<float> k16(k.size()), v16(v.size());
@@ -121,6 +138,11 @@ const Case kCases[] = {
     {8, 2, 128, 700, 1, 0, 0.f, false, 256},       // chunked decode, many splits
     {8, 2, 128, 300, 60, 0, 0.f, false, 0, 16.f},  // temperature: floor 16 (8192 in Llama 4)
     {2, 1, 128, 130, 130, 0, 0.f, false, 0, 8.f},  // MQA (llama4-dev's heads), temperature
+    {8, 2, 64, 300, 1, 24, 0.f, false, 0, 0.f, 24},  // sliding ring: decode, a ring of just the window
+    {8, 2, 64, 301, 9, 24, 0.f, false, 0, 0.f, 32},  // ring prefill: window + tokens - 1 = its rows
+    {16, 8, 256, 2100, 1, 1024, 0.f, false, 0, 0.f, 1087},  // Gemma-4-26B's sliding layer, many splits
+    {16, 2, 512, 700, 1},    // Gemma-4-26B's global layer: head_dim 512, decode
+    {16, 2, 512, 80, 40},    // and prefill
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 #include "gguf/reader.h"
 #include "gguf/writer.h"
 #include "model/config.h"
+#include "model/sequence_state.h"
+#include "model/summary.h"
 #include "model/synthetic_model.h"
 #include "model/synthetic_vocab.h"
 #include "quant/quant.h"
@@ -252,4 +254,11 @@ TEST_CASE("gemma4: per-layer attention shapes, sliding pattern, rope bases and s
     CHECK(r.n_experts == 16);
     CHECK(r.n_experts_used == 4);
     CHECK_NOTHROW(model::check_tensor_shapes(r, ref));
+    // What the sequence allocates is what `ferry info` plans: the sliding layers' rings of
+    // window + batch - 1 positions, the global layer's cache of every position.
+    const std::uint64_t planned =
+        model::plan_budget(model::summarize(ref), {.vram_budget = 6ull << 30, .ctx = 32768, .batch = 64})
+            .kv_cache_bytes;
+    CHECK(model::SequenceState::bytes_for(r, 32768, 64) == planned);
+    CHECK(model::SequenceState::ring_rows(r, 32768, 64) == 24 + 64 - 1);
 }

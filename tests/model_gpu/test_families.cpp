@@ -282,3 +282,23 @@ TEST_CASE("gemma4-dev.gguf: the Vulkan forward matches the CPU reference past th
         CHECK(nmse(got, want) < 1e-5);
     }
 }
+
+// tiny-gemma4's sliding layers keep rings of window + batch - 1 = 5 + 4 - 1 = 8 positions:
+// going back up to 8 - 5 + 1 = 4 positions keeps the context, further starts over.
+TEST_CASE("a sliding-window model's rings: short truncations keep the context, long ones start over") {
+    test::GpuTest gpu;
+    if (!gpu) return;
+    const gguf::File file = gguf::File::open(make("tiny-gemma4", "f16"));
+    const std::vector<std::int32_t> tokens = prompt(24);
+    const model::GpuModelOptions o{.n_ctx = 40, .max_batch = 4};
+    model::GpuModel fresh(gpu.device(), file, o);
+    const std::vector<float> want = fresh.forward(tokens);
+    CHECK(fresh.sequence().layer(0).rows == 8);  // sliding
+    CHECK(fresh.sequence().layer(1).rows == 40);  // global
+    model::GpuModel m(gpu.device(), file, o);
+    m.forward(std::span(tokens).first(20));
+    CHECK(m.truncate(16) == 16);
+    CHECK(nmse(m.forward(std::span(tokens).subspan(16)), want) < 1e-9);
+    CHECK(m.truncate(12) == 0);  // 12 positions back: the rings lost the window before 12
+    CHECK(nmse(m.forward(tokens), want) < 1e-9);
+}
